@@ -1,0 +1,188 @@
+//! The shared state every front end uses (CLI now, the Discord bot later): configuration,
+//! outlet directory and store, plus the operations they share: importing JSONL, seeding the
+//! demo data, and finding the story a user asks for.
+
+use std::io::BufRead;
+
+use chrono::Utc;
+
+use crate::config::Config;
+use crate::ingest::import::{read_jsonl, LineError};
+use crate::ingest::outlets::OutletTableError;
+use crate::ingest::{normalise, OutletDirectory};
+use crate::model::{Story, StoryId};
+use crate::pipeline::{self, BatchReport};
+use crate::store::{Mode, SearchTerms, Store, StoreError, StoryRow};
+
+/// Longest query accepted, in characters.
+pub const MAX_QUERY_CHARS: usize = 300;
+/// Articles per write transaction during an import.
+const IMPORT_BATCH: usize = 2_000;
+
+/// The application's shared state.
+#[derive(Debug, Clone)]
+pub struct App {
+    pub config: Config,
+    pub outlets: OutletDirectory,
+    pub store: Store,
+}
+
+/// Start-up failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Outlets(#[from] OutletTableError),
+    #[error("config: {0}")]
+    Config(String),
+}
+
+/// A query the lookup refuses, with the reason a user sees.
+#[derive(Debug, thiserror::Error)]
+pub enum LookupError {
+    #[error("the query is empty: give a few words from the story's headline, or its id")]
+    Empty,
+    #[error("the query is too long ({len} characters; at most {MAX_QUERY_CHARS})")]
+    TooLong { len: usize },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The answer to a story query.
+#[derive(Debug, Clone)]
+pub enum Lookup {
+    Found(Box<Story>),
+    /// Nothing matched every word; these titles come closest (possibly none).
+    NotFound {
+        suggestions: Vec<StoryRow>,
+    },
+}
+
+/// What an import did.
+#[derive(Debug, Default, Clone)]
+pub struct ImportReport {
+    pub batch: BatchReport,
+    /// Lines that were not imported, with their reason.
+    pub rejected: Vec<LineError>,
+}
+
+impl App {
+    /// Opens the store and outlet directory; seeds the demo data into an empty store when the
+    /// configuration says so.
+    pub async fn open(config: Config) -> Result<App, AppError> {
+        let overrides = config.valid_outlets().map_err(AppError::Config)?;
+        let outlets = OutletDirectory::load(&overrides)?;
+        let store = Store::open(&config.store.url).await?;
+        let app = App {
+            config,
+            outlets,
+            store,
+        };
+        if app.config.store.seed_demo && app.store.story_count().await? == 0 {
+            let report = app
+                .import(crate::ingest::demo::DEMO_JSONL.as_bytes())
+                .await?;
+            tracing::info!(
+                stories = report.batch.new_stories,
+                articles = report.batch.new_articles,
+                "seeded the empty store with the bundled demo data"
+            );
+        }
+        Ok(app)
+    }
+
+    /// Imports JSONL: good lines are stored (in batches, each in one transaction), bad lines
+    /// are reported with their line number and reason.
+    pub async fn import(&self, reader: impl BufRead) -> Result<ImportReport, StoreError> {
+        let (raw, mut rejected) = read_jsonl(reader);
+        let now = Utc::now();
+        let mut report = ImportReport::default();
+        let mut batch = Vec::with_capacity(IMPORT_BATCH.min(raw.len()));
+        for (line, article) in raw {
+            match normalise(article, &self.outlets, now) {
+                Ok(a) => batch.push(a),
+                Err(e) => rejected.push(LineError {
+                    line,
+                    reason: e.to_string(),
+                }),
+            }
+            if batch.len() == IMPORT_BATCH {
+                report.batch +=
+                    pipeline::apply(&self.store, &self.outlets, std::mem::take(&mut batch), now)
+                        .await?;
+            }
+        }
+        if !batch.is_empty() {
+            report.batch += pipeline::apply(&self.store, &self.outlets, batch, now).await?;
+        }
+        rejected.sort_by_key(|e| e.line);
+        report.rejected = rejected;
+        Ok(report)
+    }
+
+    /// Finds the story a user means: an exact story id, else the best full-text match of all
+    /// the query's words, ranked by relevance and then coverage. Hostile input is harmless
+    /// (see [`crate::store::search`]).
+    pub async fn find_story(&self, query: &str) -> Result<Lookup, LookupError> {
+        let query = query.trim();
+        let len = query.chars().count();
+        if len > MAX_QUERY_CHARS {
+            return Err(LookupError::TooLong { len });
+        }
+        if query.is_empty() {
+            return Err(LookupError::Empty);
+        }
+        if let Some(id) = StoryId::parse(query) {
+            if let Some(story) = self.store.story(&id).await? {
+                return Ok(Lookup::Found(Box::new(story)));
+            }
+        }
+        let terms = SearchTerms::parse(query);
+        let hits = self.store.search(&terms, Mode::All, 20).await?;
+        if let Some(best) = best_hit(hits) {
+            let story = self.store.with_articles(best).await?;
+            return Ok(Lookup::Found(Box::new(story)));
+        }
+        Ok(Lookup::NotFound {
+            suggestions: self.suggestions(&terms, 5).await?,
+        })
+    }
+
+    /// Titles close to a query that matched nothing: stories sharing any word, else titles
+    /// with similar spelling.
+    pub async fn suggestions(
+        &self,
+        terms: &SearchTerms,
+        limit: i64,
+    ) -> Result<Vec<StoryRow>, StoreError> {
+        let mut rows: Vec<StoryRow> = self
+            .store
+            .search(terms, Mode::Any, limit)
+            .await?
+            .into_iter()
+            .map(|(r, _)| r)
+            .collect();
+        if rows.is_empty() {
+            rows = self
+                .store
+                .fuzzy(terms, limit)
+                .await?
+                .into_iter()
+                .map(|(r, _)| r)
+                .collect();
+        }
+        Ok(rows)
+    }
+}
+
+/// Relevance first; among near-equal matches, the better covered story wins.
+fn best_hit(hits: Vec<(StoryRow, f64)>) -> Option<StoryRow> {
+    hits.into_iter()
+        .map(|(row, relevance)| {
+            let score = relevance + 0.05 * (1.0 + row.source_count as f64).ln();
+            (row, score)
+        })
+        .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.seq.cmp(&a.0.seq)))
+        .map(|(row, _)| row)
+}

@@ -1,0 +1,42 @@
+//! Cluster: which story an incoming article belongs to.
+//!
+//! An article that carries an upstream story key (a pre-clustered source, such as the demo
+//! data's Google News story ids) joins the story with that key. Any other article starts a
+//! story of its own; incremental text clustering replaces this rule for keyless articles.
+//! Story ids are derived from the key or the first article's URL, so they are stable.
+
+use crate::model::StoryId;
+
+/// Where an article goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Assignment {
+    /// The story with this upstream key (existing or new).
+    Upstream(String),
+    /// A new story seeded by this article's URL.
+    New { seed_url: String },
+}
+
+/// Decides the story for an article.
+pub fn assign(story_key: Option<&str>, url: &str) -> Assignment {
+    match story_key {
+        Some(k) => Assignment::Upstream(k.to_string()),
+        None => Assignment::New {
+            seed_url: url.to_string(),
+        },
+    }
+}
+
+impl Assignment {
+    /// The id seed: distinct namespaces keep keys and URLs from colliding.
+    pub fn seed(&self) -> String {
+        match self {
+            Assignment::Upstream(k) => format!("story:{k}"),
+            Assignment::New { seed_url } => format!("url:{seed_url}"),
+        }
+    }
+
+    /// The story id of length `len` (8, or longer after a collision).
+    pub fn story_id(&self, len: usize) -> StoryId {
+        StoryId::derive(&self.seed(), len)
+    }
+}

@@ -1,0 +1,289 @@
+//! Configuration: `config.toml`, validated once at start-up.
+//!
+//! Every section has defaults, so an empty file (or none) is a working configuration.
+//! Unknown keys are errors, so a typo never silently falls back to a default.
+//! Secrets (the Discord token) are never read from here: they come from the environment.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::model::{Bias, Factuality};
+
+/// A configuration that could not be read or does not make sense.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path} is not valid: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("config file {path}: {message}")]
+    Invalid { path: PathBuf, message: String },
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub store: StoreConfig,
+    pub digest: DigestConfig,
+    pub blindspot: BlindspotConfig,
+    /// Outlets added to, or overriding, the bundled ratings table.
+    pub outlets: Vec<OutletOverride>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreConfig {
+    /// `sqlite://PATH` (or a bare file path) or `postgres://...`. A relative SQLite path is
+    /// resolved against the config file's folder.
+    pub url: String,
+    /// Seed an empty store with the bundled demo stories on first use.
+    pub seed_demo: bool,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            url: "sqlite://storybot.db".into(),
+            seed_demo: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DigestConfig {
+    /// How many top headlines a digest shows (1 to 10).
+    pub headlines: usize,
+    /// Link for a story's title, `{id}` replaced by the story id. Empty: the title links to
+    /// the story's most representative article.
+    pub story_url: String,
+    /// How recent a story must be (hours before the newest story) to count for `top`.
+    pub top_window_hours: i64,
+}
+
+impl Default for DigestConfig {
+    fn default() -> Self {
+        DigestConfig {
+            headlines: 5,
+            story_url: String::new(),
+            top_window_hours: 48,
+        }
+    }
+}
+
+/// When a story counts as a blindspot: see [`crate::summarise::bias`].
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct BlindspotConfig {
+    /// Fewer rated sources than this never make a blindspot.
+    pub min_rated_sources: usize,
+    /// A side at or below this share (percent) is "barely covering".
+    pub max_share: u8,
+    /// ... provided the other side covers it at least this much (percent).
+    pub min_opposite_share: u8,
+}
+
+impl Default for BlindspotConfig {
+    fn default() -> Self {
+        BlindspotConfig {
+            min_rated_sources: 3,
+            max_share: 10,
+            min_opposite_share: 30,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutletOverride {
+    pub name: String,
+    pub domains: Vec<String>,
+    /// `left`, `lean-left`, `center`, `lean-right`, `right`, or absent for unrated.
+    pub bias: Option<String>,
+    pub factuality: Option<String>,
+}
+
+/// An outlet override after validation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidOutlet {
+    pub name: String,
+    pub domains: Vec<String>,
+    pub bias: Option<Bias>,
+    pub factuality: Option<Factuality>,
+}
+
+impl Config {
+    /// Reads and validates a config file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let mut config = Config::parse(&text, path)?;
+        config.resolve_paths(path.parent().unwrap_or(Path::new(".")));
+        Ok(config)
+    }
+
+    /// Parses and validates config text; `path` only names the file in errors.
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: e.to_string().trim_end().to_string(),
+        })?;
+        config.validate(path)?;
+        Ok(config)
+    }
+
+    fn validate(&self, path: &Path) -> Result<(), ConfigError> {
+        let invalid = |message: String| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            message,
+        };
+        if !(1..=10).contains(&self.digest.headlines) {
+            return Err(invalid(format!(
+                "digest.headlines must be between 1 and 10, not {}",
+                self.digest.headlines
+            )));
+        }
+        if self.digest.top_window_hours <= 0 {
+            return Err(invalid("digest.top_window_hours must be positive".into()));
+        }
+        if !self.digest.story_url.is_empty() {
+            let probe = self.digest.story_url.replace("{id}", "abcdefgh");
+            match url::Url::parse(&probe) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") => {}
+                _ => {
+                    return Err(invalid(format!(
+                        "digest.story_url {:?} is not an http(s) URL template",
+                        self.digest.story_url
+                    )))
+                }
+            }
+        }
+        let b = &self.blindspot;
+        if b.max_share > 100 || b.min_opposite_share > 100 {
+            return Err(invalid(
+                "blindspot shares are percentages (0 to 100)".into(),
+            ));
+        }
+        if b.max_share >= b.min_opposite_share {
+            return Err(invalid(
+                "blindspot.max_share must be below blindspot.min_opposite_share".into(),
+            ));
+        }
+        self.valid_outlets().map_err(|m| invalid(m)).map(|_| ())?;
+        if self.store.url.trim().is_empty() {
+            return Err(invalid("store.url is empty".into()));
+        }
+        Ok(())
+    }
+
+    /// The `[[outlets]]` entries, checked and normalised.
+    pub fn valid_outlets(&self) -> Result<Vec<ValidOutlet>, String> {
+        self.outlets
+            .iter()
+            .enumerate()
+            .map(|(i, o)| {
+                let which = format!("outlets[{i}] ({:?})", o.name);
+                if o.name.trim().is_empty() {
+                    return Err(format!("outlets[{i}] has an empty name"));
+                }
+                if o.domains.is_empty() {
+                    return Err(format!("{which} lists no domains"));
+                }
+                let domains = o
+                    .domains
+                    .iter()
+                    .map(|d| {
+                        crate::ingest::outlets::normalise_domain(d)
+                            .ok_or_else(|| format!("{which}: {d:?} is not a domain"))
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                let bias = o
+                    .bias
+                    .as_deref()
+                    .map(str::parse::<Bias>)
+                    .transpose()
+                    .map_err(|e| format!("{which}: {e}"))?;
+                let factuality = o
+                    .factuality
+                    .as_deref()
+                    .map(str::parse::<Factuality>)
+                    .transpose()
+                    .map_err(|e| format!("{which}: {e}"))?;
+                Ok(ValidOutlet {
+                    name: o.name.trim().to_string(),
+                    domains,
+                    bias,
+                    factuality,
+                })
+            })
+            .collect()
+    }
+
+    /// Makes a relative SQLite path relative to the config file's folder.
+    fn resolve_paths(&mut self, base: &Path) {
+        if let Some(path) = sqlite_path(&self.store.url) {
+            let p = Path::new(&path);
+            if p.is_relative() && path != ":memory:" {
+                self.store.url = format!("sqlite://{}", base.join(p).display());
+            }
+        }
+    }
+}
+
+/// The file path inside a SQLite store URL (or a bare path), if it is one.
+pub fn sqlite_path(url: &str) -> Option<String> {
+    if let Some(rest) = url.strip_prefix("sqlite://") {
+        Some(rest.split('?').next().unwrap_or(rest).to_string())
+    } else if let Some(rest) = url.strip_prefix("sqlite:") {
+        Some(rest.split('?').next().unwrap_or(rest).to_string())
+    } else if url.contains("://") {
+        None
+    } else {
+        Some(url.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_config_is_valid_defaults() {
+        let c = Config::parse("", Path::new("x.toml")).unwrap();
+        assert_eq!(c.digest.headlines, 5);
+        assert!(!c.store.seed_demo);
+    }
+
+    #[test]
+    fn typos_and_bad_values_are_specific_errors() {
+        let e = Config::parse("[digest]\nheadline = 3\n", Path::new("c.toml")).unwrap_err();
+        assert!(e.to_string().contains("headline"), "{e}");
+        let e = Config::parse("[digest]\nheadlines = 30\n", Path::new("c.toml")).unwrap_err();
+        assert!(e.to_string().contains("between 1 and 10"), "{e}");
+        let e = Config::parse(
+            "[[outlets]]\nname = \"X\"\ndomains = [\"x.com\"]\nbias = \"far-left\"\n",
+            Path::new("c.toml"),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("far-left"), "{e}");
+        let e = Config::parse("[store\nurl=1", Path::new("c.toml")).unwrap_err();
+        assert!(matches!(e, ConfigError::Parse { .. }), "{e}");
+    }
+
+    #[test]
+    fn relative_sqlite_paths_follow_the_config_file() {
+        let mut c = Config::default();
+        c.store.url = "sqlite://data/x.db".into();
+        c.resolve_paths(Path::new("/etc/storybot"));
+        assert_eq!(c.store.url, "sqlite:///etc/storybot/data/x.db");
+        c.store.url = "postgres://localhost/test".into();
+        c.resolve_paths(Path::new("/etc/storybot"));
+        assert_eq!(c.store.url, "postgres://localhost/test");
+    }
+}

@@ -1,0 +1,21 @@
+//! storybot: news stories as digests, the way Ground News shows them, for Discord and the
+//! terminal.
+//!
+//! Data flows one way, one module per stage:
+//! [`ingest`] (articles in, normalised, matched to rated outlets) → [`cluster`] (which story)
+//! → [`summarise`] (title, key points, coverage, bias distribution, blindspot) → [`store`]
+//! (SQLite or Postgres, full-text search) → [`digest`] (Discord payload, terminal text, PNG).
+//! [`pipeline`] runs the write path in transactions; [`app`] holds the shared state that the
+//! front ends ([`cli`]) use.
+
+pub mod app;
+pub mod cli;
+pub mod cluster;
+pub mod config;
+pub mod digest;
+pub mod ingest;
+pub mod model;
+pub mod pipeline;
+pub mod store;
+pub mod summarise;
+pub mod text;

@@ -1,0 +1,293 @@
+//! The search seam: the one place where SQLite and Postgres differ.
+//!
+//! User text never reaches the search syntax: it is cut into words of letters and digits
+//! ([`SearchTerms::parse`]), each word is bounded in length and count, and the words are put
+//! into the backend's query language as quoted terms, passed as a bind parameter. Quotes,
+//! `NEAR(`, `*`, `-`, brackets and the like are separators, never operators.
+//!
+//! - SQLite: FTS5 (`story_fts`, bm25 with the title weighted highest) and a trigram index over
+//!   titles (`story_trigram`) for typo-tolerant suggestions.
+//! - Postgres: a weighted `tsvector` with a GIN index and `ts_rank`; suggestions fall back to
+//!   any-word matches (no trigram extension is assumed).
+
+use sqlx::{Any, Row, Transaction};
+
+use super::{Backend, StoreError};
+
+/// At most this many words of a query are used.
+pub const MAX_TERMS: usize = 12;
+/// Longer words are cut to this many characters.
+pub const MAX_TERM_CHARS: usize = 40;
+/// At most this many headlines of a story are indexed.
+pub const MAX_INDEXED_HEADLINES: usize = 100;
+
+/// The words of a user query, safe for any backend.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchTerms {
+    /// Content words (stop words dropped unless nothing else is left).
+    pub words: Vec<String>,
+}
+
+/// How the words combine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Every word must match (the last as a prefix): a real match.
+    All,
+    /// Any word: for "did you mean" suggestions.
+    Any,
+}
+
+impl SearchTerms {
+    /// Cuts a query into at most [`MAX_TERMS`] distinct words.
+    pub fn parse(query: &str) -> SearchTerms {
+        let all: Vec<String> = crate::text::words(query)
+            .map(|w| w.chars().take(MAX_TERM_CHARS).collect::<String>())
+            .collect();
+        let content: Vec<String> = all
+            .iter()
+            .filter(|w| !crate::text::is_stop_word(w))
+            .cloned()
+            .collect();
+        let chosen = if content.is_empty() { all } else { content };
+        let mut words: Vec<String> = Vec::new();
+        for w in chosen {
+            if !words.contains(&w) {
+                words.push(w);
+            }
+            if words.len() == MAX_TERMS {
+                break;
+            }
+        }
+        SearchTerms { words }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.words.is_empty()
+    }
+
+    /// FTS5 query: `"w1" "w2" "w3"*` (all) or `"w1" OR "w2"` (any).
+    pub fn fts5(&self, mode: Mode) -> String {
+        let quoted: Vec<String> = self
+            .words
+            .iter()
+            .enumerate()
+            .map(|(i, w)| {
+                let q = format!("\"{}\"", w.replace('"', "\"\""));
+                let last = i + 1 == self.words.len();
+                if mode == Mode::All && last && w.chars().count() >= 2 {
+                    format!("{q}*")
+                } else {
+                    q
+                }
+            })
+            .collect();
+        match mode {
+            Mode::All => quoted.join(" "),
+            Mode::Any => quoted.join(" OR "),
+        }
+    }
+
+    /// Postgres tsquery text: `w1 & w2 & w3:*` or `w1 | w2`. Words are letters and digits
+    /// only, so they cannot carry tsquery operators.
+    pub fn tsquery(&self, mode: Mode) -> String {
+        let parts: Vec<String> = self
+            .words
+            .iter()
+            .enumerate()
+            .map(|(i, w)| {
+                let clean: String = w.chars().filter(|c| c.is_alphanumeric()).collect();
+                if mode == Mode::All && i + 1 == self.words.len() {
+                    format!("{clean}:*")
+                } else {
+                    clean
+                }
+            })
+            .collect();
+        parts.join(match mode {
+            Mode::All => " & ",
+            Mode::Any => " | ",
+        })
+    }
+
+    /// FTS5 trigram query over the words' three-letter windows, for typo tolerance.
+    pub fn trigrams(&self) -> Option<String> {
+        let mut grams: Vec<String> = Vec::new();
+        for w in &self.words {
+            let chars: Vec<char> = w.chars().collect();
+            for win in chars.windows(3) {
+                let g: String = win.iter().collect();
+                if !grams.contains(&g) {
+                    grams.push(g);
+                }
+            }
+        }
+        grams.truncate(48);
+        (!grams.is_empty()).then(|| {
+            grams
+                .iter()
+                .map(|g| format!("\"{}\"", g.replace('"', "\"\"")))
+                .collect::<Vec<_>>()
+                .join(" OR ")
+        })
+    }
+}
+
+/// A search hit: the story's seq and a relevance in (0, 1], best first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hit {
+    pub seq: i64,
+    pub relevance: f64,
+}
+
+/// Replaces a story's entry in the search index.
+pub async fn index_story(
+    tx: &mut Transaction<'static, Any>,
+    backend: Backend,
+    seq: i64,
+    title: &str,
+    key_points: &str,
+    headlines: &str,
+) -> Result<(), StoreError> {
+    match backend {
+        Backend::Sqlite => {
+            sqlx::query("DELETE FROM story_fts WHERE rowid = $1")
+                .bind(seq)
+                .execute(&mut **tx)
+                .await?;
+            sqlx::query("INSERT INTO story_fts (rowid, title, key_points, headlines) VALUES ($1, $2, $3, $4)")
+                .bind(seq)
+                .bind(title)
+                .bind(key_points)
+                .bind(headlines)
+                .execute(&mut **tx)
+                .await?;
+            sqlx::query("DELETE FROM story_trigram WHERE rowid = $1")
+                .bind(seq)
+                .execute(&mut **tx)
+                .await?;
+            sqlx::query("INSERT INTO story_trigram (rowid, title) VALUES ($1, $2)")
+                .bind(seq)
+                .bind(title)
+                .execute(&mut **tx)
+                .await?;
+        }
+        Backend::Postgres => {
+            sqlx::query(
+                "INSERT INTO story_search (seq, doc) VALUES ($1, \
+                   setweight(to_tsvector('simple', $2), 'A') || \
+                   setweight(to_tsvector('simple', $3), 'B') || \
+                   setweight(to_tsvector('simple', $4), 'D')) \
+                 ON CONFLICT (seq) DO UPDATE SET doc = EXCLUDED.doc",
+            )
+            .bind(seq)
+            .bind(title)
+            .bind(key_points)
+            .bind(headlines)
+            .execute(&mut **tx)
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Finds stories for the terms, best first.
+pub async fn search(
+    pool: &sqlx::AnyPool,
+    backend: Backend,
+    terms: &SearchTerms,
+    mode: Mode,
+    limit: i64,
+) -> Result<Vec<Hit>, StoreError> {
+    if terms.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = match backend {
+        Backend::Sqlite => {
+            sqlx::query(
+                "SELECT rowid AS seq, bm25(story_fts, 10.0, 4.0, 1.0) AS score FROM story_fts \
+                 WHERE story_fts MATCH $1 ORDER BY score LIMIT $2",
+            )
+            .bind(terms.fts5(mode))
+            .bind(limit)
+            .fetch_all(pool)
+            .await?
+        }
+        Backend::Postgres => {
+            sqlx::query(
+                "SELECT seq, -ts_rank(doc, q)::float8 AS score \
+                 FROM story_search, to_tsquery('simple', $1) q \
+                 WHERE doc @@ q ORDER BY score LIMIT $2",
+            )
+            .bind(terms.tsquery(mode))
+            .bind(limit)
+            .fetch_all(pool)
+            .await?
+        }
+    };
+    to_hits(rows)
+}
+
+/// Typo-tolerant title matches, for suggestions when nothing matches.
+pub async fn fuzzy(
+    pool: &sqlx::AnyPool,
+    backend: Backend,
+    terms: &SearchTerms,
+    limit: i64,
+) -> Result<Vec<Hit>, StoreError> {
+    match (backend, terms.trigrams()) {
+        (Backend::Sqlite, Some(q)) => {
+            let rows = sqlx::query(
+                "SELECT rowid AS seq, bm25(story_trigram) AS score FROM story_trigram \
+                 WHERE story_trigram MATCH $1 ORDER BY score LIMIT $2",
+            )
+            .bind(q)
+            .bind(limit)
+            .fetch_all(pool)
+            .await?;
+            to_hits(rows)
+        }
+        _ => Ok(Vec::new()),
+    }
+}
+
+/// Rows of (seq, score with lower = better) as hits with relevance relative to the best.
+fn to_hits(rows: Vec<sqlx::any::AnyRow>) -> Result<Vec<Hit>, StoreError> {
+    let mut hits = Vec::with_capacity(rows.len());
+    for row in rows {
+        let seq: i64 = row.try_get("seq")?;
+        let score: f64 = row.try_get("score")?;
+        hits.push((seq, score));
+    }
+    let best = hits.first().map(|h| h.1).unwrap_or(-1.0);
+    Ok(hits
+        .into_iter()
+        .map(|(seq, score)| Hit {
+            seq,
+            relevance: if best < 0.0 {
+                (score / best).clamp(0.0, 1.0)
+            } else {
+                1.0
+            },
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hostile_queries_become_plain_quoted_words() {
+        let t = SearchTerms::parse("\"peace\" NEAR(talks* -war) OR (((");
+        assert_eq!(t.words, vec!["peace", "near", "talks", "war"]);
+        assert_eq!(t.fts5(Mode::All), "\"peace\" \"near\" \"talks\" \"war\"*");
+        assert_eq!(t.tsquery(Mode::Any), "peace | near | talks | war");
+        let t = SearchTerms::parse(&"a".repeat(10_000));
+        assert_eq!(t.words[0].chars().count(), MAX_TERM_CHARS);
+        let t = SearchTerms::parse(&"word ".repeat(1000));
+        assert_eq!(t.words.len(), 1);
+        assert!(SearchTerms::parse("🙂🙂 !!! ---").is_empty());
+        assert_eq!(SearchTerms::parse("the who").words, vec!["the", "who"]);
+        assert_eq!(SearchTerms::parse("שלום עולם").words.len(), 2);
+    }
+}

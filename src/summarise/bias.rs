@@ -1,0 +1,211 @@
+//! Coverage and bias distribution of a story, computed from its articles.
+//!
+//! As Ground News counts *sources*, the distribution is over distinct outlets, not articles:
+//! an outlet that runs ten articles counts once. Rated outlets fall into three buckets
+//! (Left = Left + Lean Left, Center, Right = Lean Right + Right) with whole percentages that
+//! always sum to exactly 100 (largest remainder method); the five-point detail is kept too.
+//! Outlets without a rating are counted separately and never dropped silently.
+//!
+//! **Blindspot rule.** With at least `min_rated_sources` rated outlets, a story is a blindspot
+//! for a side (Left or Right) when that side's share is at most `max_share` percent while the
+//! other side's is at least `min_opposite_share` percent. Defaults: 3 sources, 10 %, 30 %
+//! (config `[blindspot]`). "Blindspot for the Right" means the right barely covers it.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::config::BlindspotConfig;
+use crate::ingest::outlets::OutletDirectory;
+use crate::model::{Article, Bias, Side};
+
+/// Who covers a story, and how much.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Coverage {
+    pub articles: usize,
+    /// Distinct outlets.
+    pub sources: usize,
+    pub rated_sources: usize,
+    pub unrated_sources: usize,
+    /// Rated outlets per five-point rating, left to right.
+    pub by_bias: [usize; 5],
+    /// Rated outlets per side (Left, Center, Right).
+    pub by_side: [usize; 3],
+    /// Whole percentages per side, summing to 100 (all zero when nothing is rated).
+    pub percent: [u8; 3],
+    pub blindspot: Option<Side>,
+    pub first_published: Option<DateTime<Utc>>,
+    pub last_updated: Option<DateTime<Utc>>,
+}
+
+impl Coverage {
+    /// Counts distinct outlets (by name) and rates them with `outlets`.
+    pub fn compute(
+        articles: &[Article],
+        outlets: &OutletDirectory,
+        rule: &BlindspotConfig,
+    ) -> Coverage {
+        let mut seen: BTreeMap<&str, Option<Bias>> = BTreeMap::new();
+        for a in articles {
+            seen.entry(a.outlet.as_str())
+                .or_insert_with(|| outlets.rating(&a.outlet, &a.domain));
+        }
+        let mut by_bias = [0usize; 5];
+        let mut unrated = 0;
+        for bias in seen.values() {
+            match bias {
+                Some(b) => by_bias[*b as usize] += 1,
+                None => unrated += 1,
+            }
+        }
+        Coverage::from_counts(
+            articles.len(),
+            by_bias,
+            unrated,
+            articles.iter().map(|a| a.published).min(),
+            articles.iter().map(|a| a.published).max(),
+            rule,
+        )
+    }
+
+    /// Builds coverage from outlet counts per rating.
+    pub fn from_counts(
+        articles: usize,
+        by_bias: [usize; 5],
+        unrated_sources: usize,
+        first_published: Option<DateTime<Utc>>,
+        last_updated: Option<DateTime<Utc>>,
+        rule: &BlindspotConfig,
+    ) -> Coverage {
+        let by_side = [by_bias[0] + by_bias[1], by_bias[2], by_bias[3] + by_bias[4]];
+        let rated: usize = by_side.iter().sum();
+        let percent = largest_remainder(&by_side);
+        let blindspot = blindspot(rated, &percent, rule);
+        Coverage {
+            articles,
+            sources: rated + unrated_sources,
+            rated_sources: rated,
+            unrated_sources,
+            by_bias,
+            by_side,
+            percent,
+            blindspot,
+            first_published,
+            last_updated,
+        }
+    }
+
+    /// The share of a side, in whole percent.
+    pub fn share(&self, side: Side) -> u8 {
+        self.percent[side as usize]
+    }
+
+    /// "Left 20% · Center 51% · Right 29%", or a plain statement when nothing is rated.
+    pub fn summary_line(&self) -> String {
+        if self.rated_sources == 0 {
+            return "No rated sources yet".to_string();
+        }
+        Side::ALL
+            .iter()
+            .map(|s| format!("{} {}%", s.label(), self.share(*s)))
+            .collect::<Vec<_>>()
+            .join(" · ")
+    }
+
+    /// The side with the largest share (ties go to Center, then Left).
+    pub fn dominant(&self) -> Option<Side> {
+        if self.rated_sources == 0 {
+            return None;
+        }
+        [Side::Center, Side::Left, Side::Right]
+            .into_iter()
+            .max_by_key(|s| (self.by_side[*s as usize], matches!(s, Side::Center)))
+    }
+}
+
+fn blindspot(rated: usize, percent: &[u8; 3], rule: &BlindspotConfig) -> Option<Side> {
+    if rated < rule.min_rated_sources.max(1) {
+        return None;
+    }
+    [Side::Right, Side::Left].into_iter().find(|side| {
+        let other = side.opposite().expect("partisan side");
+        percent[*side as usize] <= rule.max_share
+            && percent[other as usize] >= rule.min_opposite_share
+    })
+}
+
+/// Whole percentages of `counts` that sum to exactly 100 (or all zero for no counts):
+/// floor each share, then hand the missing points to the largest remainders (ties to the
+/// earlier bucket, so the result is deterministic).
+pub fn largest_remainder<const N: usize>(counts: &[usize; N]) -> [u8; N] {
+    let total: usize = counts.iter().sum();
+    let mut out = [0u8; N];
+    if total == 0 {
+        return out;
+    }
+    let mut remainders: Vec<(usize, usize)> = Vec::with_capacity(N);
+    let mut assigned = 0usize;
+    for (i, &c) in counts.iter().enumerate() {
+        let scaled = c * 100;
+        out[i] = (scaled / total) as u8;
+        assigned += out[i] as usize;
+        remainders.push((scaled % total, i));
+    }
+    remainders.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    for &(_, i) in remainders.iter().take(100 - assigned) {
+        out[i] += 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentages_always_sum_to_100() {
+        for l in 0..25 {
+            for c in 0..25 {
+                for r in 0..25 {
+                    let p = largest_remainder(&[l, c, r]);
+                    let sum: u32 = p.iter().map(|&x| u32::from(x)).sum();
+                    if l + c + r == 0 {
+                        assert_eq!(sum, 0);
+                    } else {
+                        assert_eq!(sum, 100, "{l} {c} {r} -> {p:?}");
+                        // Never more than one point away from the exact share.
+                        for (i, &n) in [l, c, r].iter().enumerate() {
+                            let exact = n as f64 * 100.0 / (l + c + r) as f64;
+                            assert!(
+                                (f64::from(p[i]) - exact).abs() < 1.0,
+                                "{l} {c} {r} -> {p:?}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        assert_eq!(largest_remainder(&[1, 1, 1]), [34, 33, 33]);
+    }
+
+    #[test]
+    fn blindspot_rule() {
+        let rule = BlindspotConfig::default();
+        let cov = |l, c, r| Coverage::from_counts(9, [l, 0, c, 0, r], 0, None, None, &rule);
+        assert_eq!(cov(6, 3, 0).blindspot, Some(Side::Right));
+        assert_eq!(cov(0, 3, 6).blindspot, Some(Side::Left));
+        assert_eq!(cov(3, 3, 3).blindspot, None);
+        assert_eq!(
+            cov(0, 10, 1).blindspot,
+            None,
+            "center-heavy is no blindspot"
+        );
+        assert_eq!(cov(2, 0, 0).blindspot, None, "too few rated sources");
+        assert_eq!(
+            cov(5, 5, 0).summary_line(),
+            "Left 50% · Center 50% · Right 0%"
+        );
+        assert_eq!(cov(0, 0, 0).summary_line(), "No rated sources yet");
+    }
+}

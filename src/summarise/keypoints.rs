@@ -1,0 +1,266 @@
+//! A story's title and key points, extracted from its coverage.
+//!
+//! Candidates are the articles' headlines and the sentences of their summaries. Each is
+//! scored by centrality: how much of its vocabulary the rest of the coverage shares (a
+//! headline that many outlets echo is central; an outlet's aside is not). The title is the
+//! most central headline, with any " - Outlet" suffix removed. Key points are chosen greedily
+//! by maximal marginal relevance: central, not a near-repeat of a point already chosen, and
+//! favouring outlets and sides not yet heard from. Each is a whole sentence of at most
+//! [`MAX_POINT_CHARS`] characters; a story gets 3 to 5 of them when its coverage has that many.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::ingest::outlets::OutletDirectory;
+use crate::model::{Article, Side};
+use crate::text;
+
+pub const MAX_POINT_CHARS: usize = 200;
+pub const MAX_POINTS: usize = 5;
+pub const MIN_POINTS: usize = 3;
+/// Longest title, in characters (Discord's embed title limit).
+pub const MAX_TITLE_CHARS: usize = 256;
+
+/// Title and key points of a story.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Summary {
+    pub title: String,
+    pub key_points: Vec<String>,
+}
+
+struct Candidate {
+    text: String,
+    terms: HashSet<String>,
+    outlet: usize,
+    side: Option<Side>,
+    headline: bool,
+    centrality: f64,
+}
+
+/// Summarises a story's articles.
+pub fn summarise(articles: &[Article], outlets: &OutletDirectory) -> Summary {
+    let mut outlet_ids: HashMap<&str, usize> = HashMap::new();
+    let mut candidates: Vec<Candidate> = Vec::new();
+    let mut seen_texts: HashSet<String> = HashSet::new();
+    for a in articles {
+        let next = outlet_ids.len();
+        let outlet = *outlet_ids.entry(a.outlet.as_str()).or_insert(next);
+        let side = outlets.rating(&a.outlet, &a.domain).map(|b| b.side());
+        let headline = strip_outlet_suffix(&a.title, &a.outlet);
+        let mut push = |text: String, headline: bool| {
+            let key = text.to_lowercase();
+            if !seen_texts.insert(key) {
+                return;
+            }
+            let terms: HashSet<String> = text::content_words(&text).collect();
+            if terms.is_empty() {
+                return;
+            }
+            candidates.push(Candidate {
+                text,
+                terms,
+                outlet,
+                side,
+                headline,
+                centrality: 0.0,
+            });
+        };
+        push(headline, true);
+        for s in text::sentences(&a.summary).into_iter().take(4) {
+            push(s, false);
+        }
+    }
+    if candidates.is_empty() {
+        let title = articles
+            .first()
+            .map(|a| text::truncate_chars(&a.title, MAX_TITLE_CHARS))
+            .unwrap_or_default();
+        return Summary {
+            title,
+            key_points: Vec::new(),
+        };
+    }
+
+    // Document frequency of each term across the story's candidates.
+    let mut df: HashMap<&str, usize> = HashMap::new();
+    for c in &candidates {
+        for t in &c.terms {
+            *df.entry(t.as_str()).or_default() += 1;
+        }
+    }
+    let n = candidates.len() as f64;
+    let centrality: Vec<f64> = candidates
+        .iter()
+        .map(|c| {
+            let shared: f64 = c
+                .terms
+                .iter()
+                .map(|t| (df[t.as_str()] as f64 - 1.0) / n.max(2.0))
+                .sum();
+            shared / (c.terms.len() as f64 + 2.0).sqrt()
+        })
+        .collect();
+    for (c, s) in candidates.iter_mut().zip(centrality) {
+        c.centrality = s;
+    }
+
+    let title_index = candidates
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.headline)
+        .max_by(|(ia, a), (ib, b)| a.centrality.total_cmp(&b.centrality).then(ib.cmp(ia)))
+        .map(|(i, _)| i)
+        .unwrap_or(0);
+    let title = text::truncate_chars(&candidates[title_index].text, MAX_TITLE_CHARS);
+
+    // Maximal marginal relevance over the remaining candidates.
+    let max_c = candidates
+        .iter()
+        .map(|c| c.centrality)
+        .fold(f64::MIN, f64::max)
+        .max(1e-9);
+    let mut chosen: Vec<usize> = Vec::new();
+    let mut used_outlets: HashSet<usize> = HashSet::new();
+    let mut used_sides: HashSet<Option<Side>> = HashSet::new();
+    let eligible = |c: &Candidate| c.text.chars().count() <= MAX_POINT_CHARS && c.terms.len() >= 2;
+    while chosen.len() < MAX_POINTS {
+        let best = candidates
+            .iter()
+            .enumerate()
+            .filter(|(i, c)| !chosen.contains(i) && eligible(c))
+            .map(|(i, c)| {
+                let redundancy = chosen
+                    .iter()
+                    .chain(std::iter::once(&title_index))
+                    .map(|&j| jaccard(&c.terms, &candidates[j].terms))
+                    .fold(0.0, f64::max);
+                let mut score = 0.6 * c.centrality / max_c - 0.4 * redundancy;
+                if !used_outlets.contains(&c.outlet) {
+                    score += 0.08;
+                }
+                if c.side.is_some() && !used_sides.contains(&c.side) {
+                    score += 0.08;
+                }
+                (i, score, redundancy)
+            })
+            .filter(|&(_, _, redundancy)| redundancy < 0.6)
+            .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)));
+        let Some((i, _, _)) = best else { break };
+        chosen.push(i);
+        used_outlets.insert(candidates[i].outlet);
+        used_sides.insert(candidates[i].side);
+    }
+    // Too few distinct points: the title sentence itself is a key point too.
+    if chosen.len() < MIN_POINTS && eligible(&candidates[title_index]) {
+        chosen.insert(0, title_index);
+    }
+    let key_points = chosen
+        .into_iter()
+        .map(|i| as_sentence(&candidates[i].text))
+        .collect();
+    Summary { title, key_points }
+}
+
+/// `"Talks resume - Reuters"` → `"Talks resume"`; also `|` and `:` separators.
+pub fn strip_outlet_suffix(title: &str, outlet: &str) -> String {
+    let key = crate::ingest::outlets::name_key(outlet);
+    for sep in [" - ", " | ", " — ", " – ", ": "] {
+        if let Some((head, tail)) = title.rsplit_once(sep) {
+            let tail_key = crate::ingest::outlets::name_key(tail);
+            if !head.trim().is_empty()
+                && !tail_key.is_empty()
+                && (tail_key == key || key.contains(&tail_key) || tail_key.contains(&key))
+            {
+                return head.trim().to_string();
+            }
+        }
+    }
+    title.trim().to_string()
+}
+
+/// Ends a headline-style point with a full stop so each point reads as a sentence.
+fn as_sentence(s: &str) -> String {
+    let s = s.trim();
+    if s.ends_with(['.', '!', '?', '"', '”', '…', '\'']) {
+        s.to_string()
+    } else {
+        format!("{s}.")
+    }
+}
+
+fn jaccard(a: &HashSet<String>, b: &HashSet<String>) -> f64 {
+    let inter = a.intersection(b).count();
+    let union = a.len() + b.len() - inter;
+    if union == 0 {
+        0.0
+    } else {
+        inter as f64 / union as f64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Utc;
+
+    fn article(outlet: &str, title: &str, summary: &str) -> Article {
+        Article {
+            url: format!("https://{outlet}.example/{}", title.len()),
+            title: title.into(),
+            summary: summary.into(),
+            outlet: outlet.into(),
+            domain: format!("{outlet}.example"),
+            published: Utc::now(),
+            fetched: Utc::now(),
+        }
+    }
+
+    #[test]
+    fn title_is_the_most_echoed_headline_without_outlet_suffix() {
+        let dir = OutletDirectory::default();
+        let arts = vec![
+            article("a", "GM faces criminal probe over ignition recall - a", ""),
+            article(
+                "b",
+                "Criminal probe opened into GM ignition switch recall",
+                "",
+            ),
+            article("c", "GM recall: federal criminal probe launched", ""),
+            article("d", "Five things to know about cars", ""),
+        ];
+        let s = summarise(&arts, &dir);
+        assert!(
+            s.title.contains("probe") && s.title.contains("GM"),
+            "{}",
+            s.title
+        );
+        assert!(!s.title.ends_with("- a"));
+        assert!((1..=MAX_POINTS).contains(&s.key_points.len()));
+        assert!(s
+            .key_points
+            .iter()
+            .all(|p| p.chars().count() <= MAX_POINT_CHARS + 1));
+        assert!(
+            s.key_points.iter().all(|p| p.ends_with('.')),
+            "{:?}",
+            s.key_points
+        );
+    }
+
+    #[test]
+    fn summaries_give_three_to_five_distinct_points() {
+        let dir = OutletDirectory::default();
+        let arts = vec![
+            article("a", "Senate passes budget deal", "The Senate passed the budget deal on Friday. The vote was 64 to 36. The bill now goes to the House."),
+            article("b", "Budget deal clears the Senate", "Senators approved the budget deal after a long debate. House leaders expect a vote next week."),
+            article("c", "Senate approves budget agreement", "The agreement funds the government through September. Critics say the deal adds to the deficit."),
+        ];
+        let s = summarise(&arts, &dir);
+        assert!(
+            (MIN_POINTS..=MAX_POINTS).contains(&s.key_points.len()),
+            "{:?}",
+            s.key_points
+        );
+        let unique: HashSet<_> = s.key_points.iter().collect();
+        assert_eq!(unique.len(), s.key_points.len());
+    }
+}
