@@ -12,7 +12,7 @@ use crate::ingest::outlets::OutletTableError;
 use crate::ingest::{normalise, OutletDirectory};
 use crate::model::{Story, StoryId};
 use crate::pipeline::{self, BatchReport};
-use crate::store::{Mode, SearchTerms, Store, StoreError, StoryRow};
+use crate::store::{Mode, Scope, SearchTerms, Store, StoreError, StoryRow};
 
 /// Longest query accepted, in characters.
 pub const MAX_QUERY_CHARS: usize = 300;
@@ -122,7 +122,8 @@ impl App {
     }
 
     /// Finds the story a user means: an exact story id, else the best full-text match of all
-    /// the query's words, ranked by relevance and then coverage. Hostile input is harmless
+    /// the query's words (in titles first, then in key points and headlines too), ranked by
+    /// relevance and then coverage. Hostile input is harmless
     /// (see [`crate::store::search`]).
     pub async fn find_story(&self, query: &str) -> Result<Lookup, LookupError> {
         let query = query.trim();
@@ -139,10 +140,12 @@ impl App {
             }
         }
         let terms = SearchTerms::parse(query);
-        let hits = self.store.search(&terms, Mode::All, 20).await?;
-        if let Some(best) = best_hit(hits) {
-            let story = self.store.with_articles(best).await?;
-            return Ok(Lookup::Found(Box::new(story)));
+        for scope in [Scope::Titles, Scope::Everything] {
+            let hits = self.store.search(&terms, scope, Mode::All, 20).await?;
+            if let Some(best) = best_hit(hits) {
+                let story = self.store.with_articles(best).await?;
+                return Ok(Lookup::Found(Box::new(story)));
+            }
         }
         Ok(Lookup::NotFound {
             suggestions: self.suggestions(&terms, 5).await?,
@@ -158,7 +161,7 @@ impl App {
     ) -> Result<Vec<StoryRow>, StoreError> {
         let mut rows: Vec<StoryRow> = self
             .store
-            .search(terms, Mode::Any, limit)
+            .search(terms, Scope::Titles, Mode::Any, limit)
             .await?
             .into_iter()
             .map(|(r, _)| r)

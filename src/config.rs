@@ -175,7 +175,7 @@ impl Config {
                 "blindspot.max_share must be below blindspot.min_opposite_share".into(),
             ));
         }
-        self.valid_outlets().map_err(|m| invalid(m)).map(|_| ())?;
+        self.valid_outlets().map_err(invalid)?;
         if self.store.url.trim().is_empty() {
             return Err(invalid("store.url is empty".into()));
         }

@@ -93,19 +93,20 @@ pub fn content_words(s: &str) -> impl Iterator<Item = String> + '_ {
 
 /// A short English stop-word list (function words that say nothing about the event).
 pub fn is_stop_word(w: &str) -> bool {
+    // Sorted: looked up by binary search.
     const STOP: &[&str] = &[
-        "a", "about", "after", "again", "against", "all", "also", "am", "an", "and", "any", "are",
-        "as", "at", "be", "because", "been", "before", "being", "between", "both", "but", "by",
-        "can", "could", "did", "do", "does", "doing", "down", "during", "each", "few", "for",
+        "a", "about", "after", "again", "against", "all", "also", "am", "amp", "an", "and", "any",
+        "are", "as", "at", "be", "because", "been", "before", "being", "between", "both", "but",
+        "by", "can", "could", "did", "do", "does", "doing", "down", "during", "each", "few", "for",
         "from", "further", "had", "has", "have", "having", "he", "her", "here", "hers", "him",
-        "his", "how", "i", "if", "in", "into", "is", "it", "its", "just", "me", "more", "most",
-        "my", "no", "nor", "not", "now", "of", "off", "on", "once", "only", "or", "other", "our",
-        "out", "over", "own", "s", "same", "says", "said", "she", "should", "so", "some", "such",
-        "t", "than", "that", "the", "their", "them", "then", "there", "these", "they", "this",
-        "those", "through", "to", "too", "under", "until", "up", "us", "very", "was", "we", "were",
-        "what", "when", "where", "which", "while", "who", "whom", "why", "will", "with", "would",
-        "you", "your", "new", "news", "video", "report", "update", "latest", "live", "watch",
-        "photos", "amp",
+        "his", "how", "i", "if", "in", "into", "is", "it", "its", "just", "latest", "live", "me",
+        "more", "most", "my", "new", "news", "no", "nor", "not", "now", "of", "off", "on", "once",
+        "only", "or", "other", "our", "out", "over", "own", "photos", "report", "s", "said",
+        "same", "says", "she", "should", "so", "some", "such", "t", "than", "that", "the", "their",
+        "them", "then", "there", "these", "they", "this", "those", "through", "to", "too", "under",
+        "until", "up", "update", "us", "very", "video", "was", "watch", "we", "were", "what",
+        "when", "where", "which", "while", "who", "whom", "why", "will", "with", "would", "you",
+        "your",
     ];
     STOP.binary_search(&w).is_ok()
 }

@@ -95,10 +95,10 @@ impl Embed {
 /// Colours per dominant side (Discord embed colour bar).
 fn colour(side: Option<Side>) -> u32 {
     match side {
-        Some(Side::Left) => 0x2F6F_D6,
-        Some(Side::Right) => 0xD1_4B3B,
-        Some(Side::Center) => 0x9A9A_9A,
-        None => 0x5865_F2,
+        Some(Side::Left) => 0x2F6FD6,
+        Some(Side::Right) => 0xD14B3B,
+        Some(Side::Center) => 0x9A9A9A,
+        None => 0x5865F2,
     }
 }
 

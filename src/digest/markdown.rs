@@ -49,16 +49,17 @@ pub fn escape_within(s: &str, max: usize) -> String {
     if text::utf16_len(&escaped) <= max {
         return escaped;
     }
-    // Shorten the raw text until its escaped form fits; escaping at most doubles the length.
-    let mut budget = max;
-    loop {
-        let cut = text::truncate_utf16(s, budget);
-        let e = escape(&cut);
-        if text::utf16_len(&e) <= max || budget == 0 {
-            return e;
+    // The longest raw prefix whose escaped form fits (escaping at most doubles the length).
+    let (mut lo, mut hi) = (0usize, max);
+    while lo < hi {
+        let mid = (lo + hi).div_ceil(2);
+        if text::utf16_len(&escape(&text::truncate_utf16(s, mid))) <= max {
+            lo = mid;
+        } else {
+            hi = mid - 1;
         }
-        budget = budget.saturating_sub((text::utf16_len(&e) - max).max(1));
     }
+    escape(&text::truncate_utf16(s, lo))
 }
 
 /// The URL as it may stand in a markdown link target, or `None` when it is not http(s).

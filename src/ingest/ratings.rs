@@ -540,7 +540,7 @@ mod tests {
             "Ad Fontes fills factuality"
         );
         assert_eq!(
-            get("muddled.example.org").bias,
+            get("example.org").bias,
             Some(Bias::LeanLeft),
             "MBFC fills Mixed"
         );

@@ -20,7 +20,7 @@ use sqlx::{Any, AnyPool, Executor, Row, SqlSafeStr, Transaction};
 
 use crate::model::{Article, Story, StoryId};
 
-pub use search::{Mode, SearchTerms};
+pub use search::{Mode, Scope, SearchTerms};
 
 /// Which database a store runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -195,18 +195,27 @@ impl Store {
 
     /// Story rows by seq, in the order given (missing ones skipped).
     pub async fn story_rows(&self, seqs: &[i64]) -> Result<Vec<StoryRow>, StoreError> {
-        let mut out = Vec::with_capacity(seqs.len());
-        let sql = format!("SELECT {STORY_COLUMNS} FROM stories WHERE seq = $1");
-        for &seq in seqs {
-            let row = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
-                .bind(seq)
-                .fetch_optional(&self.pool)
-                .await?;
-            if let Some(r) = row {
-                out.push(story_row(&r)?);
-            }
+        if seqs.is_empty() {
+            return Ok(Vec::new());
         }
-        Ok(out)
+        // Only numbered placeholders are generated here; the values are bound.
+        let placeholders: Vec<String> = (1..=seqs.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT {STORY_COLUMNS} FROM stories WHERE seq IN ({})",
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for &seq in seqs {
+            query = query.bind(seq);
+        }
+        let mut rows: Vec<StoryRow> = query
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(story_row)
+            .collect::<Result<_, _>>()?;
+        rows.sort_by_key(|r| seqs.iter().position(|&s| s == r.seq));
+        Ok(rows)
     }
 
     /// A whole story (with its articles, oldest first) by id.
@@ -234,10 +243,11 @@ impl Store {
     pub async fn search(
         &self,
         terms: &SearchTerms,
+        scope: Scope,
         mode: Mode,
         limit: i64,
     ) -> Result<Vec<(StoryRow, f64)>, StoreError> {
-        let hits = search::search(&self.pool, self.backend, terms, mode, limit).await?;
+        let hits = search::search(&self.pool, self.backend, terms, scope, mode, limit).await?;
         self.hits_to_rows(hits).await
     }
 
@@ -251,16 +261,15 @@ impl Store {
         self.hits_to_rows(hits).await
     }
 
-    async fn hits_to_rows(
-        &self,
-        hits: Vec<search::Hit>,
-    ) -> Result<Vec<(StoryRow, f64)>, StoreError> {
+    async fn hits_to_rows(&self, hits: Vec<search::Hit>) -> Result<Vec<(StoryRow, f64)>, StoreError> {
         let seqs: Vec<i64> = hits.iter().map(|h| h.seq).collect();
         let rows = self.story_rows(&seqs).await?;
         Ok(rows
             .into_iter()
-            .zip(hits)
-            .map(|(row, hit)| (row, hit.relevance))
+            .filter_map(|row| {
+                let hit = hits.iter().find(|h| h.seq == row.seq)?;
+                Some((row, hit.relevance))
+            })
             .collect())
     }
 

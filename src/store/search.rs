@@ -5,10 +5,17 @@
 //! into the backend's query language as quoted terms, passed as a bind parameter. Quotes,
 //! `NEAR(`, `*`, `-`, brackets and the like are separators, never operators.
 //!
-//! - SQLite: FTS5 (`story_fts`, bm25 with the title weighted highest) and a trigram index over
-//!   titles (`story_trigram`) for typo-tolerant suggestions.
-//! - Postgres: a weighted `tsvector` with a GIN index and `ts_rank`; suggestions fall back to
-//!   any-word matches (no trigram extension is assumed).
+//! Ranking considers the [`RANK_WINDOW`] most recent matching stories (newest first in the
+//! index, so the cost is bounded however common the words are).
+//!
+//! Titles have an index of their own, searched first ([`Scope::Titles`]): titles are what people
+//! type, and the small index keeps lookups fast; the full index (titles, key points, headlines)
+//! answers when no title matches.
+//!
+//! - SQLite: FTS5 (`story_titles`; `story_fts` with bm25 weighting the title highest) and a
+//!   trigram index over titles (`story_trigram`) for typo-tolerant suggestions.
+//! - Postgres: `tsvector`s with GIN indexes and `ts_rank`; suggestions fall back to any-word
+//!   matches (no trigram extension is assumed).
 
 use sqlx::{Any, Row, Transaction};
 
@@ -20,12 +27,24 @@ pub const MAX_TERMS: usize = 12;
 pub const MAX_TERM_CHARS: usize = 40;
 /// At most this many headlines of a story are indexed.
 pub const MAX_INDEXED_HEADLINES: usize = 100;
+/// Ranking looks at the most recent stories that match, at most this many: it keeps a lookup
+/// fast however common the words are, and a news query wants the recent story anyway.
+pub const RANK_WINDOW: i64 = 200;
 
 /// The words of a user query, safe for any backend.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SearchTerms {
     /// Content words (stop words dropped unless nothing else is left).
     pub words: Vec<String>,
+}
+
+/// Which text is searched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Story titles only: what people type, and a small index, so it is tried first.
+    Titles,
+    /// Titles, key points and every indexed headline.
+    Everything,
 }
 
 /// How the words combine.
@@ -161,6 +180,15 @@ pub async fn index_story(
                 .bind(headlines)
                 .execute(&mut **tx)
                 .await?;
+            sqlx::query("DELETE FROM story_titles WHERE rowid = $1")
+                .bind(seq)
+                .execute(&mut **tx)
+                .await?;
+            sqlx::query("INSERT INTO story_titles (rowid, title) VALUES ($1, $2)")
+                .bind(seq)
+                .bind(title)
+                .execute(&mut **tx)
+                .await?;
             sqlx::query("DELETE FROM story_trigram WHERE rowid = $1")
                 .bind(seq)
                 .execute(&mut **tx)
@@ -173,11 +201,11 @@ pub async fn index_story(
         }
         Backend::Postgres => {
             sqlx::query(
-                "INSERT INTO story_search (seq, doc) VALUES ($1, \
+                "INSERT INTO story_search (seq, title, doc) VALUES ($1, to_tsvector('simple', $2), \
                    setweight(to_tsvector('simple', $2), 'A') || \
                    setweight(to_tsvector('simple', $3), 'B') || \
                    setweight(to_tsvector('simple', $4), 'D')) \
-                 ON CONFLICT (seq) DO UPDATE SET doc = EXCLUDED.doc",
+                 ON CONFLICT (seq) DO UPDATE SET title = EXCLUDED.title, doc = EXCLUDED.doc",
             )
             .bind(seq)
             .bind(title)
@@ -195,35 +223,53 @@ pub async fn search(
     pool: &sqlx::AnyPool,
     backend: Backend,
     terms: &SearchTerms,
+    scope: Scope,
     mode: Mode,
     limit: i64,
 ) -> Result<Vec<Hit>, StoreError> {
     if terms.is_empty() {
         return Ok(Vec::new());
     }
-    let rows = match backend {
-        Backend::Sqlite => {
-            sqlx::query(
-                "SELECT rowid AS seq, bm25(story_fts, 10.0, 4.0, 1.0) AS score FROM story_fts \
-                 WHERE story_fts MATCH $1 ORDER BY score LIMIT $2",
-            )
-            .bind(terms.fts5(mode))
-            .bind(limit)
-            .fetch_all(pool)
-            .await?
+    // The inner query walks the index newest first and stops after RANK_WINDOW rows, so the
+    // rank is computed for those rows only.
+    let sql = match (backend, scope) {
+        (Backend::Sqlite, Scope::Titles) => {
+            "SELECT seq, score FROM ( \
+               SELECT rowid AS seq, bm25(story_titles) AS score FROM story_titles \
+               WHERE story_titles MATCH $1 ORDER BY rowid DESC LIMIT $2 \
+             ) ORDER BY score, seq DESC LIMIT $3"
         }
-        Backend::Postgres => {
-            sqlx::query(
-                "SELECT seq, -ts_rank(doc, q)::float8 AS score \
-                 FROM story_search, to_tsquery('simple', $1) q \
-                 WHERE doc @@ q ORDER BY score LIMIT $2",
-            )
-            .bind(terms.tsquery(mode))
-            .bind(limit)
-            .fetch_all(pool)
-            .await?
+        (Backend::Sqlite, Scope::Everything) => {
+            "SELECT seq, score FROM ( \
+               SELECT rowid AS seq, bm25(story_fts, 10.0, 4.0, 1.0) AS score FROM story_fts \
+               WHERE story_fts MATCH $1 ORDER BY rowid DESC LIMIT $2 \
+             ) ORDER BY score, seq DESC LIMIT $3"
+        }
+        (Backend::Postgres, Scope::Titles) => {
+            "SELECT seq, score FROM ( \
+               SELECT seq, -ts_rank(title, q)::float8 AS score \
+               FROM story_search, to_tsquery('simple', $1) q \
+               WHERE title @@ q ORDER BY seq DESC LIMIT $2 \
+             ) recent ORDER BY score, seq DESC LIMIT $3"
+        }
+        (Backend::Postgres, Scope::Everything) => {
+            "SELECT seq, score FROM ( \
+               SELECT seq, -ts_rank(doc, q)::float8 AS score \
+               FROM story_search, to_tsquery('simple', $1) q \
+               WHERE doc @@ q ORDER BY seq DESC LIMIT $2 \
+             ) recent ORDER BY score, seq DESC LIMIT $3"
         }
     };
+    let query_text = match backend {
+        Backend::Sqlite => terms.fts5(mode),
+        Backend::Postgres => terms.tsquery(mode),
+    };
+    let rows = sqlx::query(sql)
+        .bind(query_text)
+        .bind(RANK_WINDOW)
+        .bind(limit)
+        .fetch_all(pool)
+        .await?;
     to_hits(rows)
 }
 
@@ -237,10 +283,13 @@ pub async fn fuzzy(
     match (backend, terms.trigrams()) {
         (Backend::Sqlite, Some(q)) => {
             let rows = sqlx::query(
-                "SELECT rowid AS seq, bm25(story_trigram) AS score FROM story_trigram \
-                 WHERE story_trigram MATCH $1 ORDER BY score LIMIT $2",
+                "SELECT seq, score FROM ( \
+                   SELECT rowid AS seq, bm25(story_trigram) AS score FROM story_trigram \
+                   WHERE story_trigram MATCH $1 ORDER BY rowid DESC LIMIT $2 \
+                 ) ORDER BY score, seq DESC LIMIT $3",
             )
             .bind(q)
+            .bind(RANK_WINDOW)
             .bind(limit)
             .fetch_all(pool)
             .await?;

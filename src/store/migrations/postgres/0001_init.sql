@@ -30,7 +30,9 @@ CREATE INDEX articles_story ON articles (story_seq, published);
 
 -- Full-text search (the Postgres side of the search seam).
 CREATE TABLE story_search (
-    seq BIGINT PRIMARY KEY REFERENCES stories (seq),
-    doc TSVECTOR NOT NULL
+    seq   BIGINT PRIMARY KEY REFERENCES stories (seq),
+    title TSVECTOR NOT NULL,   -- searched first
+    doc   TSVECTOR NOT NULL    -- title (A), key points (B), headlines (D)
 );
+CREATE INDEX story_search_title ON story_search USING GIN (title);
 CREATE INDEX story_search_doc ON story_search USING GIN (doc);

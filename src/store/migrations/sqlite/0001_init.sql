@@ -34,5 +34,11 @@ CREATE VIRTUAL TABLE story_fts USING fts5 (
     tokenize = 'unicode61 remove_diacritics 2',
     prefix = '2 3'
 );
+-- Titles alone: searched first (small, and what people type). rowid = stories.seq.
+CREATE VIRTUAL TABLE story_titles USING fts5 (
+    title,
+    tokenize = 'unicode61 remove_diacritics 2',
+    prefix = '2 3'
+);
 -- Typo-tolerant suggestions over titles.
 CREATE VIRTUAL TABLE story_trigram USING fts5 (title, tokenize = 'trigram');

@@ -1,0 +1,223 @@
+//! The `storybot` binary as a user runs it: a fresh folder, the shipped config, the demo data.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn storybot(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_storybot"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("run storybot")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A fresh folder holding a copy of the shipped config.toml.
+fn fresh_folder() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("config.toml");
+    std::fs::copy(shipped, dir.path().join("config.toml")).unwrap();
+    dir
+}
+
+#[test]
+fn readme_main_command_prints_a_digest_on_a_fresh_folder() {
+    let dir = fresh_folder();
+    let out = storybot(dir.path(), &["story", "GM", "recall"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    for part in [
+        "Key points",
+        "Bias distribution",
+        "Left ",
+        "Center ",
+        "Right ",
+        "Coverage details",
+        "Top headlines",
+        "articles",
+        "sources",
+        "AllSides",
+    ] {
+        assert!(text.contains(part), "digest lacks {part:?}:\n{text}");
+    }
+    assert!(
+        !text.contains('\u{1b}'),
+        "no colour codes when NO_COLOR is set"
+    );
+    assert!(
+        dir.path().join("storybot.db").is_file(),
+        "the store file is created beside the config"
+    );
+}
+
+#[test]
+fn story_json_is_the_discord_payload_and_png_is_written() {
+    let dir = fresh_folder();
+    let out = storybot(
+        dir.path(),
+        &["story", "--json", "--png", "bar.png", "snowden"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let payload: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("JSON on stdout");
+    assert!(payload["embeds"][0]["title"]
+        .as_str()
+        .unwrap()
+        .to_lowercase()
+        .contains("snowden"));
+    if let Some(mut schema) =
+        common::DiscordSchema::load("story_json_is_the_discord_payload_and_png_is_written")
+    {
+        schema.assert_valid("MessageCreateRequest", &payload);
+    }
+    let png = std::fs::read(dir.path().join("bar.png")).unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+}
+
+#[test]
+fn a_miss_fails_with_closest_titles() {
+    let dir = fresh_folder();
+    let out = storybot(dir.path(), &["story", "bankrupcty", "gox"]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("no story matches"), "{err}");
+    assert!(err.contains("Gox"), "closest titles listed: {err}");
+    let out = storybot(dir.path(), &["story", &"x".repeat(10_000)]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("too long"), "{}", stderr(&out));
+}
+
+#[test]
+fn import_reports_bad_lines_and_export_lists_everything() {
+    let dir = fresh_folder();
+    let file = dir.path().join("in.jsonl");
+    std::fs::write(
+        &file,
+        "{\"url\":\"https://www.npr.org/a\",\"title\":\"Storm hits the coast\",\"story\":\"storm\"}\n\
+         {\"url\":\"https://www.foxnews.com/b\",\"title\":\"Coastal storm hits\",\"story\":\"storm\"}\n\
+         {\"title\":\"no url\"}\n",
+    )
+    .unwrap();
+    let out = storybot(dir.path(), &["--db", "mine.db", "import", "in.jsonl"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("imported 2 new articles (1 new stories"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        stderr(&out).contains("line 3: missing \"url\""),
+        "{}",
+        stderr(&out)
+    );
+
+    let out = storybot(dir.path(), &["--db", "mine.db", "stories", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let all: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("a JSON array");
+    let all = all.as_array().unwrap();
+    // The demo seed ran on the new store first, then the import added one story.
+    let storm = all
+        .iter()
+        .find(|s| s["title"].as_str().unwrap().contains("torm"))
+        .expect("the storm story");
+    assert_eq!(storm["article_count"], 2);
+    assert_eq!(storm["bias"]["left"], 50);
+    assert_eq!(storm["bias"]["right"], 50);
+    let urls: Vec<&str> = storm["articles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["url"].as_str().unwrap())
+        .collect();
+    assert!(
+        urls.contains(&"https://www.npr.org/a") && urls.contains(&"https://www.foxnews.com/b"),
+        "{urls:?}"
+    );
+    for key in [
+        "id",
+        "title",
+        "key_points",
+        "source_count",
+        "first_published",
+        "last_updated",
+    ] {
+        assert!(storm.get(key).is_some(), "export lacks {key}");
+    }
+    assert!(all.len() > 10);
+    assert!(dir.path().join("mine.db").is_file());
+
+    // `top` ranks recent stories: the import is from today, the demo from 2014.
+    let out = storybot(dir.path(), &["--db", "mine.db", "top", "3"]);
+    assert!(out.status.success());
+    let ranked: Vec<String> = stdout(&out)
+        .lines()
+        .filter(|l| l.starts_with(' ') && l.contains(". "))
+        .map(String::from)
+        .collect();
+    assert_eq!(ranked.len(), 1, "{ranked:?}");
+    assert!(ranked[0].contains("torm"), "{ranked:?}");
+
+    let demo_only = fresh_folder();
+    let out = storybot(demo_only.path(), &["top", "3"]);
+    assert!(out.status.success());
+    let ranked = stdout(&out)
+        .lines()
+        .filter(|l| l.starts_with(' ') && l.contains(". "))
+        .count();
+    assert_eq!(ranked, 3, "{}", stdout(&out));
+}
+
+#[test]
+fn config_errors_name_the_file_and_the_problem() {
+    let dir = fresh_folder();
+    let out = storybot(dir.path(), &["--config", "missing.toml", "top"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("missing.toml"), "{}", stderr(&out));
+
+    std::fs::write(dir.path().join("bad.toml"), "[digest]\nheadlinez = 3\n").unwrap();
+    let out = storybot(dir.path(), &["--config", "bad.toml", "top"]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("bad.toml") && err.contains("headlinez"),
+        "{err}"
+    );
+
+    std::fs::write(
+        dir.path().join("bias.toml"),
+        "[[outlets]]\nname = \"X\"\ndomains = [\"x.example\"]\nbias = \"far-out\"\n",
+    )
+    .unwrap();
+    let out = storybot(dir.path(), &["--config", "bias.toml", "top"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("far-out"), "{}", stderr(&out));
+}
+
+#[test]
+fn config_outlets_override_the_bundled_ratings() {
+    let dir = fresh_folder();
+    let mut config = std::fs::read_to_string(dir.path().join("config.toml")).unwrap();
+    config.push_str(
+        "\n[[outlets]]\nname = \"Reuters\"\ndomains = [\"reuters.com\"]\nbias = \"right\"\n",
+    );
+    std::fs::write(dir.path().join("config.toml"), config).unwrap();
+    let file = dir.path().join("in.jsonl");
+    std::fs::write(&file, "{\"url\":\"https://www.reuters.com/x\",\"title\":\"Quiet day on markets\",\"story\":\"q\"}\n").unwrap();
+    assert!(storybot(dir.path(), &["import", "in.jsonl"])
+        .status
+        .success());
+    let out = storybot(dir.path(), &["story", "--json", "quiet", "markets"]);
+    let payload: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let text = payload.to_string();
+    assert!(text.contains("Reuters · Right"), "{text}");
+}

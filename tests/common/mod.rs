@@ -1,0 +1,133 @@
+//! Helpers shared by the integration tests: temporary stores, the `../shared` material and
+//! validation against Discord's OpenAPI description.
+#![allow(dead_code)]
+
+use std::io::Write as _;
+use std::path::PathBuf;
+
+use storybot::app::App;
+use storybot::config::Config;
+
+/// `../shared` beside the project, if present.
+pub fn shared_dir() -> Option<PathBuf> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared");
+    dir.is_dir().then_some(dir)
+}
+
+/// Prints a skip reason where `cargo test` shows it (outside the captured output).
+pub fn skip(test: &str, reason: &str) {
+    let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {reason}");
+}
+
+/// A fresh SQLite file store in a temporary folder (kept alive by the returned guard).
+pub async fn temp_app(seed_demo: bool) -> (App, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut config = Config::default();
+    config.store.url = format!("sqlite://{}", dir.path().join("test.db").display());
+    config.store.seed_demo = seed_demo;
+    let app = App::open(config).await.expect("open store");
+    (app, dir)
+}
+
+/// A private Postgres schema for one test, from STORYBOT_TEST_POSTGRES
+/// (e.g. postgres://postgres@127.0.0.1/test), so tests can run in parallel.
+pub struct PgSchema {
+    /// Connection URL whose search_path is the private schema.
+    pub url: String,
+    base: String,
+    schema: String,
+}
+
+impl PgSchema {
+    /// Creates the schema, or prints a skip and returns `None` without STORYBOT_TEST_POSTGRES.
+    pub async fn create(test: &str) -> Option<PgSchema> {
+        let Ok(base) = std::env::var("STORYBOT_TEST_POSTGRES") else {
+            skip(test, "STORYBOT_TEST_POSTGRES is not set (the CI script sets it)");
+            return None;
+        };
+        let schema = format!(
+            "t_{}_{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos()
+        );
+        Self::exec(&base, format!("CREATE SCHEMA {schema}")).await;
+        let sep = if base.contains('?') { '&' } else { '?' };
+        Some(PgSchema {
+            url: format!("{base}{sep}options=-c%20search_path%3D{schema}"),
+            base,
+            schema,
+        })
+    }
+
+    /// Drops the schema and everything in it.
+    pub async fn drop(self) {
+        Self::exec(&self.base, format!("DROP SCHEMA {} CASCADE", self.schema)).await;
+    }
+
+    async fn exec(base: &str, sql: String) {
+        use sqlx::Executor;
+        sqlx::any::install_default_drivers();
+        let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(base)
+            .await
+            .expect("connect to STORYBOT_TEST_POSTGRES");
+        conn.execute(sqlx::AssertSqlSafe(sql)).await.expect("schema statement");
+    }
+}
+
+/// Validates JSON against a schema of Discord's OpenAPI description.
+pub struct DiscordSchema {
+    validators: std::collections::HashMap<String, jsonschema::Validator>,
+    doc: serde_json::Value,
+}
+
+impl DiscordSchema {
+    /// Loads `../shared/discord/openapi.json`, or `None` (with a printed skip) without it.
+    pub fn load(test: &str) -> Option<DiscordSchema> {
+        let Some(dir) = shared_dir() else {
+            skip(
+                test,
+                "../shared is absent: cannot validate against Discord's OpenAPI description",
+            );
+            return None;
+        };
+        let text = std::fs::read_to_string(dir.join("discord/openapi.json")).ok()?;
+        Some(DiscordSchema {
+            validators: Default::default(),
+            doc: serde_json::from_str(&text).expect("openapi.json is JSON"),
+        })
+    }
+
+    /// The validation errors of `value` against `components.schemas.<name>`.
+    pub fn errors(&mut self, name: &str, value: &serde_json::Value) -> Vec<String> {
+        if !self.validators.contains_key(name) {
+            let schema = serde_json::json!({
+                "$schema": "https://json-schema.org/draft/2020-12/schema",
+                "$ref": format!("#/components/schemas/{name}"),
+                "components": self.doc["components"].clone(),
+            });
+            let v = jsonschema::options()
+                .with_draft(jsonschema::Draft::Draft202012)
+                .should_validate_formats(true)
+                .build(&schema)
+                .expect("schema compiles");
+            self.validators.insert(name.to_string(), v);
+        }
+        self.validators[name]
+            .iter_errors(value)
+            .map(|e| format!("{} at {}", e, e.instance_path()))
+            .collect()
+    }
+
+    /// Panics with every error when `value` is not a valid `name`.
+    pub fn assert_valid(&mut self, name: &str, value: &serde_json::Value) {
+        let errors = self.errors(name, value);
+        assert!(
+            errors.is_empty(),
+            "payload is not a valid {name}:\n{}\n{value:#}",
+            errors.join("\n")
+        );
+    }
+}

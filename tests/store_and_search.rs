@@ -1,0 +1,274 @@
+//! The store on a real SQLite file (and on Postgres when STORYBOT_TEST_POSTGRES is set):
+//! import, idempotence, demo seeding, lookup and hostile queries.
+
+mod common;
+
+use storybot::app::{App, Lookup, LookupError};
+use storybot::config::Config;
+use storybot::digest::export::ExportStory;
+
+const SAMPLE: &str = r#"{"url":"https://www.reuters.com/world/peace-talks-1?utm_source=rss","title":"Peace talks resume in Geneva as envoys meet - Reuters","outlet":"Reuters","published":"2024-05-01T10:00:00Z","story":"geneva"}
+{"url":"https://www.foxnews.com/world/peace-talks","title":"Envoys meet in Geneva as peace talks resume","published":"2024-05-01T11:00:00Z","story":"geneva"}
+this line is not json
+{"url":"https://www.theguardian.com/world/geneva-talks","title":"Geneva peace talks resume after months of deadlock","published":1714561200,"story":"geneva"}
+{"url":"https://www.reuters.com/world/peace-talks-1#comments","title":"Duplicate of the first, by canonical URL","story":"geneva"}
+{"url":"ftp://example.com/x","title":"Not a web article"}
+{"url":"https://www.bbc.co.uk/news/science-123","title":"Comet visible to the naked eye this week","published":"2024-05-02T08:00:00Z"}
+{"url":"https://apnews.com/article/markets","title":"Stocks slip as oil prices climb","published":"2024-05-02T09:00:00Z","story":"markets"}
+"#;
+
+async fn export_all(app: &App) -> Vec<serde_json::Value> {
+    let mut out = Vec::new();
+    for row in app.store.stories_after(0, 1000).await.unwrap() {
+        let story = app.store.with_articles(row).await.unwrap();
+        out.push(
+            serde_json::to_value(ExportStory::new(&story, &app.outlets, &app.config)).unwrap(),
+        );
+    }
+    out
+}
+
+async fn import_is_idempotent_and_reports_bad_lines(app: &App) {
+    let report = app.import(SAMPLE.as_bytes()).await.unwrap();
+    assert_eq!(report.batch.new_articles, 5, "{report:?}");
+    assert_eq!(
+        report.batch.duplicates, 1,
+        "canonical URL duplicates are stored once"
+    );
+    assert_eq!(report.batch.new_stories, 3);
+    let bad: Vec<(usize, &str)> = report
+        .rejected
+        .iter()
+        .map(|e| (e.line, e.reason.as_str()))
+        .collect();
+    assert_eq!(bad.len(), 2, "{bad:?}");
+    assert_eq!(bad[0].0, 3);
+    assert!(bad[0].1.contains("not a valid article"), "{bad:?}");
+    assert_eq!(bad[1].0, 6);
+    assert!(bad[1].1.contains("http"), "{bad:?}");
+
+    let before = export_all(app).await;
+    let geneva = before
+        .iter()
+        .find(|s| s["article_count"] == 3)
+        .expect("the Geneva story");
+    assert_eq!(geneva["source_count"], 3);
+    // Reuters (Center), Fox News (Right), The Guardian (Lean Left): a third each.
+    assert_eq!(geneva["bias"]["left"], 34);
+    assert_eq!(geneva["bias"]["center"], 33);
+    assert_eq!(geneva["bias"]["right"], 33);
+    assert!(
+        !geneva["title"].as_str().unwrap().ends_with("Reuters"),
+        "outlet suffix is not part of the story title: {}",
+        geneva["title"]
+    );
+
+    let again = app.import(SAMPLE.as_bytes()).await.unwrap();
+    assert_eq!(again.batch.new_articles, 0);
+    assert_eq!(again.batch.new_stories + again.batch.updated_stories, 0);
+    assert_eq!(
+        export_all(app).await,
+        before,
+        "importing twice changes nothing"
+    );
+    assert_eq!(app.store.article_count().await.unwrap(), 5);
+}
+
+async fn lookup_finds_by_words_prefix_and_id(app: &App) {
+    let Lookup::Found(story) = app.find_story("geneva peace").await.unwrap() else {
+        panic!("no match for words of the headline")
+    };
+    assert_eq!(story.articles.len(), 3);
+    let Lookup::Found(by_prefix) = app.find_story("Peace tal").await.unwrap() else {
+        panic!("no match for a prefix of the last word")
+    };
+    assert_eq!(by_prefix.id, story.id);
+    let Lookup::Found(by_id) = app.find_story(story.id.as_str()).await.unwrap() else {
+        panic!("no match by id")
+    };
+    assert_eq!(by_id.id, story.id);
+    let Lookup::Found(comet) = app.find_story("COMET naked-eye").await.unwrap() else {
+        panic!("no match for the keyless article's story")
+    };
+    assert_eq!(
+        comet.articles[0].outlet, "BBC News",
+        "bbc.co.uk resolves to the rated BBC"
+    );
+}
+
+async fn hostile_queries_never_break_search(app: &App) {
+    let long_words = "peace ".repeat(50);
+    let hostile = [
+        "\"peace",
+        "peace\"\"\"",
+        "NEAR(peace talks, 2)",
+        "peace*",
+        "-peace",
+        "peace OR",
+        "((((peace",
+        "peace]]]])",
+        "title:peace",
+        "'; DROP TABLE stories; --",
+        "🕊️ peace 🕊️",
+        "🙂🙂🙂",
+        "שלום peace عربى",
+        "\u{202E}ecaep",
+        "\0peace",
+        "* * *",
+        "AND",
+        "^peace",
+        long_words.trim(),
+    ];
+    for q in hostile {
+        match app.find_story(q).await {
+            Ok(Lookup::Found(_)) | Ok(Lookup::NotFound { .. }) => {}
+            Err(e) => panic!("query {q:?} failed: {e}"),
+        }
+    }
+    // The injection attempt did nothing.
+    assert_eq!(app.store.story_count().await.unwrap(), 3);
+    let huge = "peace ".repeat(2000);
+    match app.find_story(&huge).await {
+        Err(LookupError::TooLong { len }) => assert_eq!(len, huge.trim().chars().count()),
+        other => panic!("a 12,000-character query must be refused clearly, got {other:?}"),
+    }
+    assert!(matches!(
+        app.find_story("   ").await,
+        Err(LookupError::Empty)
+    ));
+    let Lookup::Found(s) = app
+        .find_story("\"geneva\" AND (talks*) OR NOT")
+        .await
+        .unwrap()
+    else {
+        panic!("operator words are plain words")
+    };
+    assert_eq!(s.articles.len(), 3);
+}
+
+async fn misses_come_with_suggestions(app: &App) {
+    let Lookup::NotFound { suggestions } = app.find_story("geneva volcano").await.unwrap() else {
+        panic!("a word matching nothing must not match")
+    };
+    assert!(
+        suggestions
+            .iter()
+            .any(|s| s.title.to_lowercase().contains("geneva")),
+        "{suggestions:?}"
+    );
+    let Lookup::NotFound { suggestions } = app.find_story("zzyzx qqqq").await.unwrap() else {
+        panic!("nonsense must not match")
+    };
+    assert!(suggestions.is_empty());
+}
+
+async fn run_suite(app: App) {
+    import_is_idempotent_and_reports_bad_lines(&app).await;
+    lookup_finds_by_words_prefix_and_id(&app).await;
+    hostile_queries_never_break_search(&app).await;
+    misses_come_with_suggestions(&app).await;
+    app.store.close().await;
+}
+
+#[tokio::test]
+async fn sqlite_store_end_to_end() {
+    let (app, dir) = common::temp_app(false).await;
+    let path = dir.path().join("test.db");
+    run_suite(app).await;
+    assert!(path.is_file(), "a real database file was written");
+}
+
+#[tokio::test]
+async fn sqlite_typo_suggestions_use_trigrams() {
+    let (app, _dir) = common::temp_app(false).await;
+    app.import(SAMPLE.as_bytes()).await.unwrap();
+    let Lookup::NotFound { suggestions } = app.find_story("genevva").await.unwrap() else {
+        panic!("a misspelt word must not match")
+    };
+    assert!(
+        suggestions
+            .iter()
+            .any(|s| s.title.to_lowercase().contains("geneva")),
+        "typo gets the closest title: {suggestions:?}"
+    );
+}
+
+#[tokio::test]
+async fn postgres_store_end_to_end() {
+    let Some(pg) = common::PgSchema::create("postgres_store_end_to_end").await else {
+        return;
+    };
+    let mut config = Config::default();
+    config.store.url = pg.url.clone();
+    let app = App::open(config).await.expect("open the Postgres store");
+    run_suite(app).await;
+    pg.drop().await;
+}
+
+#[tokio::test]
+async fn demo_data_seeds_an_empty_store_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Config::default();
+    config.store.url = format!("sqlite://{}", dir.path().join("demo.db").display());
+    config.store.seed_demo = true;
+    let app = App::open(config.clone()).await.unwrap();
+    let stories = app.store.story_count().await.unwrap();
+    let articles = app.store.article_count().await.unwrap();
+    let lines = storybot::ingest::demo::DEMO_JSONL.lines().count() as i64;
+    assert!(stories >= 10, "demo has {stories} stories");
+    assert_eq!(articles, lines, "every demo line is an article");
+    app.store.close().await;
+    let again = App::open(config).await.unwrap();
+    assert_eq!(
+        again.store.story_count().await.unwrap(),
+        stories,
+        "no second seeding"
+    );
+    assert_eq!(again.store.article_count().await.unwrap(), articles);
+    let Lookup::Found(gm) = again.find_story("GM recall").await.unwrap() else {
+        panic!("the README's demo query must find a story")
+    };
+    assert!(gm.title.contains("GM"), "{}", gm.title);
+    assert!(
+        (3..=5).contains(&gm.key_points.len()),
+        "{:?}",
+        gm.key_points
+    );
+}
+
+#[tokio::test]
+async fn a_batch_lands_whole_or_not_at_all() {
+    let (app, dir) = common::temp_app(false).await;
+    app.import(SAMPLE.as_bytes()).await.unwrap();
+    let before = export_all(&app).await;
+    // Another handle holds a write lock: the import must fail cleanly, leaving the store as it was.
+    let path = dir.path().join("test.db");
+    let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&format!(
+        "sqlite://{}",
+        path.display()
+    ))
+    .await
+    .unwrap();
+    sqlx::Executor::execute(&mut conn, "PRAGMA busy_timeout = 0; BEGIN IMMEDIATE;")
+        .await
+        .unwrap();
+    let more = r#"{"url":"https://example.com/new","title":"A new event entirely","story":"new"}"#;
+    let result = tokio::time::timeout(
+        std::time::Duration::from_secs(20),
+        app.import(more.as_bytes()),
+    )
+    .await;
+    assert!(
+        matches!(result, Ok(Err(_)) | Err(_)),
+        "a locked store cannot take the batch"
+    );
+    sqlx::Executor::execute(&mut conn, "ROLLBACK")
+        .await
+        .unwrap();
+    assert_eq!(export_all(&app).await, before, "nothing half-written");
+    let ok = app.import(more.as_bytes()).await.unwrap();
+    assert_eq!(
+        ok.batch.new_articles, 1,
+        "the same batch lands once the lock is gone"
+    );
+}
