@@ -36,7 +36,10 @@ impl Rng {
 }
 
 fn word(i: usize) -> String {
-    const SYL: [&str; 16] = ["ka", "lo", "mi", "ne", "ra", "to", "vu", "se", "da", "pi", "gor", "lan", "tes", "mar", "vin", "sol"];
+    const SYL: [&str; 16] = [
+        "ka", "lo", "mi", "ne", "ra", "to", "vu", "se", "da", "pi", "gor", "lan", "tes", "mar",
+        "vin", "sol",
+    ];
     let mut w = String::new();
     let mut x = i + 17;
     for _ in 0..3 {
@@ -64,7 +67,9 @@ async fn build_store(path: &Path, stories: usize) -> anyhow::Result<()> {
         let topic: Vec<String> = (0..4).map(|_| word(rng.zipf(vocab))).collect();
         let title = topic.join(" ");
         let n_articles = 2 + rng.below(17); // 2..=18, about 10 on average
-        let t0 = Utc.timestamp_opt(1_700_000_000 + (s as i64) * 60, 0).unwrap();
+        let t0 = Utc
+            .timestamp_opt(1_700_000_000 + (s as i64) * 60, 0)
+            .unwrap();
         let id = StoryId::derive(&format!("bench:{s}"), 8);
         let seq = tx
             .insert_story(NewStory {
@@ -109,7 +114,10 @@ async fn build_store(path: &Path, stories: usize) -> anyhow::Result<()> {
             seq,
             StoryUpdate {
                 title: &title,
-                key_points: &[format!("{title} happened."), format!("{} reacted.", topic[1])],
+                key_points: &[
+                    format!("{title} happened."),
+                    format!("{} reacted.", topic[1]),
+                ],
                 source_count: n_articles as i64,
                 headlines: &refs,
             },
@@ -118,12 +126,20 @@ async fn build_store(path: &Path, stories: usize) -> anyhow::Result<()> {
         if s % 10_000 == 9_999 {
             tx.commit().await?;
             tx = store.begin().await?;
-            eprintln!("  {} stories, {} articles ({:.0?})", s + 1, article_seq, start.elapsed());
+            eprintln!(
+                "  {} stories, {} articles ({:.0?})",
+                s + 1,
+                article_seq,
+                start.elapsed()
+            );
         }
     }
     tx.commit().await?;
     store.close().await;
-    eprintln!("built {stories} stories, {article_seq} articles in {:.1?}", start.elapsed());
+    eprintln!(
+        "built {stories} stories, {article_seq} articles in {:.1?}",
+        start.elapsed()
+    );
     Ok(())
 }
 

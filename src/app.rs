@@ -122,8 +122,8 @@ impl App {
     }
 
     /// Finds the story a user means: an exact story id, else the best full-text match of all
-    /// the query's words (in titles first, then in key points and headlines too), ranked by
-    /// relevance and then coverage. Hostile input is harmless
+    /// the query's words (whole words in titles first, then the last word as a prefix, then
+    /// key points and headlines too), ranked by relevance and then coverage. Hostile input is harmless
     /// (see [`crate::store::search`]).
     pub async fn find_story(&self, query: &str) -> Result<Lookup, LookupError> {
         let query = query.trim();
@@ -140,8 +140,14 @@ impl App {
             }
         }
         let terms = SearchTerms::parse(query);
-        for scope in [Scope::Titles, Scope::Everything] {
-            let hits = self.store.search(&terms, scope, Mode::All, 20).await?;
+        // Cheapest and most precise first: whole words in titles.
+        let tiers = [
+            (Scope::Titles, Mode::All),
+            (Scope::Titles, Mode::AllPrefix),
+            (Scope::Everything, Mode::AllPrefix),
+        ];
+        for (scope, mode) in tiers {
+            let hits = self.store.search(&terms, scope, mode, 20).await?;
             if let Some(best) = best_hit(hits) {
                 let story = self.store.with_articles(best).await?;
                 return Ok(Lookup::Found(Box::new(story)));

@@ -261,7 +261,10 @@ impl Store {
         self.hits_to_rows(hits).await
     }
 
-    async fn hits_to_rows(&self, hits: Vec<search::Hit>) -> Result<Vec<(StoryRow, f64)>, StoreError> {
+    async fn hits_to_rows(
+        &self,
+        hits: Vec<search::Hit>,
+    ) -> Result<Vec<(StoryRow, f64)>, StoreError> {
         let seqs: Vec<i64> = hits.iter().map(|h| h.seq).collect();
         let rows = self.story_rows(&seqs).await?;
         Ok(rows

@@ -50,8 +50,10 @@ pub enum Scope {
 /// How the words combine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
-    /// Every word must match (the last as a prefix): a real match.
+    /// Every word must match: a real match.
     All,
+    /// Every word must match, the last as a prefix (`peace tal`): a match while typing.
+    AllPrefix,
     /// Any word: for "did you mean" suggestions.
     Any,
 }
@@ -93,7 +95,7 @@ impl SearchTerms {
             .map(|(i, w)| {
                 let q = format!("\"{}\"", w.replace('"', "\"\""));
                 let last = i + 1 == self.words.len();
-                if mode == Mode::All && last && w.chars().count() >= 2 {
+                if mode == Mode::AllPrefix && last && w.chars().count() >= 2 {
                     format!("{q}*")
                 } else {
                     q
@@ -101,7 +103,7 @@ impl SearchTerms {
             })
             .collect();
         match mode {
-            Mode::All => quoted.join(" "),
+            Mode::All | Mode::AllPrefix => quoted.join(" "),
             Mode::Any => quoted.join(" OR "),
         }
     }
@@ -115,7 +117,7 @@ impl SearchTerms {
             .enumerate()
             .map(|(i, w)| {
                 let clean: String = w.chars().filter(|c| c.is_alphanumeric()).collect();
-                if mode == Mode::All && i + 1 == self.words.len() {
+                if mode == Mode::AllPrefix && i + 1 == self.words.len() {
                     format!("{clean}:*")
                 } else {
                     clean
@@ -123,7 +125,7 @@ impl SearchTerms {
             })
             .collect();
         parts.join(match mode {
-            Mode::All => " & ",
+            Mode::All | Mode::AllPrefix => " & ",
             Mode::Any => " | ",
         })
     }
@@ -329,7 +331,12 @@ mod tests {
     fn hostile_queries_become_plain_quoted_words() {
         let t = SearchTerms::parse("\"peace\" NEAR(talks* -war) OR (((");
         assert_eq!(t.words, vec!["peace", "near", "talks", "war"]);
-        assert_eq!(t.fts5(Mode::All), "\"peace\" \"near\" \"talks\" \"war\"*");
+        assert_eq!(
+            t.fts5(Mode::AllPrefix),
+            "\"peace\" \"near\" \"talks\" \"war\"*"
+        );
+        assert_eq!(t.fts5(Mode::All), "\"peace\" \"near\" \"talks\" \"war\"");
+        assert_eq!(t.tsquery(Mode::AllPrefix), "peace & near & talks & war:*");
         assert_eq!(t.tsquery(Mode::Any), "peace | near | talks | war");
         let t = SearchTerms::parse(&"a".repeat(10_000));
         assert_eq!(t.words[0].chars().count(), MAX_TERM_CHARS);

@@ -42,7 +42,10 @@ impl PgSchema {
     /// Creates the schema, or prints a skip and returns `None` without STORYBOT_TEST_POSTGRES.
     pub async fn create(test: &str) -> Option<PgSchema> {
         let Ok(base) = std::env::var("STORYBOT_TEST_POSTGRES") else {
-            skip(test, "STORYBOT_TEST_POSTGRES is not set (the CI script sets it)");
+            skip(
+                test,
+                "STORYBOT_TEST_POSTGRES is not set (the CI script sets it)",
+            );
             return None;
         };
         let schema = format!(
@@ -73,7 +76,9 @@ impl PgSchema {
         let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(base)
             .await
             .expect("connect to STORYBOT_TEST_POSTGRES");
-        conn.execute(sqlx::AssertSqlSafe(sql)).await.expect("schema statement");
+        conn.execute(sqlx::AssertSqlSafe(sql))
+            .await
+            .expect("schema statement");
     }
 }
 
