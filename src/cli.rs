@@ -151,19 +151,7 @@ async fn dispatch(app: &App, command: Command) -> Result<()> {
                             serde_json::to_string(&e)?
                         )?;
                     } else {
-                        let c =
-                            Coverage::compute(&story.articles, &app.outlets, &app.config.blindspot);
-                        writeln!(
-                            out,
-                            "{}",
-                            digest::text::list_line(
-                                story.id.as_str(),
-                                &story.title,
-                                c.articles as i64,
-                                c.sources as i64,
-                                &c
-                            )
-                        )?;
+                        writeln!(out, "{}", list_line(app, &story))?;
                         for p in &story.key_points {
                             writeln!(out, "          • {p}")?;
                         }
@@ -194,19 +182,7 @@ async fn dispatch(app: &App, command: Command) -> Result<()> {
                 if json {
                     exports.push(ExportStory::new(&story, &app.outlets, &app.config));
                 } else {
-                    let c = Coverage::compute(&story.articles, &app.outlets, &app.config.blindspot);
-                    writeln!(
-                        out,
-                        "{:>2}. {}",
-                        rank + 1,
-                        digest::text::list_line(
-                            story.id.as_str(),
-                            &story.title,
-                            c.articles as i64,
-                            c.sources as i64,
-                            &c
-                        )
-                    )?;
+                    writeln!(out, "{:>2}. {}", rank + 1, list_line(app, &story))?;
                 }
             }
             if json {
@@ -242,4 +218,10 @@ async fn dispatch(app: &App, command: Command) -> Result<()> {
     }
     out.flush()?;
     Ok(())
+}
+
+/// A story's one-line summary for lists.
+fn list_line(app: &App, story: &crate::model::Story) -> String {
+    let c = Coverage::compute(&story.articles, &app.outlets, &app.config.blindspot);
+    digest::text::list_line(story.id.as_str(), &story.title, &c)
 }

@@ -117,13 +117,15 @@ pub fn bar(c: &Coverage) -> String {
 }
 
 /// One line per story for lists: id, counts, distribution, title.
-pub fn list_line(id: &str, title: &str, articles: i64, sources: i64, c: &Coverage) -> String {
+pub fn list_line(id: &str, title: &str, c: &Coverage) -> String {
     let blind = match c.blindspot {
         Some(side) => format!(" {WARN}[blindspot: {}]{WARN:#}", side.label()),
         None => String::new(),
     };
     format!(
-        "{BOLD}{id}{BOLD:#}  {title}\n          {DIM}{articles} articles · {sources} sources · {}{DIM:#}{blind}",
+        "{BOLD}{id}{BOLD:#}  {title}\n          {DIM}{} articles · {} sources · {}{DIM:#}{blind}",
+        c.articles,
+        c.sources,
         c.summary_line()
     )
 }

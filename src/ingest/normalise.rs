@@ -87,6 +87,12 @@ pub enum NormaliseError {
 
 /// Canonical form of an article URL: http(s) only, lower-case host, no fragment, no tracking
 /// parameters, no default port, no empty query.
+///
+/// ```
+/// use storybot::ingest::normalise::canonical_url;
+/// let url = canonical_url("https://News.Example.com:443/a?utm_source=rss&id=7#top").unwrap();
+/// assert_eq!(url.as_str(), "https://news.example.com/a?id=7");
+/// ```
 pub fn canonical_url(input: &str) -> Result<url::Url, NormaliseError> {
     let input = input.trim();
     if input.is_empty() {

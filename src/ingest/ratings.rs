@@ -129,21 +129,12 @@ pub fn derive(
         bias: Option<Bias>,
     }
     let mut candidates: Vec<Candidate> = Vec::new();
-    let mut reader = csv::Reader::from_reader(allsides_csv.as_bytes());
-    let headers = reader.headers().map_err(|source| RatingsError::Csv {
-        file: "allsides",
-        source,
-    })?;
-    let col = |name: &'static str| {
-        headers
-            .iter()
-            .position(|h| h == name)
-            .ok_or(RatingsError::MissingColumn {
-                file: "allsides",
-                column: name,
-            })
-    };
-    let (c_name, c_link, c_bias) = (col("news_source")?, col("news_link")?, col("bias_rating")?);
+    let (mut reader, [c_name, c_link, c_bias]) = open_table(
+        allsides_csv,
+        "allsides",
+        b',',
+        ["news_source", "news_link", "bias_rating"],
+    )?;
     for (order, record) in reader.records().enumerate() {
         let record = record.map_err(|source| RatingsError::Csv {
             file: "allsides",
@@ -222,28 +213,12 @@ pub fn derive(
     stats.allsides_outlets = table.len();
 
     // 2. MBFC.
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(b'\t')
-        .from_reader(mbfc_tsv.as_bytes());
-    let headers = reader.headers().map_err(|source| RatingsError::Csv {
-        file: "mbfc",
-        source,
-    })?;
-    let col = |name: &'static str| {
-        headers
-            .iter()
-            .position(|h| h == name)
-            .ok_or(RatingsError::MissingColumn {
-                file: "mbfc",
-                column: name,
-            })
-    };
-    let (c_domain, c_ref, c_fact, c_bias) = (
-        col("source_url_normalized")?,
-        col("ref")?,
-        col("fact")?,
-        col("bias")?,
-    );
+    let (mut reader, [c_domain, c_ref, c_fact, c_bias]) = open_table(
+        mbfc_tsv,
+        "mbfc",
+        b'\t',
+        ["source_url_normalized", "ref", "fact", "bias"],
+    )?;
     for record in reader.records() {
         let record = record.map_err(|source| RatingsError::Csv {
             file: "mbfc",
@@ -330,21 +305,12 @@ pub fn derive(
             .or_default()
             .push(domain.clone());
     }
-    let mut reader = csv::Reader::from_reader(adfontes_csv.as_bytes());
-    let headers = reader.headers().map_err(|source| RatingsError::Csv {
-        file: "adfontes",
-        source,
-    })?;
-    let col = |name: &'static str| {
-        headers
-            .iter()
-            .position(|h| h == name)
-            .ok_or(RatingsError::MissingColumn {
-                file: "adfontes",
-                column: name,
-            })
-    };
-    let (c_source, c_rel, c_bias) = (col("source")?, col("reliability")?, col("bias")?);
+    let (mut reader, [c_source, c_rel, c_bias]) = open_table(
+        adfontes_csv,
+        "adfontes",
+        b',',
+        ["source", "reliability", "bias"],
+    )?;
     for record in reader.records() {
         let record = record.map_err(|source| RatingsError::Csv {
             file: "adfontes",
@@ -398,6 +364,30 @@ pub fn derive(
     stats.total = rows.len();
     stats.rated = rows.iter().filter(|r| r.bias.is_some()).count();
     Ok((rows, stats))
+}
+
+/// A CSV reader over `text` and the positions of the named columns.
+fn open_table<'a, const N: usize>(
+    text: &'a str,
+    file: &'static str,
+    delimiter: u8,
+    names: [&'static str; N],
+) -> Result<(csv::Reader<&'a [u8]>, [usize; N]), RatingsError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .from_reader(text.as_bytes());
+    let headers = reader
+        .headers()
+        .map_err(|source| RatingsError::Csv { file, source })?
+        .clone();
+    let mut cols = [0; N];
+    for (slot, name) in cols.iter_mut().zip(names) {
+        *slot = headers
+            .iter()
+            .position(|h| h == name)
+            .ok_or(RatingsError::MissingColumn { file, column: name })?;
+    }
+    Ok((reader, cols))
 }
 
 /// Ad Fontes bias score (-42 left .. +42 right) on the five-point scale.

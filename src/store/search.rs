@@ -171,35 +171,32 @@ pub async fn index_story(
 ) -> Result<(), StoreError> {
     match backend {
         Backend::Sqlite => {
-            sqlx::query("DELETE FROM story_fts WHERE rowid = $1")
-                .bind(seq)
-                .execute(&mut **tx)
-                .await?;
-            sqlx::query("INSERT INTO story_fts (rowid, title, key_points, headlines) VALUES ($1, $2, $3, $4)")
-                .bind(seq)
-                .bind(title)
-                .bind(key_points)
-                .bind(headlines)
-                .execute(&mut **tx)
-                .await?;
-            sqlx::query("DELETE FROM story_titles WHERE rowid = $1")
-                .bind(seq)
-                .execute(&mut **tx)
-                .await?;
-            sqlx::query("INSERT INTO story_titles (rowid, title) VALUES ($1, $2)")
-                .bind(seq)
-                .bind(title)
-                .execute(&mut **tx)
-                .await?;
-            sqlx::query("DELETE FROM story_trigram WHERE rowid = $1")
-                .bind(seq)
-                .execute(&mut **tx)
-                .await?;
-            sqlx::query("INSERT INTO story_trigram (rowid, title) VALUES ($1, $2)")
-                .bind(seq)
-                .bind(title)
-                .execute(&mut **tx)
-                .await?;
+            // FTS5 tables keyed by rowid = stories.seq: replace the row in each.
+            let tables: [(&str, &str, &[&str]); 3] = [
+                (
+                    "DELETE FROM story_fts WHERE rowid = $1",
+                    "INSERT INTO story_fts (rowid, title, key_points, headlines) VALUES ($1, $2, $3, $4)",
+                    &[title, key_points, headlines],
+                ),
+                (
+                    "DELETE FROM story_titles WHERE rowid = $1",
+                    "INSERT INTO story_titles (rowid, title) VALUES ($1, $2)",
+                    &[title],
+                ),
+                (
+                    "DELETE FROM story_trigram WHERE rowid = $1",
+                    "INSERT INTO story_trigram (rowid, title) VALUES ($1, $2)",
+                    &[title],
+                ),
+            ];
+            for (delete, insert, values) in tables {
+                sqlx::query(delete).bind(seq).execute(&mut **tx).await?;
+                let mut q = sqlx::query(insert).bind(seq);
+                for v in values {
+                    q = q.bind(*v);
+                }
+                q.execute(&mut **tx).await?;
+            }
         }
         Backend::Postgres => {
             sqlx::query(

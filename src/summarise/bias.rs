@@ -138,6 +138,13 @@ fn blindspot(rated: usize, percent: &[u8; 3], rule: &BlindspotConfig) -> Option<
 /// Whole percentages of `counts` that sum to exactly 100 (or all zero for no counts):
 /// floor each share, then hand the missing points to the largest remainders (ties to the
 /// earlier bucket, so the result is deterministic).
+///
+/// ```
+/// use storybot::summarise::bias::largest_remainder;
+/// assert_eq!(largest_remainder(&[1, 1, 1]), [34, 33, 33]);
+/// assert_eq!(largest_remainder(&[7, 17, 2]), [27, 65, 8]);
+/// assert_eq!(largest_remainder(&[0, 0, 0]), [0, 0, 0]);
+/// ```
 pub fn largest_remainder<const N: usize>(counts: &[usize; N]) -> [u8; N] {
     let total: usize = counts.iter().sum();
     let mut out = [0u8; N];
