@@ -1,9 +1,14 @@
 //! Cluster: which story an incoming article belongs to.
 //!
-//! An article that carries an upstream story key (a pre-clustered source, such as the demo
-//! data's Google News story ids) joins the story with that key. Any other article starts a
-//! story of its own; incremental text clustering replaces this rule for keyless articles.
-//! Story ids are derived from the key or the first article's URL, so they are stable.
+//! An article that carries an upstream story key (a pre-clustered source) joins the story with
+//! that key. Any other article goes through [`online`] clustering: it joins the most similar
+//! active story, or starts a new one. Story ids are derived from the key or the first
+//! article's URL, so they are stable as stories grow.
+
+pub mod features;
+pub mod online;
+
+pub use online::{Clusterer, Params, Placement, Prepared, StoryKey};
 
 use crate::model::StoryId;
 

@@ -1,0 +1,266 @@
+//! Story clustering quality on the development sets in `../shared`:
+//!
+//! - UCI News Aggregator: 6,366 real headlines (titles only) of 87 Google News stories over
+//!   36 hours, fed in timestamp order: broad stories of up to 322 headlines.
+//! - NeuS validation: 307 events, each covered by three articles (left, center, right), with
+//!   their headlines and text: narrow events of three, headlines with summaries.
+//!
+//! Both go through one shipped configuration (`Params::default()`). Prints B-cubed precision,
+//! recall and F1, and pairwise F1. `cargo bench --bench cluster_quality`.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use chrono::{TimeZone, Utc};
+use storybot::cluster::{Clusterer, Params, Placement};
+
+struct Item {
+    title: String,
+    summary: String,
+    time: i64,
+    gold: String,
+}
+
+fn shared() -> Option<PathBuf> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data");
+    dir.is_dir().then_some(dir)
+}
+
+fn uci(dir: &PathBuf) -> anyhow::Result<Vec<Item>> {
+    let mut reader =
+        csv::Reader::from_path(dir.join("clustering/uci_news_aggregator_2014-03-10_to_12.csv"))?;
+    let mut items = Vec::new();
+    for r in reader.records() {
+        let r = r?;
+        items.push(Item {
+            title: r[1].replace('\\', ""),
+            summary: String::new(),
+            time: r[7].parse()?,
+            gold: r[5].to_string(),
+        });
+    }
+    items.sort_by_key(|i| i.time);
+    Ok(items)
+}
+
+fn neus(dir: &PathBuf) -> anyhow::Result<Vec<Item>> {
+    let text = std::fs::read_to_string(dir.join("keypoints/neus/val.source"))?;
+    let mut items = Vec::new();
+    for (line_no, line) in text.lines().enumerate() {
+        for (k, part) in line.split("[SEP]").enumerate() {
+            let Some(rest) = part.trim().strip_prefix("TITLE=>") else {
+                continue;
+            };
+            let (title, body) = rest.split_once("ARTICLE=>").unwrap_or((rest, ""));
+            items.push(Item {
+                title: title.trim().to_string(),
+                summary: body.trim().to_string(),
+                // Interleave the events: one a minute, the three articles a few seconds apart.
+                time: 1_600_000_000_000 + line_no as i64 * 60_000 + k as i64 * 5_000,
+                gold: format!("neus-{line_no}"),
+            });
+        }
+    }
+    items.sort_by_key(|i| i.time);
+    Ok(items)
+}
+
+/// Clusters items in order; returns the predicted story per item.
+fn cluster(items: &[Item], params: Params) -> Vec<i64> {
+    let mut c = Clusterer::new(params);
+    let mut next = 0;
+    let mut keys = Vec::with_capacity(items.len());
+    for (n, it) in items.iter().enumerate() {
+        let t = Utc.timestamp_millis_opt(it.time).unwrap();
+        let p = c.prepare(&it.title, &it.summary, t);
+        let key = match c.place(&p) {
+            Placement::Join(k) => k,
+            Placement::New => {
+                next += 1;
+                next
+            }
+        };
+        c.add(key, &p);
+        keys.push(key);
+        if n % 50 == 49 {
+            c.merge_pass();
+        }
+    }
+    c.merge_pass();
+    keys.iter().map(|&k| c.resolve(k).unwrap_or(k)).collect()
+}
+
+struct Scores {
+    b3_p: f64,
+    b3_r: f64,
+    b3_f: f64,
+    pair_f: f64,
+    clusters: usize,
+}
+
+fn score(gold: &[&str], pred: &[i64]) -> Scores {
+    let n = gold.len() as f64;
+    let mut joint: HashMap<(&str, i64), usize> = HashMap::new();
+    let mut g: HashMap<&str, usize> = HashMap::new();
+    let mut p: HashMap<i64, usize> = HashMap::new();
+    for (&gi, &pi) in gold.iter().zip(pred) {
+        *joint.entry((gi, pi)).or_default() += 1;
+        *g.entry(gi).or_default() += 1;
+        *p.entry(pi).or_default() += 1;
+    }
+    let (mut bp, mut br) = (0.0, 0.0);
+    for (&gi, &pi) in gold.iter().zip(pred) {
+        let both = joint[&(gi, pi)] as f64;
+        bp += both / p[&pi] as f64;
+        br += both / g[&gi] as f64;
+    }
+    let (bp, br) = (bp / n, br / n);
+    let pairs = |m: usize| (m * m.saturating_sub(1) / 2) as f64;
+    let tp: f64 = joint.values().map(|&m| pairs(m)).sum();
+    let pred_pairs: f64 = p.values().map(|&m| pairs(m)).sum();
+    let gold_pairs: f64 = g.values().map(|&m| pairs(m)).sum();
+    let (pp, pr) = (tp / pred_pairs.max(1.0), tp / gold_pairs.max(1.0));
+    Scores {
+        b3_p: bp,
+        b3_r: br,
+        b3_f: 2.0 * bp * br / (bp + br),
+        pair_f: 2.0 * pp * pr / (pp + pr).max(1e-9),
+        clusters: p.len(),
+    }
+}
+
+fn evaluate(name: &str, items: &[Item], params: Params) -> Scores {
+    let t = std::time::Instant::now();
+    let pred = cluster(items, params);
+    let gold: Vec<&str> = items.iter().map(|i| i.gold.as_str()).collect();
+    let s = score(&gold, &pred);
+    let stories = gold.iter().collect::<std::collections::HashSet<_>>().len();
+    println!(
+        "{name:<22} {} articles, {stories} gold stories -> {} stories | B-cubed P {:.3} R {:.3} F1 {:.3} | pairwise F1 {:.3} | {:.0?}",
+        items.len(),
+        s.clusters,
+        s.b3_p,
+        s.b3_r,
+        s.b3_f,
+        s.pair_f,
+        t.elapsed()
+    );
+    s
+}
+
+fn main() -> anyhow::Result<()> {
+    let Some(dir) = shared() else {
+        println!("skipped: ../shared/data is absent");
+        return Ok(());
+    };
+    let uci = uci(&dir)?;
+    let neus = neus(&dir)?;
+    let args: Vec<String> = std::env::args().collect();
+    if args.iter().any(|a| a == "--sweep") {
+        // Development aid: how F1 moves around the shipped setting.
+        let base = Params::default();
+        let mut variants: Vec<(String, Params)> = vec![("shipped".into(), base)];
+        for relief in [0.03f32, 0.05] {
+            variants.push((
+                format!("size relief {relief}"),
+                Params {
+                    size_relief: relief,
+                    ..base
+                },
+            ));
+        }
+        for merge in [0.2f32, 0.3] {
+            variants.push((
+                format!("merge (short) {merge}"),
+                Params {
+                    merge_threshold_short: merge,
+                    ..base
+                },
+            ));
+        }
+        for floor in [0.14f32, 0.18] {
+            variants.push((
+                format!("floor {floor}"),
+                Params {
+                    threshold_floor: floor,
+                    ..base
+                },
+            ));
+        }
+        variants.push((
+            "no merge step".into(),
+            Params {
+                merge_threshold: 2.0,
+                merge_threshold_short: 2.0,
+                merge_relief: 0.0,
+                ..base
+            },
+        ));
+        let mut no_names = base;
+        no_names.features.name_boost = 1.0;
+        variants.push(("no name boost".into(), no_names));
+        let mut no_bigrams = base;
+        no_bigrams.features.bigram = 0.0;
+        variants.push(("no bigrams".into(), no_bigrams));
+        for (name, p) in variants {
+            let a = score(
+                &uci.iter().map(|i| i.gold.as_str()).collect::<Vec<_>>(),
+                &cluster(&uci, p),
+            );
+            let b = score(
+                &neus.iter().map(|i| i.gold.as_str()).collect::<Vec<_>>(),
+                &cluster(&neus, p),
+            );
+            println!(
+                "{name:<20} UCI {:.3} (P {:.3} R {:.3})  NeuS {:.3} (P {:.3} R {:.3})",
+                a.b3_f, a.b3_p, a.b3_r, b.b3_f, b.b3_p, b.b3_r
+            );
+        }
+        return Ok(());
+    }
+    if args.iter().any(|a| a == "--neus-sizes") {
+        let pred = cluster(&neus, Params::default());
+        let mut sizes: HashMap<i64, usize> = HashMap::new();
+        for p in &pred {
+            *sizes.entry(*p).or_default() += 1;
+        }
+        let mut v: Vec<_> = sizes.into_iter().collect();
+        v.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
+        for (k, n) in v.iter().take(8) {
+            let first = pred.iter().position(|p| p == k).unwrap();
+            println!("{n:>4} {}", neus[first].title);
+        }
+        return Ok(());
+    }
+    if args.iter().any(|a| a == "--errors") {
+        let pred = cluster(&uci, Params::default());
+        let mut by_gold: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (i, it) in uci.iter().enumerate() {
+            by_gold.entry(it.gold.as_str()).or_default().push(i);
+        }
+        let mut golds: Vec<_> = by_gold.into_iter().collect();
+        golds.sort_by_key(|(_, v)| std::cmp::Reverse(v.len()));
+        for (g, members) in golds.iter().take(12) {
+            let mut parts: HashMap<i64, Vec<usize>> = HashMap::new();
+            for &i in members {
+                parts.entry(pred[i]).or_default().push(i);
+            }
+            let mut parts: Vec<_> = parts.into_iter().collect();
+            parts.sort_by_key(|(_, v)| std::cmp::Reverse(v.len()));
+            println!(
+                "== {g} ({} headlines) in {} predicted stories",
+                members.len(),
+                parts.len()
+            );
+            for (k, v) in parts.iter().take(6) {
+                let total = pred.iter().filter(|&&p| p == *k).count();
+                println!("   {:>4} of {:>4} | {}", v.len(), total, uci[v[0]].title);
+            }
+        }
+        return Ok(());
+    }
+    let params = Params::default();
+    evaluate("UCI (headlines)", &uci, params);
+    evaluate("NeuS val (with text)", &neus, params);
+    Ok(())
+}

@@ -1,0 +1,498 @@
+//! Incremental story clustering: each article, in publication order, joins the most similar
+//! active story or starts a new one; a merge step joins stories that turn out to be one event.
+//!
+//! - **Similarity**: cosine between the article's TF-IDF vector and the story's centroid (the
+//!   mean of its articles' TF-IDF vectors, pruned to its heaviest terms). Document frequencies
+//!   are counted online over every article seen, so rarity reflects the stream itself.
+//! - **Candidates**: stories sharing one of the article's rarest terms, through an inverted
+//!   index over active stories; nothing scans the whole store.
+//! - **Window**: a story is active while its newest article is at most `window` older than the
+//!   incoming article's *publication* time, so a backlog clusters like a live stream.
+//! - **Adaptive threshold**: a short text (a headline alone) shares fewer words with anything
+//!   than a headline with a summary, and a big story's centroid is broader than a small one's:
+//!   the threshold falls with both (see [`Params::threshold`]). One setting serves both kinds.
+//! - **Merge step**: a story that grew is compared with the other active stories; if their
+//!   centroids are closer than `merge_threshold`, the smaller joins the larger (whose id stays).
+//!
+//! The same input in the same order gives the same stories.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Duration, Utc};
+
+use super::features::{FeatureWeights, Featuriser, TermId, Vector};
+
+/// A story's key as the caller knows it (the store's `seq`, or any id in a benchmark).
+pub type StoryKey = i64;
+
+/// Tuning of the clusterer; the defaults are the shipped configuration.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Params {
+    /// Stories older than this (newest article vs. incoming article) are closed.
+    pub window: Duration,
+    /// Threshold for a long text (a headline with a summary).
+    pub threshold_long: f32,
+    /// Threshold for a headline alone.
+    pub threshold_short: f32,
+    /// How much the threshold falls per doubling of a story's size.
+    pub size_relief: f32,
+    /// The threshold never falls below this.
+    pub threshold_floor: f32,
+    /// Centroid similarity at which two stories of long texts are merged...
+    pub merge_threshold: f32,
+    /// ... and two stories of headlines alone.
+    pub merge_threshold_short: f32,
+    /// ... less this much per doubling of the smaller story's size (a big story's centroid
+    /// is a steadier estimate, so a lower similarity already says "same event").
+    pub merge_relief: f32,
+    /// Terms kept in a centroid.
+    pub centroid_terms: usize,
+    /// Rarest terms of an article used to find candidate stories.
+    pub probe_terms: usize,
+    pub features: FeatureWeights,
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Params {
+            window: Duration::hours(72),
+            threshold_long: 0.30,
+            threshold_short: 0.22,
+            size_relief: 0.04,
+            threshold_floor: 0.16,
+            merge_threshold: 0.55,
+            merge_threshold_short: 0.25,
+            merge_relief: 0.12,
+            centroid_terms: 120,
+            probe_terms: 8,
+            features: FeatureWeights::default(),
+        }
+    }
+}
+
+impl Params {
+    /// How much of a headline-only text this is: 1 for ≤ 10 distinct terms (a headline),
+    /// 0 for ≥ 40 (a headline with a summary), linear in between.
+    pub fn shortness(terms: f32) -> f32 {
+        1.0 - ((terms - 10.0) / 30.0).clamp(0.0, 1.0)
+    }
+
+    /// The similarity an article with `terms` distinct terms needs to join a story of `size`.
+    /// Short texts need less (they share fewer words with anything), and so does a big story
+    /// of short texts (its centroid is broad); long texts get no size relief, as their
+    /// centroids are well estimated and a broad one would swallow neighbouring events.
+    pub fn threshold(&self, terms: usize, size: usize) -> f32 {
+        let short = Self::shortness(terms as f32);
+        let base = self.threshold_long + short * (self.threshold_short - self.threshold_long);
+        let relief = short * self.size_relief * (size.max(1) as f32).log2();
+        (base - relief).max(self.threshold_floor)
+    }
+
+    /// The centroid similarity at which two stories merge, given their members' mean number
+    /// of terms and the smaller story's size.
+    pub fn merge_threshold(&self, mean_terms: f32, smaller: usize) -> f32 {
+        let short = Self::shortness(mean_terms);
+        let base =
+            self.merge_threshold + short * (self.merge_threshold_short - self.merge_threshold);
+        let relief = short * self.merge_relief * (smaller.max(1) as f32).log2();
+        (base - relief).max(self.threshold_floor)
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Cluster {
+    key: StoryKey,
+    size: usize,
+    last: DateTime<Utc>,
+    /// Sum of member term-frequency vectors (each normalised).
+    sum: HashMap<TermId, f32>,
+    /// Pruned, normalised centroid, sorted by term.
+    centroid: Vector,
+    /// Total distinct terms over members (for the mean text length).
+    terms: usize,
+    alive: bool,
+}
+
+/// The online clusterer.
+#[derive(Debug)]
+pub struct Clusterer {
+    params: Params,
+    features: Featuriser,
+    /// Document frequency per term, and documents seen.
+    df: Vec<u32>,
+    docs: u32,
+    clusters: Vec<Cluster>,
+    by_key: HashMap<StoryKey, usize>,
+    /// term -> clusters whose centroid has it (may hold stale entries; checked on use).
+    index: HashMap<TermId, Vec<usize>>,
+    /// Clusters that grew since the last merge pass.
+    touched: HashSet<usize>,
+    newest: Option<DateTime<Utc>>,
+}
+
+/// Where the clusterer puts an article.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Placement {
+    Join(StoryKey),
+    New,
+}
+
+/// A prepared article: its vector, computed once.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    vector: Vector,
+    published: DateTime<Utc>,
+}
+
+impl Clusterer {
+    pub fn new(params: Params) -> Clusterer {
+        Clusterer {
+            features: Featuriser::new(params.features),
+            params,
+            df: Vec::new(),
+            docs: 0,
+            clusters: Vec::new(),
+            by_key: HashMap::new(),
+            index: HashMap::new(),
+            touched: HashSet::new(),
+            newest: None,
+        }
+    }
+
+    pub fn params(&self) -> &Params {
+        &self.params
+    }
+
+    /// Active stories (within the window of the newest article seen).
+    pub fn active_stories(&self) -> usize {
+        self.clusters
+            .iter()
+            .filter(|c| c.alive && self.in_window(c))
+            .count()
+    }
+
+    fn in_window(&self, c: &Cluster) -> bool {
+        self.newest.is_none_or(|n| n - c.last <= self.params.window)
+    }
+
+    /// Vectorises an article and counts its terms' document frequencies.
+    pub fn prepare(&mut self, title: &str, summary: &str, published: DateTime<Utc>) -> Prepared {
+        let vector = self.features.vectorise(title, summary);
+        for &(t, _) in &vector {
+            let t = t as usize;
+            if t >= self.df.len() {
+                self.df.resize(t + 1, 0);
+            }
+            self.df[t] += 1;
+        }
+        self.docs += 1;
+        Prepared { vector, published }
+    }
+
+    fn idf(&self, t: TermId) -> f32 {
+        let df = self.df.get(t as usize).copied().unwrap_or(0) as f32;
+        ((1.0 + self.docs as f32) / (1.0 + df)).ln() + 1.0
+    }
+
+    /// The article's TF-IDF vector, normalised.
+    fn tfidf(&self, v: &Vector) -> Vector {
+        let mut out: Vector = v.iter().map(|&(t, w)| (t, w * self.idf(t))).collect();
+        normalise(&mut out);
+        out
+    }
+
+    /// The best active story for a prepared article, if it is similar enough.
+    pub fn place(&mut self, a: &Prepared) -> Placement {
+        self.newest = Some(self.newest.map_or(a.published, |n| n.max(a.published)));
+        let v = self.tfidf(&a.vector);
+        let mut best: Option<(usize, f32)> = None;
+        for i in self.candidates(&v, a.published) {
+            let c = &self.clusters[i];
+            let sim = dot(&v, &c.centroid);
+            let needed = self.params.threshold(a.vector.len(), c.size);
+            if sim >= needed && best.is_none_or(|(bi, bs)| sim > bs || (sim == bs && i < bi)) {
+                best = Some((i, sim));
+            }
+        }
+        match best {
+            Some((i, _)) => Placement::Join(self.clusters[i].key),
+            None => Placement::New,
+        }
+    }
+
+    /// Active clusters sharing one of the vector's rarest terms.
+    fn candidates(&self, v: &Vector, at: DateTime<Utc>) -> Vec<usize> {
+        let mut probe: Vec<(TermId, f32)> = v.clone();
+        // Highest weight first: the rarest, most specific terms.
+        probe.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        probe.truncate(self.params.probe_terms);
+        let mut seen = HashSet::new();
+        let mut out = Vec::new();
+        for (t, _) in probe {
+            if let Some(list) = self.index.get(&t) {
+                for &i in list.iter().rev() {
+                    let c = &self.clusters[i];
+                    if c.alive && at - c.last <= self.params.window && seen.insert(i) {
+                        out.push(i);
+                    }
+                }
+            }
+        }
+        out.sort_unstable();
+        out
+    }
+
+    /// Adds a prepared article to the story `key`, creating the story if it is new.
+    pub fn add(&mut self, key: StoryKey, a: &Prepared) {
+        self.newest = Some(self.newest.map_or(a.published, |n| n.max(a.published)));
+        let mut tf = a.vector.clone();
+        normalise(&mut tf);
+        let i = match self.by_key.get(&key) {
+            Some(&i) => i,
+            None => {
+                self.clusters.push(Cluster {
+                    key,
+                    size: 0,
+                    last: a.published,
+                    sum: HashMap::new(),
+                    centroid: Vec::new(),
+                    terms: 0,
+                    alive: true,
+                });
+                let i = self.clusters.len() - 1;
+                self.by_key.insert(key, i);
+                i
+            }
+        };
+        let c = &mut self.clusters[i];
+        c.size += 1;
+        c.terms += a.vector.len();
+        c.last = c.last.max(a.published);
+        for &(t, w) in &tf {
+            *c.sum.entry(t).or_default() += w;
+        }
+        self.refresh(i);
+        self.touched.insert(i);
+    }
+
+    /// Recomputes a cluster's centroid from its sum and indexes its terms.
+    /// The centroid weighs the members' summed term frequencies by the *current* rarity of
+    /// each term, so stories formed early in a stream (when rarity was poorly known) are
+    /// re-weighted as the stream goes on.
+    fn refresh(&mut self, i: usize) {
+        let limit = self.params.centroid_terms;
+        let mut terms: Vec<(TermId, f32)> = self.clusters[i]
+            .sum
+            .iter()
+            .map(|(&t, &w)| (t, w * self.idf(t)))
+            .collect();
+        terms.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        let c = &mut self.clusters[i];
+        if terms.len() > limit * 2 {
+            // Keep the sum bounded too: drop the long tail.
+            terms.truncate(limit * 2);
+            let keep: HashSet<TermId> = terms.iter().map(|(t, _)| *t).collect();
+            c.sum.retain(|t, _| keep.contains(t));
+        }
+        terms.truncate(limit);
+        let old: HashSet<TermId> = c.centroid.iter().map(|(t, _)| *t).collect();
+        terms.sort_unstable_by_key(|(t, _)| *t);
+        normalise(&mut terms);
+        c.centroid = terms;
+        let new_terms: Vec<TermId> = c
+            .centroid
+            .iter()
+            .map(|(t, _)| *t)
+            .filter(|t| !old.contains(t))
+            .collect();
+        for t in new_terms {
+            self.index.entry(t).or_default().push(i);
+        }
+    }
+
+    /// Merge step: each story that grew since the last pass is compared with the other active
+    /// stories; close pairs are merged, the smaller into the larger (ties: the older story).
+    /// Returns the merges as (absorbed, into), in the order they happened.
+    pub fn merge_pass(&mut self) -> Vec<(StoryKey, StoryKey)> {
+        let mut touched: Vec<usize> = self.touched.drain().collect();
+        touched.sort_unstable();
+        let mut merges = Vec::new();
+        for i in touched {
+            if !self.clusters[i].alive {
+                continue;
+            }
+            let last = self.clusters[i].last;
+            let centroid = self.clusters[i].centroid.clone();
+            let mut best: Option<(usize, f32)> = None;
+            for j in self.candidates(&centroid, last) {
+                if j == i {
+                    continue;
+                }
+                let sim = dot(&centroid, &self.clusters[j].centroid);
+                let (a, b) = (&self.clusters[i], &self.clusters[j]);
+                let mean_terms = (a.terms + b.terms) as f32 / (a.size + b.size).max(1) as f32;
+                let needed = self.params.merge_threshold(mean_terms, a.size.min(b.size));
+                if sim >= needed && best.is_none_or(|(_, s)| sim > s) {
+                    best = Some((j, sim));
+                }
+            }
+            if let Some((j, _)) = best {
+                let (small, big) = {
+                    let (a, b) = (&self.clusters[i], &self.clusters[j]);
+                    if (a.size, std::cmp::Reverse(i)) > (b.size, std::cmp::Reverse(j)) {
+                        (j, i)
+                    } else {
+                        (i, j)
+                    }
+                };
+                merges.push((self.clusters[small].key, self.clusters[big].key));
+                self.absorb(small, big);
+                self.touched.insert(big);
+            }
+        }
+        merges
+    }
+
+    fn absorb(&mut self, small: usize, big: usize) {
+        let taken = std::mem::take(&mut self.clusters[small].sum);
+        let (size, last, key) = {
+            let s = &mut self.clusters[small];
+            s.alive = false;
+            (s.size, s.last, s.key)
+        };
+        let terms = self.clusters[small].terms;
+        let b = &mut self.clusters[big];
+        b.size += size;
+        b.terms += terms;
+        b.last = b.last.max(last);
+        for (t, w) in taken {
+            *b.sum.entry(t).or_default() += w;
+        }
+        self.by_key.insert(key, big);
+        self.refresh(big);
+    }
+
+    /// The story an absorbed key now belongs to (itself when never merged).
+    pub fn resolve(&self, key: StoryKey) -> Option<StoryKey> {
+        self.by_key.get(&key).map(|&i| self.clusters[i].key)
+    }
+
+    /// Drops closed stories and their index entries (call now and then on long runs).
+    pub fn compact(&mut self) {
+        let Some(newest) = self.newest else { return };
+        let window = self.params.window;
+        for c in &mut self.clusters {
+            if c.alive && newest - c.last > window {
+                c.alive = false;
+                c.sum = HashMap::new();
+                c.centroid = Vec::new();
+            }
+        }
+        let clusters = &self.clusters;
+        self.index.retain(|_, list| {
+            list.retain(|&i| clusters[i].alive);
+            !list.is_empty()
+        });
+    }
+}
+
+fn normalise(v: &mut Vector) {
+    let norm = v.iter().map(|(_, w)| w * w).sum::<f32>().sqrt();
+    if norm > 0.0 {
+        for (_, w) in v.iter_mut() {
+            *w /= norm;
+        }
+    }
+}
+
+/// Dot product of two term-sorted sparse vectors.
+fn dot(a: &Vector, b: &Vector) -> f32 {
+    let (mut i, mut j, mut sum) = (0, 0, 0.0);
+    while i < a.len() && j < b.len() {
+        match a[i].0.cmp(&b[j].0) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                sum += a[i].1 * b[j].1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    sum
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn run(titles: &[&str]) -> Vec<StoryKey> {
+        let mut c = Clusterer::new(Params::default());
+        let t0 = Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap();
+        let mut next = 0;
+        titles
+            .iter()
+            .enumerate()
+            .map(|(i, title)| {
+                let p = c.prepare(title, "", t0 + Duration::minutes(i as i64));
+                let key = match c.place(&p) {
+                    Placement::Join(k) => k,
+                    Placement::New => {
+                        next += 1;
+                        next
+                    }
+                };
+                c.add(key, &p);
+                key
+            })
+            .collect()
+    }
+
+    #[test]
+    fn same_event_joins_and_different_events_split() {
+        let keys = run(&[
+            "Mt. Gox files for bankruptcy protection in Japan",
+            "GM faces criminal probe over ignition switch recall",
+            "Bitcoin exchange Mt. Gox seeks bankruptcy protection",
+            "Justice Department opens criminal probe into GM recall",
+            "Mt. Gox bankruptcy: what bitcoin owners need to know",
+        ]);
+        assert_eq!(keys[0], keys[2]);
+        assert_eq!(keys[0], keys[4]);
+        assert_eq!(keys[1], keys[3]);
+        assert_ne!(keys[0], keys[1]);
+    }
+
+    #[test]
+    fn the_window_follows_publication_time() {
+        let mut c = Clusterer::new(Params::default());
+        let t0 = Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap();
+        let a = c.prepare("Mt. Gox files for bankruptcy protection", "", t0);
+        c.add(1, &a);
+        let b = c.prepare(
+            "Mt. Gox files for bankruptcy protection again",
+            "",
+            t0 + Duration::days(30),
+        );
+        assert_eq!(
+            c.place(&b),
+            Placement::New,
+            "a month later is another story"
+        );
+        let b = c.prepare(
+            "Mt. Gox files for bankruptcy protection again",
+            "",
+            t0 + Duration::hours(5),
+        );
+        assert_eq!(c.place(&b), Placement::Join(1));
+    }
+
+    #[test]
+    fn thresholds_fall_with_story_size_and_rise_with_text_length() {
+        let p = Params::default();
+        assert!(p.threshold(8, 1) < p.threshold(60, 1));
+        assert!(p.threshold(8, 200) < p.threshold(8, 2));
+        assert!(p.threshold(8, 1_000_000) >= p.threshold_floor);
+    }
+}
