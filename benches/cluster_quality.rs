@@ -160,7 +160,7 @@ fn main() -> anyhow::Result<()> {
         // Development aid: how F1 moves around the shipped setting.
         let base = Params::default();
         let mut variants: Vec<(String, Params)> = vec![("shipped".into(), base)];
-        for relief in [0.03f32, 0.05] {
+        for relief in [0.01f32, 0.03] {
             variants.push((
                 format!("size relief {relief}"),
                 Params {
@@ -174,6 +174,15 @@ fn main() -> anyhow::Result<()> {
                 format!("merge (short) {merge}"),
                 Params {
                     merge_threshold_short: merge,
+                    ..base
+                },
+            ));
+        }
+        for relief in [0.02f32, 0.08] {
+            variants.push((
+                format!("merge relief {relief}"),
+                Params {
+                    merge_relief: relief,
                     ..base
                 },
             ));
@@ -215,6 +224,49 @@ fn main() -> anyhow::Result<()> {
                 "{name:<20} UCI {:.3} (P {:.3} R {:.3})  NeuS {:.3} (P {:.3} R {:.3})",
                 a.b3_f, a.b3_p, a.b3_r, b.b3_f, b.b3_p, b.b3_r
             );
+        }
+        return Ok(());
+    }
+    if args.iter().any(|a| a == "--trace-demo") {
+        // Development aid: which demo headlines join which story, in order.
+        let text = std::fs::read_to_string(
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data/demo.jsonl"),
+        )?;
+        let mut items: Vec<(i64, String)> = text
+            .lines()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                (
+                    v["published"].as_i64().unwrap(),
+                    v["title"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        items.sort();
+        let mut c = Clusterer::new(Params::default());
+        let mut first: HashMap<i64, String> = HashMap::new();
+        let mut next = 0;
+        for (n, (t, title)) in items.iter().enumerate() {
+            let p = c.prepare(title, "", Utc.timestamp_millis_opt(*t).unwrap());
+            let key = match c.place(&p) {
+                Placement::Join(k) => k,
+                Placement::New => {
+                    next += 1;
+                    first.insert(next, title.clone());
+                    next
+                }
+            };
+            c.add(key, &p);
+            if title.contains("Sbarro") && first[&key].contains("Gox")
+                || title.contains("Gox") && first[&key].contains("Sbarro")
+            {
+                println!("JOIN {title:?} -> story {key} {:?}", first[&key]);
+            }
+            if n % 50 == 49 {
+                for (from, into) in c.merge_pass() {
+                    println!("MERGE {:?} -> {:?}", first[&from], first[&into]);
+                }
+            }
         }
         return Ok(());
     }

@@ -1,7 +1,7 @@
 //! Rebuilds `data/demo.jsonl` from the UCI News Aggregator headlines (CC BY 4.0):
 //! `cargo run --example derive_demo -- ../shared/data/clustering/uci_news_aggregator_2014-03-10_to_12.csv > data/demo.jsonl`
-//! Keeps a fixed set of Google News stories (their ids become `story` keys), at most
-//! [`PER_STORY`] articles each, earliest first.
+//! Keeps a fixed set of Google News stories, at most [`PER_STORY`] articles each, earliest
+//! first. The gold story ids are left out: the demo goes through storybot's own clustering.
 
 use std::collections::HashMap;
 
@@ -50,7 +50,6 @@ fn main() -> anyhow::Result<()> {
             "title": r.get(1).unwrap_or("").replace('\\', ""),
             "outlet": r.get(3).unwrap_or("").replace('\\', ""),
             "published": r.get(7).and_then(|t| t.parse::<i64>().ok()),
-            "story": story,
         });
         println!("{line}");
     }

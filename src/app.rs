@@ -3,13 +3,16 @@
 //! demo data, and finding the story a user asks for.
 
 use std::io::BufRead;
+use std::sync::Arc;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
+use tokio::sync::Mutex;
 
+use crate::cluster::Clusterer;
 use crate::config::Config;
 use crate::ingest::import::{read_jsonl, LineError};
 use crate::ingest::outlets::OutletTableError;
-use crate::ingest::{normalise, OutletDirectory};
+use crate::ingest::{normalise, IncomingArticle, OutletDirectory};
 use crate::model::{Story, StoryId};
 use crate::pipeline::{self, BatchReport};
 use crate::store::{Mode, Scope, SearchTerms, Store, StoreError, StoryRow};
@@ -19,12 +22,14 @@ pub const MAX_QUERY_CHARS: usize = 300;
 /// Articles per write transaction during an import.
 const IMPORT_BATCH: usize = 2_000;
 
-/// The application's shared state.
+/// The application's shared state; cheap to clone.
 #[derive(Debug, Clone)]
 pub struct App {
     pub config: Config,
     pub outlets: OutletDirectory,
     pub store: Store,
+    /// The online clusterer, restored from the store on first use; one writer at a time.
+    clusterer: Arc<Mutex<Option<Clusterer>>>,
 }
 
 /// Start-up failed.
@@ -78,6 +83,7 @@ impl App {
             config,
             outlets,
             store,
+            clusterer: Arc::new(Mutex::new(None)),
         };
         if app.config.store.seed_demo && app.store.story_count().await? == 0 {
             let report = app
@@ -108,17 +114,36 @@ impl App {
                 }),
             }
             if batch.len() == IMPORT_BATCH {
-                report.batch +=
-                    pipeline::apply(&self.store, &self.outlets, std::mem::take(&mut batch), now)
-                        .await?;
+                report.batch += self.ingest(std::mem::take(&mut batch), now).await?;
             }
         }
         if !batch.is_empty() {
-            report.batch += pipeline::apply(&self.store, &self.outlets, batch, now).await?;
+            report.batch += self.ingest(batch, now).await?;
         }
         rejected.sort_by_key(|e| e.line);
         report.rejected = rejected;
         Ok(report)
+    }
+
+    /// Stores a batch of normalised articles (clustering the ones without a story key).
+    pub async fn ingest(
+        &self,
+        batch: Vec<IncomingArticle>,
+        now: DateTime<Utc>,
+    ) -> Result<BatchReport, StoreError> {
+        let mut guard = self.clusterer.lock().await;
+        if guard.is_none() {
+            let restored =
+                pipeline::restore_clusterer(&self.store, self.config.cluster_params()).await?;
+            *guard = Some(restored);
+        }
+        let clusterer = guard.as_mut().expect("restored above");
+        let result = pipeline::apply(&self.store, &self.outlets, clusterer, batch, now).await;
+        if result.is_err() {
+            // The clusterer ran ahead of a transaction that rolled back: rebuild it next time.
+            *guard = None;
+        }
+        result
     }
 
     /// Finds the story a user means: an exact story id, else the best full-text match of all

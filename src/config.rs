@@ -30,6 +30,7 @@ pub struct Config {
     pub store: StoreConfig,
     pub digest: DigestConfig,
     pub blindspot: BlindspotConfig,
+    pub cluster: ClusterConfig,
     /// Outlets added to, or overriding, the bundled ratings table.
     pub outlets: Vec<OutletOverride>,
 }
@@ -72,6 +73,21 @@ impl Default for DigestConfig {
             story_url: String::new(),
             top_window_hours: 48,
         }
+    }
+}
+
+/// Story clustering.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClusterConfig {
+    /// A story stays open for new articles this long after its latest article (publication
+    /// times, not fetch times).
+    pub window_hours: i64,
+}
+
+impl Default for ClusterConfig {
+    fn default() -> Self {
+        ClusterConfig { window_hours: 72 }
     }
 }
 
@@ -164,6 +180,11 @@ impl Config {
                 }
             }
         }
+        if !(1..=24 * 30).contains(&self.cluster.window_hours) {
+            return Err(invalid(
+                "cluster.window_hours must be between 1 and 720".into(),
+            ));
+        }
         let b = &self.blindspot;
         if b.max_share > 100 || b.min_opposite_share > 100 {
             return Err(invalid(
@@ -180,6 +201,14 @@ impl Config {
             return Err(invalid("store.url is empty".into()));
         }
         Ok(())
+    }
+
+    /// The clusterer's parameters: the shipped tuning with the configured window.
+    pub fn cluster_params(&self) -> crate::cluster::Params {
+        crate::cluster::Params {
+            window: chrono::Duration::hours(self.cluster.window_hours),
+            ..Default::default()
+        }
     }
 
     /// The `[[outlets]]` entries, checked and normalised.

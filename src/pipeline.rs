@@ -1,14 +1,18 @@
 //! The write path: a batch of normalised articles through cluster, summarise and store, in
 //! one transaction, so a batch lands whole or not at all.
+//!
+//! Articles with an upstream story key join that story; the others go through the online
+//! [`Clusterer`], in publication order. After the batch the clusterer's merge step may fold
+//! stories together; then every story that changed gets a fresh title and key points.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 
-use crate::cluster::{self, Assignment};
+use crate::cluster::{Assignment, Clusterer, Placement};
 use crate::ingest::{IncomingArticle, OutletDirectory};
 use crate::model::StoryId;
-use crate::store::{NewStory, Store, StoreError, StoryUpdate};
+use crate::store::{NewStory, Store, StoreError, StoreTx, StoryUpdate};
 use crate::summarise;
 
 /// What a batch changed.
@@ -20,6 +24,8 @@ pub struct BatchReport {
     pub new_stories: usize,
     /// Existing stories that gained articles.
     pub updated_stories: usize,
+    /// Stories folded into another by the merge step.
+    pub merged_stories: usize,
 }
 
 impl std::ops::AddAssign for BatchReport {
@@ -28,14 +34,41 @@ impl std::ops::AddAssign for BatchReport {
         self.duplicates += o.duplicates;
         self.new_stories += o.new_stories;
         self.updated_stories += o.updated_stories;
+        self.merged_stories += o.merged_stories;
     }
 }
 
-/// Stores a batch: assigns each article to a story, inserts it (once per canonical URL), then
-/// recomputes the summary of every story that grew.
+/// Rebuilds a clusterer from the store: the articles of clustered stories within the
+/// clustering window of the newest article, replayed in publication order.
+pub async fn restore_clusterer(
+    store: &Store,
+    params: crate::cluster::Params,
+) -> Result<Clusterer, StoreError> {
+    let mut clusterer = Clusterer::new(params);
+    let Some(newest) = store.newest_article().await? else {
+        return Ok(clusterer);
+    };
+    for (seq, a) in store
+        .clustered_articles_since(newest - params.window)
+        .await?
+    {
+        let prepared = clusterer.prepare(&a.title, &a.summary, a.published);
+        clusterer.add(seq, &prepared);
+    }
+    // What was merged before was merged in the store already.
+    let _ = clusterer.merge_pass();
+    Ok(clusterer)
+}
+
+/// Stores a batch: assigns each article to a story, inserts it (once per canonical URL), runs
+/// the merge step, then recomputes the summary of every story that changed.
+///
+/// `clusterer` must reflect the store; if this returns an error the caller must drop it (its
+/// state ran ahead of a transaction that rolled back) and restore a new one.
 pub async fn apply(
     store: &Store,
     outlets: &OutletDirectory,
+    clusterer: &mut Clusterer,
     batch: Vec<IncomingArticle>,
     now: DateTime<Utc>,
 ) -> Result<BatchReport, StoreError> {
@@ -44,8 +77,10 @@ pub async fn apply(
     // seq -> whether the story is new in this batch
     let mut touched: BTreeMap<i64, bool> = BTreeMap::new();
     let mut by_key: BTreeMap<String, i64> = BTreeMap::new();
+    let mut merged: BTreeSet<i64> = BTreeSet::new();
+    let mut clustered = 0usize;
     let mut batch = batch;
-    // Publication order, so a story's id comes from its first article whatever the input order.
+    // Publication order, so clustering and story ids do not depend on the input order.
     batch.sort_by(|a, b| {
         (a.article.published, &a.article.url).cmp(&(b.article.published, &b.article.url))
     });
@@ -55,35 +90,48 @@ pub async fn apply(
             report.duplicates += 1;
             continue;
         }
-        let assignment = cluster::assign(incoming.story_key.as_deref(), &a.url);
-        let seq = match &assignment {
-            Assignment::Upstream(key) => match by_key.get(key) {
+        let seq = match incoming.story_key.as_deref() {
+            Some(key) => match by_key.get(key) {
                 Some(&seq) => seq,
-                None => match tx.story_by_key(key).await? {
-                    Some((seq, _)) => {
-                        by_key.insert(key.clone(), seq);
-                        seq
-                    }
-                    None => {
-                        let seq = create_story(
-                            &mut tx,
-                            &assignment,
-                            Some(key),
-                            &a.title,
-                            a.published,
-                            now,
-                        )
-                        .await?;
-                        by_key.insert(key.clone(), seq);
+                None => {
+                    let seq = match tx.story_by_key(key).await? {
+                        Some((seq, _)) => seq,
+                        None => {
+                            let assignment = Assignment::Upstream(key.to_string());
+                            let seq = create_story(
+                                &mut tx,
+                                &assignment,
+                                Some(key),
+                                &a.title,
+                                a.published,
+                                now,
+                            )
+                            .await?;
+                            touched.insert(seq, true);
+                            seq
+                        }
+                    };
+                    by_key.insert(key.to_string(), seq);
+                    seq
+                }
+            },
+            None => {
+                let prepared = clusterer.prepare(&a.title, &a.summary, a.published);
+                let seq = match clusterer.place(&prepared) {
+                    Placement::Join(seq) => seq,
+                    Placement::New => {
+                        let assignment = Assignment::New {
+                            seed_url: a.url.clone(),
+                        };
+                        let seq =
+                            create_story(&mut tx, &assignment, None, &a.title, a.published, now)
+                                .await?;
                         touched.insert(seq, true);
                         seq
                     }
-                },
-            },
-            Assignment::New { .. } => {
-                let seq =
-                    create_story(&mut tx, &assignment, None, &a.title, a.published, now).await?;
-                touched.insert(seq, true);
+                };
+                clusterer.add(seq, &prepared);
+                clustered += 1;
                 seq
             }
         };
@@ -93,26 +141,16 @@ pub async fn apply(
         } else {
             report.duplicates += 1;
         }
+        if clustered > 0 && clustered % MERGE_EVERY == 0 {
+            merge(&mut tx, clusterer, &mut touched, &mut merged, &mut report).await?;
+        }
     }
+    merge(&mut tx, clusterer, &mut touched, &mut merged, &mut report).await?;
     for (&seq, &is_new) in &touched {
-        let articles = tx.articles(seq).await?;
-        let summary = summarise::summarise(&articles, outlets);
-        let sources = articles
-            .iter()
-            .map(|a| a.outlet.as_str())
-            .collect::<std::collections::BTreeSet<_>>()
-            .len();
-        let headlines: Vec<&str> = articles.iter().map(|a| a.title.as_str()).collect();
-        tx.update_story(
-            seq,
-            StoryUpdate {
-                title: &summary.title,
-                key_points: &summary.key_points,
-                source_count: sources as i64,
-                headlines: &headlines,
-            },
-        )
-        .await?;
+        if merged.contains(&seq) {
+            continue;
+        }
+        refresh_story(&mut tx, outlets, seq).await?;
         if is_new {
             report.new_stories += 1;
         } else {
@@ -123,9 +161,58 @@ pub async fn apply(
     Ok(report)
 }
 
+/// The merge step runs after this many clustered articles (and at the end of a batch), so a
+/// long batch clusters as a stream of smaller ones would.
+const MERGE_EVERY: usize = 50;
+
+/// Runs the clusterer's merge step and applies its merges to the store.
+async fn merge(
+    tx: &mut StoreTx,
+    clusterer: &mut Clusterer,
+    touched: &mut BTreeMap<i64, bool>,
+    merged: &mut BTreeSet<i64>,
+    report: &mut BatchReport,
+) -> Result<(), StoreError> {
+    for (from, into) in clusterer.merge_pass() {
+        tx.merge_story(from, into).await?;
+        merged.insert(from);
+        let was_new = touched.remove(&from).unwrap_or(false);
+        let into_new = touched.get(&into).copied().unwrap_or(false);
+        touched.insert(into, was_new && into_new);
+        report.merged_stories += 1;
+    }
+    Ok(())
+}
+
+/// Recomputes a story's title, key points and counts from its articles.
+async fn refresh_story(
+    tx: &mut StoreTx,
+    outlets: &OutletDirectory,
+    seq: i64,
+) -> Result<(), StoreError> {
+    let articles = tx.articles(seq).await?;
+    let summary = summarise::summarise(&articles, outlets);
+    let sources = articles
+        .iter()
+        .map(|a| a.outlet.as_str())
+        .collect::<BTreeSet<_>>()
+        .len();
+    let headlines: Vec<&str> = articles.iter().map(|a| a.title.as_str()).collect();
+    tx.update_story(
+        seq,
+        StoryUpdate {
+            title: &summary.title,
+            key_points: &summary.key_points,
+            source_count: sources as i64,
+            headlines: &headlines,
+        },
+    )
+    .await
+}
+
 /// Creates a story with the shortest free id for its seed.
 async fn create_story(
-    tx: &mut crate::store::StoreTx,
+    tx: &mut StoreTx,
     assignment: &Assignment,
     upstream_key: Option<&str>,
     title: &str,

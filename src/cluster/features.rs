@@ -132,8 +132,9 @@ impl Featuriser {
             .is_some_and(|&(caps, low)| caps >= 2 && caps > 2 * low)
     }
 
-    /// The term-frequency vector of an article (title and the start of its summary).
-    pub fn vectorise(&mut self, title: &str, summary: &str) -> Vector {
+    /// The term-frequency vector of an article (title and the start of its summary), and the
+    /// terms of its title that are names.
+    pub fn vectorise(&mut self, title: &str, summary: &str) -> (Vector, Vec<TermId>) {
         let w = self.weights;
         let mut weights: HashMap<TermId, f32> = HashMap::new();
         // Headlines written in Title Case make every word look like a name: then no boost.
@@ -151,6 +152,7 @@ impl Featuriser {
             }
         }
         let mut prev: Option<String> = None;
+        let mut names = Vec::new();
         for (stem, name, lower) in &title_tokens {
             let is_name = if title_case {
                 self.known_name(lower)
@@ -159,6 +161,9 @@ impl Featuriser {
             };
             let boost = if is_name { w.name_boost } else { 1.0 };
             let id = self.intern(stem);
+            if is_name {
+                names.push(id);
+            }
             *weights.entry(id).or_default() += w.title_word * boost;
             if let Some(p) = prev.take() {
                 let id = self.intern(&format!("{p} {stem}"));
@@ -179,17 +184,22 @@ impl Featuriser {
         }
         let mut v: Vector = weights.into_iter().collect();
         v.sort_unstable_by_key(|(t, _)| *t);
-        v
+        names.sort_unstable();
+        names.dedup();
+        (v, names)
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn titles_give_stems_bigrams_and_boosted_names() {
         let mut f = Featuriser::new(FeatureWeights::default());
-        let a = f.vectorise("Bitcoin exchange Mt. Gox files for bankruptcy", "");
-        let b = f.vectorise("Mt. Gox seeks bankruptcy protection", "");
+        let (a, names) = f.vectorise("Bitcoin exchange Mt. Gox files for bankruptcy", "");
+        assert!(names.contains(&f.vocab["gox"]) && !names.contains(&f.vocab["bankruptci"]));
+        let (b, _) = f.vectorise("Mt. Gox seeks bankruptcy protection", "");
         let shared: Vec<_> = a
             .iter()
             .filter(|(t, _)| b.iter().any(|(u, _)| u == t))
@@ -199,7 +209,7 @@ mod tests {
         let gox = f.vocab["gox"];
         let weight = a.iter().find(|(t, _)| *t == gox).unwrap().1;
         assert!(weight > 2.0, "a name inside a title is boosted: {weight}");
-        let c = f.vectorise("Files", "");
+        let (c, _) = f.vectorise("Files", "");
         assert_eq!(c.len(), 1);
         assert_eq!(c[0].0, f.vocab["file"], "stemmed");
     }

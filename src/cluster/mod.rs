@@ -12,23 +12,13 @@ pub use online::{Clusterer, Params, Placement, Prepared, StoryKey};
 
 use crate::model::StoryId;
 
-/// Where an article goes.
+/// How a new story's id is seeded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Assignment {
-    /// The story with this upstream key (existing or new).
+    /// A story with this upstream key.
     Upstream(String),
-    /// A new story seeded by this article's URL.
+    /// A story started by the article with this URL.
     New { seed_url: String },
-}
-
-/// Decides the story for an article.
-pub fn assign(story_key: Option<&str>, url: &str) -> Assignment {
-    match story_key {
-        Some(k) => Assignment::Upstream(k.to_string()),
-        None => Assignment::New {
-            seed_url: url.to_string(),
-        },
-    }
 }
 
 impl Assignment {

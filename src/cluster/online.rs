@@ -58,11 +58,11 @@ impl Default for Params {
             window: Duration::hours(72),
             threshold_long: 0.30,
             threshold_short: 0.22,
-            size_relief: 0.04,
-            threshold_floor: 0.16,
+            size_relief: 0.02,
+            threshold_floor: 0.14,
             merge_threshold: 0.55,
             merge_threshold_short: 0.25,
-            merge_relief: 0.12,
+            merge_relief: 0.04,
             centroid_terms: 120,
             probe_terms: 8,
             features: FeatureWeights::default(),
@@ -89,12 +89,15 @@ impl Params {
     }
 
     /// The centroid similarity at which two stories merge, given their members' mean number
-    /// of terms and the smaller story's size.
-    pub fn merge_threshold(&self, mean_terms: f32, smaller: usize) -> f32 {
+    /// of terms and their sizes. A small fragment of headlines merges into a much bigger story
+    /// more easily (its own centroid is a noisy estimate); two big stories need the full
+    /// threshold, since two well-estimated centroids that differ are two events.
+    pub fn merge_threshold(&self, mean_terms: f32, smaller: usize, larger: usize) -> f32 {
         let short = Self::shortness(mean_terms);
         let base =
             self.merge_threshold + short * (self.merge_threshold_short - self.merge_threshold);
-        let relief = short * self.merge_relief * (smaller.max(1) as f32).log2();
+        let ratio = larger.max(1) as f32 / smaller.max(1) as f32;
+        let relief = short * self.merge_relief * ratio.log2();
         (base - relief).max(self.threshold_floor)
     }
 }
@@ -110,6 +113,8 @@ struct Cluster {
     centroid: Vector,
     /// Total distinct terms over members (for the mean text length).
     terms: usize,
+    /// How many members' titles name each name term.
+    names: HashMap<TermId, u32>,
     alive: bool,
 }
 
@@ -141,6 +146,8 @@ pub enum Placement {
 #[derive(Debug, Clone)]
 pub struct Prepared {
     vector: Vector,
+    /// Name terms of the title.
+    names: Vec<TermId>,
     published: DateTime<Utc>,
 }
 
@@ -177,7 +184,7 @@ impl Clusterer {
 
     /// Vectorises an article and counts its terms' document frequencies.
     pub fn prepare(&mut self, title: &str, summary: &str, published: DateTime<Utc>) -> Prepared {
-        let vector = self.features.vectorise(title, summary);
+        let (vector, names) = self.features.vectorise(title, summary);
         for &(t, _) in &vector {
             let t = t as usize;
             if t >= self.df.len() {
@@ -186,7 +193,11 @@ impl Clusterer {
             self.df[t] += 1;
         }
         self.docs += 1;
-        Prepared { vector, published }
+        Prepared {
+            vector,
+            names,
+            published,
+        }
     }
 
     fn idf(&self, t: TermId) -> f32 {
@@ -209,7 +220,14 @@ impl Clusterer {
         for i in self.candidates(&v, a.published) {
             let c = &self.clusters[i];
             let sim = dot(&v, &c.centroid);
-            let needed = self.params.threshold(a.vector.len(), c.size);
+            // The size relief only helps a title that shares a name with the story (or has
+            // none): a big story about one company's bankruptcy must not take in another's.
+            let names_ok = a.names.is_empty()
+                || a.names
+                    .iter()
+                    .any(|n| c.centroid.binary_search_by_key(n, |(t, _)| *t).is_ok());
+            let size = if names_ok { c.size } else { 1 };
+            let needed = self.params.threshold(a.vector.len(), size);
             if sim >= needed && best.is_none_or(|(bi, bs)| sim > bs || (sim == bs && i < bi)) {
                 best = Some((i, sim));
             }
@@ -257,6 +275,7 @@ impl Clusterer {
                     sum: HashMap::new(),
                     centroid: Vec::new(),
                     terms: 0,
+                    names: HashMap::new(),
                     alive: true,
                 });
                 let i = self.clusters.len() - 1;
@@ -267,6 +286,9 @@ impl Clusterer {
         let c = &mut self.clusters[i];
         c.size += 1;
         c.terms += a.vector.len();
+        for &n in &a.names {
+            *c.names.entry(n).or_default() += 1;
+        }
         c.last = c.last.max(a.published);
         for &(t, w) in &tf {
             *c.sum.entry(t).or_default() += w;
@@ -331,7 +353,13 @@ impl Clusterer {
                 let sim = dot(&centroid, &self.clusters[j].centroid);
                 let (a, b) = (&self.clusters[i], &self.clusters[j]);
                 let mean_terms = (a.terms + b.terms) as f32 / (a.size + b.size).max(1) as f32;
-                let needed = self.params.merge_threshold(mean_terms, a.size.min(b.size));
+                // Two stories with names of their own, none in common, get no size relief.
+                let needed = if shares_main_name(a, b) {
+                    self.params
+                        .merge_threshold(mean_terms, a.size.min(b.size), a.size.max(b.size))
+                } else {
+                    self.params.merge_threshold(mean_terms, 1, 1)
+                };
                 if sim >= needed && best.is_none_or(|(_, s)| sim > s) {
                     best = Some((j, sim));
                 }
@@ -361,9 +389,13 @@ impl Clusterer {
             (s.size, s.last, s.key)
         };
         let terms = self.clusters[small].terms;
+        let names = std::mem::take(&mut self.clusters[small].names);
         let b = &mut self.clusters[big];
         b.size += size;
         b.terms += terms;
+        for (n, k) in names {
+            *b.names.entry(n).or_default() += k;
+        }
         b.last = b.last.max(last);
         for (t, w) in taken {
             *b.sum.entry(t).or_default() += w;
@@ -394,6 +426,25 @@ impl Clusterer {
             !list.is_empty()
         });
     }
+}
+
+/// The names that at least a fifth of a story's titles carry.
+fn main_names(c: &Cluster) -> impl Iterator<Item = TermId> + '_ {
+    let min = (c.size as u32 / 5).max(1);
+    c.names
+        .iter()
+        .filter(move |(_, &k)| k >= min)
+        .map(|(&t, _)| t)
+}
+
+/// Whether two stories share a main name, or either has none (nothing to tell them apart).
+fn shares_main_name(a: &Cluster, b: &Cluster) -> bool {
+    let a_names: HashSet<TermId> = main_names(a).collect();
+    let mut b_names = main_names(b).peekable();
+    if a_names.is_empty() || b_names.peek().is_none() {
+        return true;
+    }
+    b_names.any(|n| a_names.contains(&n))
 }
 
 fn normalise(v: &mut Vector) {

@@ -170,7 +170,7 @@ impl Store {
     }
 
     pub async fn story_count(&self) -> Result<i64, StoreError> {
-        let row = sqlx::query("SELECT COUNT(*) AS n FROM stories")
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM stories WHERE merged_into IS NULL")
             .fetch_one(&self.pool)
             .await?;
         Ok(row.try_get("n")?)
@@ -183,9 +183,12 @@ impl Store {
         Ok(row.try_get("n")?)
     }
 
-    /// A story row by id.
+    /// A story row by id; the id of a story merged into another resolves to that one.
     pub async fn story_row(&self, id: &StoryId) -> Result<Option<StoryRow>, StoreError> {
-        let sql = format!("SELECT {STORY_COLUMNS} FROM stories WHERE id = $1");
+        let sql = format!(
+            "SELECT {STORY_COLUMNS} FROM stories WHERE seq = \
+               (SELECT COALESCE(merged_into, seq) FROM stories WHERE id = $1)"
+        );
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(id.as_str())
             .fetch_optional(&self.pool)
@@ -282,15 +285,16 @@ impl Store {
         limit: i64,
         window: chrono::Duration,
     ) -> Result<Vec<StoryRow>, StoreError> {
-        let newest = sqlx::query("SELECT MAX(last_updated) AS t FROM stories")
-            .fetch_one(&self.pool)
-            .await?
-            .try_get::<Option<i64>, _>("t")?;
+        let newest =
+            sqlx::query("SELECT MAX(last_updated) AS t FROM stories WHERE merged_into IS NULL")
+                .fetch_one(&self.pool)
+                .await?
+                .try_get::<Option<i64>, _>("t")?;
         let Some(newest) = newest else {
             return Ok(Vec::new());
         };
         let sql = format!(
-            "SELECT {STORY_COLUMNS} FROM stories WHERE last_updated >= $1 \
+            "SELECT {STORY_COLUMNS} FROM stories WHERE last_updated >= $1 AND merged_into IS NULL \
              ORDER BY source_count DESC, article_count DESC, last_updated DESC, seq LIMIT $2"
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -301,10 +305,39 @@ impl Store {
         rows.iter().map(story_row).collect()
     }
 
+    /// Articles of clustered stories (no upstream key) published at or after `since`, oldest
+    /// first, with their story's seq: what the clusterer replays to rebuild its state.
+    pub async fn clustered_articles_since(
+        &self,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<(i64, Article)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT a.story_seq, a.url, a.title, a.summary, a.outlet_name, a.domain, a.published, a.fetched \
+             FROM articles a JOIN stories s ON s.seq = a.story_seq \
+             WHERE a.published >= $1 AND s.upstream_key IS NULL AND s.merged_into IS NULL \
+             ORDER BY a.published, a.seq",
+        )
+        .bind(since.timestamp())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("story_seq")?, article(r)?)))
+            .collect()
+    }
+
+    /// The newest publication time of any article.
+    pub async fn newest_article(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let t: Option<i64> = sqlx::query("SELECT MAX(published) AS t FROM articles")
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("t")?;
+        t.map(time).transpose()
+    }
+
     /// One page of all stories in storage order: those with `seq > after`, at most `limit`.
     pub async fn stories_after(&self, after: i64, limit: i64) -> Result<Vec<StoryRow>, StoreError> {
         let sql =
-            format!("SELECT {STORY_COLUMNS} FROM stories WHERE seq > $1 ORDER BY seq LIMIT $2");
+            format!("SELECT {STORY_COLUMNS} FROM stories WHERE seq > $1 AND merged_into IS NULL ORDER BY seq LIMIT $2");
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(after)
             .bind(limit)
@@ -449,6 +482,22 @@ impl StoreTx {
             &headlines,
         )
         .await
+    }
+
+    /// Moves every article of story `from` into story `into`; `from` is kept as a pointer, so
+    /// its id still finds the merged story, and leaves the search index.
+    pub async fn merge_story(&mut self, from: i64, into: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE articles SET story_seq = $1 WHERE story_seq = $2")
+            .bind(into)
+            .bind(from)
+            .execute(&mut *self.tx)
+            .await?;
+        sqlx::query("UPDATE stories SET merged_into = $1, article_count = 0 WHERE seq = $2 OR merged_into = $2")
+            .bind(into)
+            .bind(from)
+            .execute(&mut *self.tx)
+            .await?;
+        search::unindex_story(&mut self.tx, self.backend, from).await
     }
 
     pub async fn commit(self) -> Result<(), StoreError> {

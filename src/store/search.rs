@@ -217,6 +217,26 @@ pub async fn index_story(
     Ok(())
 }
 
+/// Removes a story from the search index (it was merged into another).
+pub async fn unindex_story(
+    tx: &mut Transaction<'static, Any>,
+    backend: Backend,
+    seq: i64,
+) -> Result<(), StoreError> {
+    let statements: &[&'static str] = match backend {
+        Backend::Sqlite => &[
+            "DELETE FROM story_fts WHERE rowid = $1",
+            "DELETE FROM story_titles WHERE rowid = $1",
+            "DELETE FROM story_trigram WHERE rowid = $1",
+        ],
+        Backend::Postgres => &["DELETE FROM story_search WHERE seq = $1"],
+    };
+    for sql in statements {
+        sqlx::query(*sql).bind(seq).execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
 /// Finds stories for the terms, best first.
 pub async fn search(
     pool: &sqlx::AnyPool,

@@ -11,7 +11,9 @@ CREATE TABLE stories (
     first_published BIGINT NOT NULL,
     last_updated    BIGINT NOT NULL,
     created         BIGINT NOT NULL,
-    revision        BIGINT NOT NULL DEFAULT 0
+    revision        BIGINT NOT NULL DEFAULT 0,
+    -- Set when the clusterer merged this story into another: the id keeps resolving there.
+    merged_into     BIGINT
 );
 CREATE INDEX stories_last_updated ON stories (last_updated);
 
