@@ -9,7 +9,7 @@
 //! recall and F1, and pairwise F1. `cargo bench --bench cluster_quality`.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use chrono::{TimeZone, Utc};
 use storybot::cluster::{Clusterer, Params, Placement};
@@ -26,7 +26,7 @@ fn shared() -> Option<PathBuf> {
     dir.is_dir().then_some(dir)
 }
 
-fn uci(dir: &PathBuf) -> anyhow::Result<Vec<Item>> {
+fn uci(dir: &Path) -> anyhow::Result<Vec<Item>> {
     let mut reader =
         csv::Reader::from_path(dir.join("clustering/uci_news_aggregator_2014-03-10_to_12.csv"))?;
     let mut items = Vec::new();
@@ -43,7 +43,7 @@ fn uci(dir: &PathBuf) -> anyhow::Result<Vec<Item>> {
     Ok(items)
 }
 
-fn neus(dir: &PathBuf) -> anyhow::Result<Vec<Item>> {
+fn neus(dir: &Path) -> anyhow::Result<Vec<Item>> {
     let text = std::fs::read_to_string(dir.join("keypoints/neus/val.source"))?;
     let mut items = Vec::new();
     for (line_no, line) in text.lines().enumerate() {

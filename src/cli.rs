@@ -49,7 +49,7 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// The most covered recent stories
+    /// The trending stories: coverage, its growth and recency
     Top {
         /// How many (1 to 100)
         #[arg(default_value_t = 10, value_parser = clap::value_parser!(i64).range(1..=100))]
@@ -57,6 +57,27 @@ pub enum Command {
         /// Print the export JSON of those stories
         #[arg(long)]
         json: bool,
+    },
+    /// Stories covered mostly by one side (see the blindspot rule in README)
+    Blindspot {
+        /// How many (1 to 100)
+        #[arg(default_value_t = 10, value_parser = clap::value_parser!(i64).range(1..=100))]
+        count: i64,
+        /// Print the export JSON of those stories
+        #[arg(long)]
+        json: bool,
+    },
+    /// Fetch the configured feeds and update stories: once, or on schedule until Ctrl-C / SIGTERM
+    Ingest {
+        /// Fetch every enabled feed once, then exit
+        #[arg(long)]
+        once: bool,
+    },
+    /// Each configured feed's health: last success, last error, items, next fetch
+    Feeds {
+        /// Re-enable a feed that was disabled after repeated failures
+        #[arg(long, value_name = "URL")]
+        enable: Option<String>,
     },
     /// Import articles from a JSONL file (one article per line; `-` reads standard input)
     Import {
@@ -169,7 +190,7 @@ async fn dispatch(app: &App, command: Command) -> Result<()> {
         }
         Command::Top { count, json } => {
             let window = chrono::Duration::hours(app.config.digest.top_window_hours);
-            let rows = app.store.top(count, window).await?;
+            let rows = app.store.trending(count as usize, window).await?;
             if rows.is_empty() && !json {
                 writeln!(
                     out,
@@ -187,6 +208,116 @@ async fn dispatch(app: &App, command: Command) -> Result<()> {
             }
             if json {
                 writeln!(out, "{}", serde_json::to_string_pretty(&exports)?)?;
+            }
+        }
+        Command::Blindspot { count, json } => {
+            let window = chrono::Duration::hours(app.config.digest.top_window_hours);
+            let mut found = Vec::new();
+            for row in app.store.trending(500, window).await? {
+                let story = app.store.with_articles(row).await?;
+                let c = Coverage::compute(&story.articles, &app.outlets, &app.config.blindspot);
+                if c.blindspot.is_some() {
+                    found.push(story);
+                    if found.len() as i64 == count {
+                        break;
+                    }
+                }
+            }
+            if json {
+                let exports: Vec<ExportStory> = found
+                    .iter()
+                    .map(|s| ExportStory::new(s, &app.outlets, &app.config))
+                    .collect();
+                writeln!(out, "{}", serde_json::to_string_pretty(&exports)?)?;
+            } else if found.is_empty() {
+                writeln!(out, "No blindspots among the current stories.")?;
+            } else {
+                for (rank, story) in found.iter().enumerate() {
+                    writeln!(out, "{:>2}. {}", rank + 1, list_line(app, story))?;
+                }
+            }
+        }
+        Command::Ingest { once } => {
+            if app.config.feeds.is_empty() {
+                bail!("no feeds configured: add [[feeds]] entries to the config file");
+            }
+            if once {
+                let fetcher = crate::ingest::poll::fetcher(app)?;
+                let r = crate::ingest::poll::cycle(app, &fetcher, chrono::Utc::now(), true).await?;
+                writeln!(
+                    out,
+                    "{} feeds fetched ({} unchanged), {} failed; {} items, {} too old, {} invalid; \
+                     {} new articles, {} new stories, {} stories grew, {} merged",
+                    r.feeds_fetched,
+                    r.not_modified,
+                    r.failed,
+                    r.items,
+                    r.too_old,
+                    r.invalid,
+                    r.batch.new_articles,
+                    r.batch.new_stories,
+                    r.batch.updated_stories,
+                    r.batch.merged_stories
+                )?;
+                if r.failed > 0 {
+                    writeln!(out, "see `storybot feeds` for the failing feeds")?;
+                }
+            } else {
+                crate::ingest::poll::run(app, shutdown_signal()).await?;
+            }
+        }
+        Command::Feeds { enable } => {
+            if let Some(url) = enable {
+                if !app.config.feeds.iter().any(|f| f.url == url) {
+                    bail!("{url} is not a configured feed");
+                }
+                let mut state = app.store.feed_state(&url).await?;
+                state.disabled_reason = None;
+                state.failures = 0;
+                state.next_fetch = None;
+                app.store.save_feed_state(&state).await?;
+                writeln!(out, "enabled {url}")?;
+            }
+            let fmt = |t: Option<chrono::DateTime<chrono::Utc>>| {
+                t.map_or("never".to_string(), |t| {
+                    t.format("%Y-%m-%d %H:%M UTC").to_string()
+                })
+            };
+            for spec in app.config.feed_specs() {
+                let s = app.store.feed_state(&spec.url).await?;
+                let status = match (&s.disabled_reason, s.failures) {
+                    (Some(_), _) => "DISABLED",
+                    (None, 0) if s.last_success.is_some() => "ok",
+                    (None, 0) => "new",
+                    (None, _) => "failing",
+                };
+                writeln!(out, "{status:<8} {}", spec.url)?;
+                writeln!(
+                    out,
+                    "         last success {} · {} items · next fetch {}",
+                    fmt(s.last_success),
+                    s.items,
+                    match (&s.disabled_reason, s.next_fetch) {
+                        (Some(_), _) => "none (disabled)".to_string(),
+                        (None, None) => "now".to_string(),
+                        (None, t) => fmt(t),
+                    }
+                )?;
+                if let Some(e) = &s.last_error {
+                    writeln!(
+                        out,
+                        "         last error {} at {} ({} in a row)",
+                        e,
+                        fmt(s.last_error_at),
+                        s.failures
+                    )?;
+                }
+                if let Some(r) = &s.disabled_reason {
+                    writeln!(
+                        out,
+                        "         disabled: {r}; `storybot feeds --enable URL` to retry"
+                    )?;
+                }
             }
         }
         Command::Import { file } => {
@@ -224,4 +355,27 @@ async fn dispatch(app: &App, command: Command) -> Result<()> {
 fn list_line(app: &App, story: &crate::model::Story) -> String {
     let c = Coverage::compute(&story.articles, &app.outlets, &app.config.blindspot);
     digest::text::list_line(story.id.as_str(), &story.title, &c)
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+    tracing::info!("shutting down after the current cycle");
 }

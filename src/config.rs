@@ -31,6 +31,9 @@ pub struct Config {
     pub digest: DigestConfig,
     pub blindspot: BlindspotConfig,
     pub cluster: ClusterConfig,
+    pub ingest: IngestConfig,
+    /// The feeds to poll.
+    pub feeds: Vec<FeedConfig>,
     /// Outlets added to, or overriding, the bundled ratings table.
     pub outlets: Vec<OutletOverride>,
 }
@@ -74,6 +77,50 @@ impl Default for DigestConfig {
             top_window_hours: 48,
         }
     }
+}
+
+/// Feed polling.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct IngestConfig {
+    /// Default refresh interval of a feed.
+    pub interval_minutes: u64,
+    /// Items older than this are skipped (and counted); 0 switches the limit off.
+    pub max_age_hours: u64,
+    /// Feeds fetched at once.
+    pub concurrency: usize,
+    pub connect_timeout_seconds: u64,
+    /// Whole request, body included.
+    pub timeout_seconds: u64,
+    pub max_body_bytes: u64,
+    /// Consecutive failures after which a feed is disabled (its reason shown by `feeds`).
+    pub disable_after_failures: u32,
+}
+
+impl Default for IngestConfig {
+    fn default() -> Self {
+        IngestConfig {
+            interval_minutes: 15,
+            max_age_hours: 72,
+            concurrency: 8,
+            connect_timeout_seconds: 5,
+            timeout_seconds: 20,
+            max_body_bytes: 5 * 1024 * 1024,
+            disable_after_failures: 8,
+        }
+    }
+}
+
+/// One `[[feeds]]` entry.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct FeedConfig {
+    /// `https://...`, `http://...` or `file:///...`.
+    pub url: String,
+    /// Outlet name for every article of this feed (else matched by each article's host).
+    pub outlet: Option<String>,
+    /// Refresh interval, instead of `ingest.interval_minutes`.
+    pub refresh_minutes: Option<u64>,
 }
 
 /// Story clustering.
@@ -180,6 +227,42 @@ impl Config {
                 }
             }
         }
+        let i = &self.ingest;
+        if i.interval_minutes == 0
+            || i.concurrency == 0
+            || i.timeout_seconds == 0
+            || i.connect_timeout_seconds == 0
+        {
+            return Err(invalid(
+                "ingest.interval_minutes, concurrency and the timeouts must be positive".into(),
+            ));
+        }
+        if i.max_body_bytes < 1024 || i.disable_after_failures == 0 {
+            return Err(invalid(
+                "ingest.max_body_bytes must be at least 1024 and disable_after_failures positive"
+                    .into(),
+            ));
+        }
+        let mut seen = std::collections::HashSet::new();
+        for (n, f) in self.feeds.iter().enumerate() {
+            match url::Url::parse(&f.url) {
+                Ok(u) if matches!(u.scheme(), "http" | "https" | "file") => {}
+                _ => {
+                    return Err(invalid(format!(
+                        "feeds[{n}].url {:?} is not an http(s) or file URL",
+                        f.url
+                    )))
+                }
+            }
+            if !seen.insert(f.url.as_str()) {
+                return Err(invalid(format!("feeds[{n}]: {:?} is listed twice", f.url)));
+            }
+            if f.refresh_minutes == Some(0) {
+                return Err(invalid(format!(
+                    "feeds[{n}].refresh_minutes must be positive"
+                )));
+            }
+        }
         if !(1..=24 * 30).contains(&self.cluster.window_hours) {
             return Err(invalid(
                 "cluster.window_hours must be between 1 and 720".into(),
@@ -209,6 +292,20 @@ impl Config {
             window: chrono::Duration::hours(self.cluster.window_hours),
             ..Default::default()
         }
+    }
+
+    /// The configured feeds.
+    pub fn feed_specs(&self) -> Vec<crate::ingest::feeds::FeedSpec> {
+        self.feeds
+            .iter()
+            .map(|f| crate::ingest::feeds::FeedSpec {
+                url: f.url.clone(),
+                outlet: f.outlet.clone(),
+                refresh: f
+                    .refresh_minutes
+                    .map(|m| std::time::Duration::from_secs(m * 60)),
+            })
+            .collect()
     }
 
     /// The `[[outlets]]` entries, checked and normalised.

@@ -141,7 +141,7 @@ pub async fn apply(
         } else {
             report.duplicates += 1;
         }
-        if clustered > 0 && clustered % MERGE_EVERY == 0 {
+        if clustered > 0 && clustered.is_multiple_of(MERGE_EVERY) {
             merge(&mut tx, clusterer, &mut touched, &mut merged, &mut report).await?;
         }
     }

@@ -128,6 +128,7 @@ pub fn parse_line(text: &str) -> Result<RawArticle, String> {
         summary: line.summary.unwrap_or_default(),
         published,
         publisher: line.outlet,
+        outlet_override: false,
         story_key,
     })
 }

@@ -59,6 +59,9 @@ pub struct RawArticle {
     pub published: Option<DateTime<Utc>>,
     /// The publisher name the source gives, if any.
     pub publisher: Option<String>,
+    /// The publisher name was configured for the source: it decides the outlet, whatever the
+    /// article's host.
+    pub outlet_override: bool,
     /// An upstream story id, for sources that are already clustered.
     pub story_key: Option<String>,
 }
@@ -149,9 +152,17 @@ pub fn normalise(
         .as_deref()
         .map(|p| text::clean(p, MAX_OUTLET_CHARS))
         .filter(|p| !p.is_empty());
-    let outlet = match outlets.resolve(&domain, publisher.as_deref()) {
-        Match::Known(o) => o.name.clone(),
-        Match::Unknown => publisher.unwrap_or_else(|| domain.clone()),
+    let configured = raw
+        .outlet_override
+        .then(|| publisher.as_deref().and_then(|p| outlets.by_name(p)))
+        .flatten();
+    let outlet = match configured {
+        Some(o) => o.name.clone(),
+        None if raw.outlet_override && publisher.is_some() => publisher.clone().unwrap_or_default(),
+        None => match outlets.resolve(&domain, publisher.as_deref()) {
+            Match::Known(o) => o.name.clone(),
+            Match::Unknown => publisher.unwrap_or_else(|| domain.clone()),
+        },
     };
     // A date in the future is a feed's clock error: it counts as now.
     let published = raw.published.map_or(now, |p| p.min(now));

@@ -7,6 +7,7 @@
 //! Migrations are embedded in the binary and run on open. SQLite runs in WAL mode.
 //! Writes happen in transactions ([`StoreTx`]): a batch lands whole or not at all.
 
+pub mod feeds;
 pub mod search;
 
 use std::path::Path;
@@ -20,6 +21,7 @@ use sqlx::{Any, AnyPool, Executor, Row, SqlSafeStr, Transaction};
 
 use crate::model::{Article, Story, StoryId};
 
+pub use feeds::FeedState;
 pub use search::{Mode, Scope, SearchTerms};
 
 /// Which database a store runs on.
@@ -277,6 +279,45 @@ impl Store {
                 Some((row, hit.relevance))
             })
             .collect())
+    }
+
+    /// Stories ranked by trending score ([`crate::summarise::trending`]) among the most
+    /// covered ones updated within `window` of the newest story.
+    pub async fn trending(
+        &self,
+        limit: usize,
+        window: chrono::Duration,
+    ) -> Result<Vec<StoryRow>, StoreError> {
+        let candidates = self.top(500, window).await?;
+        let Some(newest) = candidates.iter().map(|r| r.last_updated).max() else {
+            return Ok(Vec::new());
+        };
+        let since = newest - chrono::Duration::hours(crate::summarise::trending::GROWTH_HOURS);
+        let rows = sqlx::query(
+            "SELECT story_seq, COUNT(*) AS n FROM articles WHERE published >= $1 GROUP BY story_seq",
+        )
+        .bind(since.timestamp())
+        .fetch_all(&self.pool)
+        .await?;
+        let mut recent = std::collections::HashMap::new();
+        for r in rows {
+            recent.insert(r.try_get::<i64, _>("story_seq")?, r.try_get::<i64, _>("n")?);
+        }
+        let mut scored: Vec<(f64, StoryRow)> = candidates
+            .into_iter()
+            .map(|row| {
+                let hours = (newest - row.last_updated).num_seconds() as f64 / 3600.0;
+                let score = crate::summarise::trending::score(
+                    row.source_count,
+                    row.article_count,
+                    recent.get(&row.seq).copied().unwrap_or(0),
+                    hours,
+                );
+                (score, row)
+            })
+            .collect();
+        scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.seq.cmp(&b.1.seq)));
+        Ok(scored.into_iter().take(limit).map(|(_, r)| r).collect())
     }
 
     /// The most covered stories updated within `window` of the newest story, most sources first.

@@ -29,6 +29,7 @@ CREATE TABLE articles (
     fetched     BIGINT NOT NULL
 );
 CREATE INDEX articles_story ON articles (story_seq, published);
+CREATE INDEX articles_published ON articles (published);
 
 -- Full-text search (the Postgres side of the search seam).
 CREATE TABLE story_search (
@@ -38,3 +39,17 @@ CREATE TABLE story_search (
 );
 CREATE INDEX story_search_title ON story_search USING GIN (title);
 CREATE INDEX story_search_doc ON story_search USING GIN (doc);
+
+-- Feed health and conditional-GET validators, one row per configured feed URL.
+CREATE TABLE feeds (
+    url             TEXT PRIMARY KEY,
+    etag            TEXT,
+    last_modified   TEXT,
+    last_success    BIGINT,
+    last_error      TEXT,
+    last_error_at   BIGINT,
+    failures        BIGINT NOT NULL DEFAULT 0,
+    items           BIGINT NOT NULL DEFAULT 0,
+    next_fetch      BIGINT NOT NULL DEFAULT 0,
+    disabled_reason TEXT
+);

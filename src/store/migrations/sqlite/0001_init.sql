@@ -29,6 +29,7 @@ CREATE TABLE articles (
     fetched     BIGINT NOT NULL
 );
 CREATE INDEX articles_story ON articles (story_seq, published);
+CREATE INDEX articles_published ON articles (published);
 
 -- Full-text search (the SQLite side of the search seam): rowid = stories.seq.
 CREATE VIRTUAL TABLE story_fts USING fts5 (
@@ -44,3 +45,17 @@ CREATE VIRTUAL TABLE story_titles USING fts5 (
 );
 -- Typo-tolerant suggestions over titles.
 CREATE VIRTUAL TABLE story_trigram USING fts5 (title, tokenize = 'trigram');
+
+-- Feed health and conditional-GET validators, one row per configured feed URL.
+CREATE TABLE feeds (
+    url             TEXT PRIMARY KEY,
+    etag            TEXT,
+    last_modified   TEXT,
+    last_success    BIGINT,
+    last_error      TEXT,
+    last_error_at   BIGINT,
+    failures        BIGINT NOT NULL DEFAULT 0,
+    items           BIGINT NOT NULL DEFAULT 0,
+    next_fetch      BIGINT NOT NULL DEFAULT 0,
+    disabled_reason TEXT
+);

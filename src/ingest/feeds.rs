@@ -1,0 +1,372 @@
+//! Feeds: fetching RSS/Atom/JSON Feed documents over HTTP (or `file://`) and parsing them into
+//! raw articles.
+//!
+//! Fetching is bounded in every direction: connect and total timeouts, a maximum body size
+//! read chunk by chunk (an endless or 2 GB response costs at most that much memory), gzip,
+//! a clear User-Agent, and conditional GET (ETag / Last-Modified) so an unchanged feed costs a
+//! 304. Parsing uses feed-rs on the raw bytes (so the XML prolog's encoding applies); HTML in
+//! summaries becomes plain text; relative links resolve against the feed's URL. Every failure
+//! is a [`FeedError`] for that feed alone.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use super::normalise::RawArticle;
+use crate::text;
+
+/// The User-Agent of every request.
+pub const USER_AGENT: &str = concat!(
+    "storybot/",
+    env!("CARGO_PKG_VERSION"),
+    " (news digest bot; +https://github.com/storybot/storybot)"
+);
+
+/// One feed to poll, from config.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeedSpec {
+    pub url: String,
+    /// Outlet name that overrides matching by the articles' hosts.
+    pub outlet: Option<String>,
+    /// Refresh interval, if not the default.
+    pub refresh: Option<Duration>,
+}
+
+/// What went wrong with one feed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FeedError {
+    #[error("invalid feed URL: {0}")]
+    BadUrl(String),
+    #[error("cannot connect: {0}")]
+    Connect(String),
+    #[error("timed out after {0} s")]
+    Timeout(u64),
+    #[error("HTTP {0}")]
+    Status(u16),
+    #[error("response larger than {0} bytes")]
+    TooLarge(u64),
+    #[error("cannot read: {0}")]
+    Read(String),
+    #[error("not a feed: {0}")]
+    Parse(String),
+}
+
+/// The result of a fetch.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Fetched {
+    /// 304: nothing changed since the validators we sent.
+    NotModified,
+    Body {
+        bytes: Vec<u8>,
+        etag: Option<String>,
+        last_modified: Option<String>,
+    },
+}
+
+/// Limits and timeouts of the fetcher.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FetchLimits {
+    pub connect_timeout: Duration,
+    pub timeout: Duration,
+    pub max_body_bytes: u64,
+}
+
+/// An HTTP client for feeds; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Fetcher {
+    client: reqwest::Client,
+    limits: FetchLimits,
+}
+
+impl Fetcher {
+    pub fn new(limits: FetchLimits) -> Result<Fetcher, FeedError> {
+        let client = reqwest::Client::builder()
+            .user_agent(USER_AGENT)
+            .connect_timeout(limits.connect_timeout)
+            .timeout(limits.timeout)
+            .gzip(true)
+            .redirect(reqwest::redirect::Policy::limited(5))
+            .build()
+            .map_err(|e| FeedError::Connect(e.to_string()))?;
+        Ok(Fetcher { client, limits })
+    }
+
+    /// Fetches a feed, sending the validators of the last successful fetch.
+    pub async fn fetch(
+        &self,
+        url: &str,
+        etag: Option<&str>,
+        last_modified: Option<&str>,
+    ) -> Result<Fetched, FeedError> {
+        let parsed = url::Url::parse(url).map_err(|_| FeedError::BadUrl(url.to_string()))?;
+        match parsed.scheme() {
+            "file" => return self.read_file(&parsed).await,
+            "http" | "https" => {}
+            _ => return Err(FeedError::BadUrl(url.to_string())),
+        }
+        let mut request = self.client.get(parsed);
+        if let Some(e) = etag {
+            request = request.header(reqwest::header::IF_NONE_MATCH, e);
+        }
+        if let Some(m) = last_modified {
+            request = request.header(reqwest::header::IF_MODIFIED_SINCE, m);
+        }
+        let secs = self.limits.timeout.as_secs();
+        let map = |e: reqwest::Error| {
+            if e.is_timeout() {
+                FeedError::Timeout(secs)
+            } else if e.is_connect() {
+                FeedError::Connect(without_url(&e))
+            } else {
+                FeedError::Read(without_url(&e))
+            }
+        };
+        let mut response = request.send().await.map_err(map)?;
+        let status = response.status();
+        if status == reqwest::StatusCode::NOT_MODIFIED {
+            return Ok(Fetched::NotModified);
+        }
+        if !status.is_success() {
+            return Err(FeedError::Status(status.as_u16()));
+        }
+        let max = self.limits.max_body_bytes;
+        if response.content_length().is_some_and(|n| n > max) {
+            return Err(FeedError::TooLarge(max));
+        }
+        let header = |name: reqwest::header::HeaderName| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let etag = header(reqwest::header::ETAG);
+        let last_modified = header(reqwest::header::LAST_MODIFIED);
+        let mut bytes = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(map)? {
+            if bytes.len() as u64 + chunk.len() as u64 > max {
+                return Err(FeedError::TooLarge(max));
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        Ok(Fetched::Body {
+            bytes,
+            etag,
+            last_modified,
+        })
+    }
+
+    async fn read_file(&self, url: &url::Url) -> Result<Fetched, FeedError> {
+        let path = url
+            .to_file_path()
+            .map_err(|_| FeedError::BadUrl(url.to_string()))?;
+        let max = self.limits.max_body_bytes;
+        let meta = tokio::fs::metadata(&path)
+            .await
+            .map_err(|e| FeedError::Read(format!("{}: {e}", path.display())))?;
+        if meta.len() > max {
+            return Err(FeedError::TooLarge(max));
+        }
+        let bytes = tokio::fs::read(&path)
+            .await
+            .map_err(|e| FeedError::Read(format!("{}: {e}", path.display())))?;
+        Ok(Fetched::Body {
+            bytes,
+            etag: None,
+            last_modified: None,
+        })
+    }
+}
+
+/// A reqwest error's message without the URL (which may carry credentials).
+fn without_url(e: &reqwest::Error) -> String {
+    let mut e = e.to_string();
+    if let Some(i) = e.find(" for url (") {
+        e.truncate(i);
+    }
+    e
+}
+
+/// Parses a feed document into raw articles. Entries without a title or a link are skipped.
+pub fn parse(
+    bytes: &[u8],
+    feed_url: &str,
+    outlet: Option<&str>,
+) -> Result<Vec<RawArticle>, FeedError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(FeedError::Parse("the document is empty".into()));
+    }
+    // Not UTF-8 and no XML encoding declaration: such feeds are Latin-1 / Windows-1252 in
+    // practice (the web's default), so decode them as that rather than fail.
+    let transcoded;
+    let bytes = if std::str::from_utf8(bytes).is_err() && !declares_encoding(bytes) {
+        let (text, _, _) = encoding_rs::WINDOWS_1252.decode(bytes);
+        transcoded = text.into_owned().into_bytes();
+        &transcoded[..]
+    } else {
+        bytes
+    };
+    let parser = feed_rs::parser::Builder::new()
+        .base_uri(Some(feed_url))
+        .build();
+    let feed = match parser.parse(bytes) {
+        Ok(feed) => feed,
+        // `<rss>` without a version attribute is common in the wild; feed-rs wants one.
+        Err(feed_rs::parser::ParseFeedError::ParseError(
+            feed_rs::parser::ParseErrorKind::NoFeedRoot,
+        )) if contains(bytes, b"<rss>") => {
+            let fixed = replace_first(bytes, b"<rss>", b"<rss version=\"2.0\">");
+            parser.parse(&fixed[..])
+        }
+        .map_err(|e| FeedError::Parse(text::truncate_chars(&e.to_string(), 200)))?,
+        Err(e) => return Err(FeedError::Parse(text::truncate_chars(&e.to_string(), 200))),
+    };
+    let base = url::Url::parse(feed_url).ok();
+    let feed_title = feed.title.as_ref().map(|t| html_to_text(&t.content));
+    let publisher = outlet.map(str::to_string).or(feed_title);
+    let mut out = Vec::with_capacity(feed.entries.len());
+    for entry in feed.entries {
+        let Some(title) = entry.title.as_ref().map(|t| html_to_text(&t.content)) else {
+            continue;
+        };
+        let link = entry
+            .links
+            .iter()
+            .find(|l| l.rel.as_deref().is_none_or(|r| r == "alternate"))
+            .or_else(|| entry.links.first())
+            .map(|l| l.href.clone())
+            .or_else(|| entry.id.starts_with("http").then(|| entry.id.clone()));
+        let Some(link) = link else { continue };
+        let link = match &base {
+            Some(b) => b.join(link.trim()).map(|u| u.to_string()).unwrap_or(link),
+            None => link,
+        };
+        let summary = entry
+            .summary
+            .as_ref()
+            .map(|s| s.content.clone())
+            .or_else(|| entry.content.as_ref().and_then(|c| c.body.clone()))
+            .map(|s| html_to_text(&s))
+            .unwrap_or_default();
+        let published: Option<DateTime<Utc>> = entry.published.or(entry.updated);
+        out.push(RawArticle {
+            url: link,
+            title,
+            summary,
+            published,
+            publisher: publisher.clone(),
+            outlet_override: outlet.is_some(),
+            story_key: None,
+        });
+    }
+    Ok(out)
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+fn replace_first(haystack: &[u8], needle: &[u8], with: &[u8]) -> Vec<u8> {
+    match haystack.windows(needle.len()).position(|w| w == needle) {
+        Some(i) => [&haystack[..i], with, &haystack[i + needle.len()..]].concat(),
+        None => haystack.to_vec(),
+    }
+}
+
+/// Whether the document starts with an XML declaration naming its encoding.
+fn declares_encoding(bytes: &[u8]) -> bool {
+    let head = &bytes[..bytes.len().min(200)];
+    let head = String::from_utf8_lossy(head);
+    let head = head.trim_start_matches('\u{feff}').trim_start();
+    head.starts_with("<?xml") && head[..head.find("?>").unwrap_or(head.len())].contains("encoding")
+}
+
+/// Plain text of an HTML fragment: tags dropped (with `script` and `style` contents), block
+/// ends as spaces, entities decoded, whitespace collapsed.
+pub fn html_to_text(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(lt) = rest.find('<') {
+        out.push_str(&rest[..lt]);
+        let after = &rest[lt..];
+        let starts_tag = after[1..]
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || matches!(c, '/' | '!' | '?'));
+        if !starts_tag {
+            out.push('<');
+            rest = &after[1..];
+            continue;
+        }
+        let Some(gt) = after.find('>') else {
+            // A lone '<' is text.
+            out.push_str(after);
+            rest = "";
+            break;
+        };
+        let tag = after[1..gt].trim_start_matches('/').to_ascii_lowercase();
+        let name: String = tag
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .collect();
+        rest = &after[gt + 1..];
+        if (name == "script" || name == "style") && !after[1..].starts_with('/') {
+            let close = format!("</{name}");
+            match rest.to_ascii_lowercase().find(&close) {
+                Some(i) => {
+                    let skip = &rest[i..];
+                    rest = skip.find('>').map_or("", |j| &skip[j + 1..]);
+                }
+                None => rest = "",
+            }
+            continue;
+        }
+        if !name.is_empty() {
+            out.push(' ');
+        }
+    }
+    out.push_str(rest);
+    let decoded = html_escape::decode_html_entities(&out);
+    text::clean(&decoded, usize::MAX / 8)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn html_becomes_plain_text() {
+        assert_eq!(
+            html_to_text("<p>Talks <b>resume</b>&nbsp;in Gen&egrave;ve &amp; Rome.</p><script>alert(1)</script><p>Next</p>"),
+            "Talks resume in Genève & Rome. Next"
+        );
+        assert_eq!(html_to_text("1 < 2 and 3 > 2"), "1 < 2 and 3 > 2");
+        assert_eq!(html_to_text("a<br/>b"), "a b");
+    }
+
+    #[test]
+    fn rss_items_become_articles_with_absolute_links() {
+        let xml = r#"<?xml version="1.0"?><rss version="2.0"><channel><title>Example News</title>
+            <item><title>Talks resume</title><link>/world/talks</link>
+              <description>&lt;p&gt;Envoys met.&lt;/p&gt;</description>
+              <pubDate>Mon, 10 Mar 2014 17:32:50 +0000</pubDate></item>
+            <item><title>No link here</title></item>
+            <item><link>https://example.com/no-title</link></item>
+          </channel></rss>"#;
+        let items = parse(xml.as_bytes(), "https://example.com/feed.xml", None).unwrap();
+        assert_eq!(items.len(), 1);
+        assert_eq!(items[0].url, "https://example.com/world/talks");
+        assert_eq!(items[0].summary, "Envoys met.");
+        assert_eq!(items[0].publisher.as_deref(), Some("Example News"));
+        assert!(!items[0].outlet_override);
+        assert_eq!(items[0].published.unwrap().timestamp(), 1_394_472_770);
+        assert!(matches!(
+            parse(b"<rss><channel>", "https://x.example/", None),
+            Err(FeedError::Parse(_))
+        ));
+        assert!(matches!(
+            parse(b"   ", "https://x.example/", None),
+            Err(FeedError::Parse(_))
+        ));
+    }
+}
