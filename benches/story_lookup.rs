@@ -118,7 +118,6 @@ async fn build_store(path: &Path, stories: usize) -> anyhow::Result<()> {
                     format!("{title} happened."),
                     format!("{} reacted.", topic[1]),
                 ],
-                source_count: n_articles as i64,
                 headlines: &refs,
             },
         )

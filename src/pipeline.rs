@@ -84,9 +84,14 @@ pub async fn apply(
     batch.sort_by(|a, b| {
         (a.article.published, &a.article.url).cmp(&(b.article.published, &b.article.url))
     });
+    // Which URLs are stored already: one query per few hundred, not one per article.
+    let urls: Vec<&str> = batch.iter().map(|i| i.article.url.as_str()).collect();
+    let mut known: std::collections::HashSet<String> = tx.existing_urls(&urls).await?;
+    // Articles wait here and go in by the hundred (before each merge step, and at the end).
+    let mut pending: Vec<(i64, crate::model::Article)> = Vec::new();
     for incoming in batch {
         let a = &incoming.article;
-        if tx.article_exists(&a.url).await? {
+        if !known.insert(a.url.clone()) {
             report.duplicates += 1;
             continue;
         }
@@ -135,17 +140,16 @@ pub async fn apply(
                 seq
             }
         };
-        if tx.insert_article(seq, a).await? {
-            report.new_articles += 1;
-            touched.entry(seq).or_insert(false);
-        } else {
-            report.duplicates += 1;
-        }
+        touched.entry(seq).or_insert(false);
+        pending.push((seq, incoming.article));
         if clustered > 0 && clustered.is_multiple_of(MERGE_EVERY) {
+            report.new_articles += tx.insert_articles(&std::mem::take(&mut pending)).await?;
             merge(&mut tx, clusterer, &mut touched, &mut merged, &mut report).await?;
         }
     }
+    report.new_articles += tx.insert_articles(&pending).await?;
     merge(&mut tx, clusterer, &mut touched, &mut merged, &mut report).await?;
+    clusterer.compact();
     for (&seq, &is_new) in &touched {
         if merged.contains(&seq) {
             continue;
@@ -184,26 +188,25 @@ async fn merge(
     Ok(())
 }
 
+/// A story's title, key points and search entry come from its first this-many articles...
+const SAMPLE_FIRST: i64 = 10;
+/// ... and its latest this-many, so updating a big story costs the same as a small one.
+const SAMPLE_LATEST: i64 = 40;
+
 /// Recomputes a story's title, key points and counts from its articles.
 async fn refresh_story(
     tx: &mut StoreTx,
     outlets: &OutletDirectory,
     seq: i64,
 ) -> Result<(), StoreError> {
-    let articles = tx.articles(seq).await?;
+    let articles = tx.article_sample(seq, SAMPLE_FIRST, SAMPLE_LATEST).await?;
     let summary = summarise::summarise(&articles, outlets);
-    let sources = articles
-        .iter()
-        .map(|a| a.outlet.as_str())
-        .collect::<BTreeSet<_>>()
-        .len();
     let headlines: Vec<&str> = articles.iter().map(|a| a.title.as_str()).collect();
     tx.update_story(
         seq,
         StoryUpdate {
             title: &summary.title,
             key_points: &summary.key_points,
-            source_count: sources as i64,
             headlines: &headlines,
         },
     )

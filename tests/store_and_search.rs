@@ -272,3 +272,74 @@ async fn a_batch_lands_whole_or_not_at_all() {
         "the same batch lands once the lock is gone"
     );
 }
+
+#[tokio::test]
+async fn keyless_articles_cluster_into_stories_with_stable_ids() {
+    let (app, _dir) = common::temp_app(false).await;
+    let first = r#"{"url":"https://www.reuters.com/a","title":"Mt. Gox files for bankruptcy protection in Tokyo","published":"2024-05-01T10:00:00Z"}
+{"url":"https://www.bbc.co.uk/b","title":"Comet visible to the naked eye this week","published":"2024-05-01T10:05:00Z"}
+"#;
+    let r = app.import(first.as_bytes()).await.unwrap();
+    assert_eq!((r.batch.new_articles, r.batch.new_stories), (2, 2));
+    let Lookup::Found(gox) = app.find_story("gox bankruptcy").await.unwrap() else {
+        panic!("no Gox story")
+    };
+    let more = r#"{"url":"https://www.foxnews.com/c","title":"Bitcoin exchange Mt. Gox seeks bankruptcy protection","published":"2024-05-01T11:00:00Z"}
+{"url":"https://www.theguardian.com/d","title":"Mt. Gox bankruptcy: what bitcoin owners need to know","published":"2024-05-01T12:00:00Z"}
+{"url":"https://www.npr.org/e","title":"Comet will be visible to the naked eye","published":"2024-05-01T12:30:00Z"}
+"#;
+    let r = app.import(more.as_bytes()).await.unwrap();
+    assert_eq!(
+        r.batch.new_stories, 0,
+        "every new article joined its event: {r:?}"
+    );
+    assert_eq!(r.batch.updated_stories, 2, "{r:?}");
+    let Lookup::Found(grown) = app.find_story(gox.id.as_str()).await.unwrap() else {
+        panic!("id lost")
+    };
+    assert_eq!(
+        grown.articles.len(),
+        3,
+        "the story id stays as the story grows"
+    );
+    assert_eq!(app.store.story_count().await.unwrap(), 2);
+    // A fresh process (a new clusterer restored from the store) clusters the same way.
+    let again = App::open(app.config.clone()).await.unwrap();
+    let late = r#"{"url":"https://www.cnn.com/f","title":"Mt. Gox bankruptcy leaves bitcoin owners waiting","published":"2024-05-01T13:00:00Z"}"#;
+    let r = again.import(late.as_bytes()).await.unwrap();
+    assert_eq!(
+        (r.batch.new_stories, r.batch.updated_stories),
+        (0, 1),
+        "{r:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_merged_story_id_still_finds_the_merged_story() {
+    let (app, _dir) = common::temp_app(false).await;
+    app.import(SAMPLE.as_bytes()).await.unwrap();
+    let rows = app.store.stories_after(0, 10).await.unwrap();
+    let (a, b) = (rows[0].clone(), rows[1].clone());
+    let mut tx = app.store.begin().await.unwrap();
+    tx.merge_story(b.seq, a.seq).await.unwrap();
+    tx.commit().await.unwrap();
+    let merged = app
+        .store
+        .story(&b.id)
+        .await
+        .unwrap()
+        .expect("old id resolves");
+    assert_eq!(merged.id, a.id);
+    assert_eq!(
+        app.store.story_count().await.unwrap(),
+        2,
+        "one story fewer in lists"
+    );
+    assert!(app
+        .store
+        .stories_after(0, 10)
+        .await
+        .unwrap()
+        .iter()
+        .all(|r| r.seq != b.seq));
+}

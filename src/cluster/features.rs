@@ -6,7 +6,7 @@
 //! "Snowden", "GM", "Gox") count more again, and adjacent title words form bigrams
 //! ("criminal probe"), which separate two events that share single words.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use rust_stemmers::{Algorithm, Stemmer};
 
@@ -65,9 +65,9 @@ impl Featuriser {
     pub fn new(weights: FeatureWeights) -> Featuriser {
         Featuriser {
             stemmer: Stemmer::create(Algorithm::English),
-            vocab: HashMap::new(),
+            vocab: HashMap::default(),
             weights,
-            case_seen: HashMap::new(),
+            case_seen: HashMap::default(),
         }
     }
 
@@ -136,7 +136,7 @@ impl Featuriser {
     /// terms of its title that are names.
     pub fn vectorise(&mut self, title: &str, summary: &str) -> (Vector, Vec<TermId>) {
         let w = self.weights;
-        let mut weights: HashMap<TermId, f32> = HashMap::new();
+        let mut weights: HashMap<TermId, f32> = HashMap::default();
         // Headlines written in Title Case make every word look like a name: then no boost.
         let title_tokens = self.tokens(title, true);
         let names = title_tokens.iter().filter(|t| t.1).count();

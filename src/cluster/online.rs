@@ -16,7 +16,7 @@
 //!
 //! The same input in the same order gives the same stories.
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use chrono::{DateTime, Duration, Utc};
 
@@ -159,9 +159,9 @@ impl Clusterer {
             df: Vec::new(),
             docs: 0,
             clusters: Vec::new(),
-            by_key: HashMap::new(),
-            index: HashMap::new(),
-            touched: HashSet::new(),
+            by_key: HashMap::default(),
+            index: HashMap::default(),
+            touched: HashSet::default(),
             newest: None,
         }
     }
@@ -244,7 +244,7 @@ impl Clusterer {
         // Highest weight first: the rarest, most specific terms.
         probe.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         probe.truncate(self.params.probe_terms);
-        let mut seen = HashSet::new();
+        let mut seen = HashSet::default();
         let mut out = Vec::new();
         for (t, _) in probe {
             if let Some(list) = self.index.get(&t) {
@@ -272,10 +272,10 @@ impl Clusterer {
                     key,
                     size: 0,
                     last: a.published,
-                    sum: HashMap::new(),
+                    sum: HashMap::default(),
                     centroid: Vec::new(),
                     terms: 0,
-                    names: HashMap::new(),
+                    names: HashMap::default(),
                     alive: true,
                 });
                 let i = self.clusters.len() - 1;
@@ -416,7 +416,7 @@ impl Clusterer {
         for c in &mut self.clusters {
             if c.alive && newest - c.last > window {
                 c.alive = false;
-                c.sum = HashMap::new();
+                c.sum = HashMap::default();
                 c.centroid = Vec::new();
             }
         }

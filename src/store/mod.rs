@@ -409,7 +409,6 @@ pub struct NewStory<'a> {
 pub struct StoryUpdate<'a> {
     pub title: &'a str,
     pub key_points: &'a [String],
-    pub source_count: i64,
     /// Headlines to index for search.
     pub headlines: &'a [&'a str],
 }
@@ -461,6 +460,76 @@ impl StoreTx {
         Ok(row.try_get("seq")?)
     }
 
+    /// Which of these canonical URLs are stored already.
+    pub async fn existing_urls(
+        &mut self,
+        urls: &[&str],
+    ) -> Result<std::collections::HashSet<String>, StoreError> {
+        let mut found = std::collections::HashSet::new();
+        for chunk in urls.chunks(500) {
+            // Only numbered placeholders are generated; the URLs are bound.
+            let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT url FROM articles WHERE url IN ({})",
+                placeholders.join(", ")
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for u in chunk {
+                q = q.bind(*u);
+            }
+            for row in q.fetch_all(&mut *self.tx).await? {
+                found.insert(row.try_get::<String, _>("url")?);
+            }
+        }
+        Ok(found)
+    }
+
+    /// Adds articles (story seq, article) a hundred rows per statement; returns how many were
+    /// new (a URL already stored is skipped).
+    pub async fn insert_articles(
+        &mut self,
+        articles: &[(i64, Article)],
+    ) -> Result<usize, StoreError> {
+        let mut inserted = 0;
+        for chunk in articles.chunks(100) {
+            let rows: Vec<String> = (0..chunk.len())
+                .map(|r| {
+                    let b = r * 8;
+                    format!(
+                        "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                        b + 1,
+                        b + 2,
+                        b + 3,
+                        b + 4,
+                        b + 5,
+                        b + 6,
+                        b + 7,
+                        b + 8
+                    )
+                })
+                .collect();
+            let sql = format!(
+                "INSERT INTO articles (url, story_seq, title, summary, outlet_name, domain, published, fetched) \
+                 VALUES {} ON CONFLICT (url) DO NOTHING",
+                rows.join(", ")
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for (seq, a) in chunk {
+                q = q
+                    .bind(&a.url)
+                    .bind(*seq)
+                    .bind(&a.title)
+                    .bind(&a.summary)
+                    .bind(&a.outlet)
+                    .bind(&a.domain)
+                    .bind(a.published.timestamp())
+                    .bind(a.fetched.timestamp());
+            }
+            inserted += q.execute(&mut *self.tx).await?.rows_affected() as usize;
+        }
+        Ok(inserted)
+    }
+
     /// Adds an article to a story; `false` when its URL was already stored.
     pub async fn insert_article(
         &mut self,
@@ -489,21 +558,45 @@ impl StoreTx {
         fetch_articles(&mut *self.tx, story_seq).await
     }
 
+    /// A bounded sample of a story's articles for summarising: its first `first` and its
+    /// latest `latest`, oldest first (a big story is not re-read whole on every update).
+    pub async fn article_sample(
+        &mut self,
+        story_seq: i64,
+        first: i64,
+        latest: i64,
+    ) -> Result<Vec<Article>, StoreError> {
+        let sql = format!(
+            "SELECT {ARTICLE_COLUMNS} FROM articles WHERE seq IN ( \
+               SELECT seq FROM (SELECT seq FROM articles WHERE story_seq = $1 ORDER BY published, seq LIMIT $2) f \
+               UNION \
+               SELECT seq FROM (SELECT seq FROM articles WHERE story_seq = $1 ORDER BY published DESC, seq DESC LIMIT $3) l \
+             ) ORDER BY published, seq"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(story_seq)
+            .bind(first)
+            .bind(latest)
+            .fetch_all(&mut *self.tx)
+            .await?;
+        rows.iter().map(article).collect()
+    }
+
     /// Rewrites a story's summary and counts from its articles, bumps its revision and
     /// re-indexes it for search.
     pub async fn update_story(&mut self, seq: i64, u: StoryUpdate<'_>) -> Result<(), StoreError> {
         let key_points = serde_json::to_string(u.key_points).expect("strings serialise");
         sqlx::query(
-            "UPDATE stories SET title = $1, key_points = $2, source_count = $3, \
-               article_count = (SELECT COUNT(*) FROM articles WHERE story_seq = $4), \
-               first_published = (SELECT MIN(published) FROM articles WHERE story_seq = $4), \
-               last_updated = (SELECT MAX(published) FROM articles WHERE story_seq = $4), \
+            "UPDATE stories SET title = $1, key_points = $2, \
+               source_count = (SELECT COUNT(DISTINCT outlet_name) FROM articles WHERE story_seq = $3), \
+               article_count = (SELECT COUNT(*) FROM articles WHERE story_seq = $3), \
+               first_published = (SELECT MIN(published) FROM articles WHERE story_seq = $3), \
+               last_updated = (SELECT MAX(published) FROM articles WHERE story_seq = $3), \
                revision = revision + 1 \
-             WHERE seq = $4",
+             WHERE seq = $3",
         )
         .bind(u.title)
         .bind(&key_points)
-        .bind(u.source_count)
         .bind(seq)
         .execute(&mut *self.tx)
         .await?;

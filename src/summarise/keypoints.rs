@@ -27,46 +27,96 @@ pub struct Summary {
     pub key_points: Vec<String>,
 }
 
+/// Tuning of the summariser; the defaults are the shipped configuration.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SummaryParams {
+    /// Words the key points aim at in all (besides the title): about an editor's summary.
+    pub word_budget: usize,
+    /// Sentences read per article (news puts the facts first).
+    pub sentences_per_article: usize,
+    /// Bonus of an article's opening sentences: `1 + lead_weight / (1 + position)`.
+    pub lead_weight: f64,
+    /// How much overlap with points already chosen counts against a candidate.
+    pub redundancy_weight: f64,
+}
+
+impl Default for SummaryParams {
+    fn default() -> Self {
+        SummaryParams {
+            word_budget: 50,
+            sentences_per_article: 10,
+            lead_weight: 0.3,
+            redundancy_weight: 0.4,
+        }
+    }
+}
+
 struct Candidate {
     text: String,
     terms: HashSet<String>,
+    words: usize,
     outlet: usize,
     side: Option<Side>,
     headline: bool,
+    /// Sentence position in its article (0 for the headline).
+    position: usize,
     centrality: f64,
 }
 
-/// Summarises a story's articles.
+/// Summarises a story's articles with the shipped tuning.
 pub fn summarise(articles: &[Article], outlets: &OutletDirectory) -> Summary {
+    summarise_with(articles, outlets, &SummaryParams::default())
+}
+
+/// Summarises a story's articles.
+pub fn summarise_with(
+    articles: &[Article],
+    outlets: &OutletDirectory,
+    params: &SummaryParams,
+) -> Summary {
+    let stemmer = rust_stemmers::Stemmer::create(rust_stemmers::Algorithm::English);
+    let stems = |s: &str| -> HashSet<String> {
+        text::content_words(s)
+            .map(|w| stemmer.stem(&w).into_owned())
+            .collect()
+    };
     let mut outlet_ids: HashMap<&str, usize> = HashMap::new();
     let mut candidates: Vec<Candidate> = Vec::new();
     let mut seen_texts: HashSet<String> = HashSet::new();
+    // Which articles mention each term: facts several outlets report are central.
+    let mut article_df: HashMap<String, usize> = HashMap::new();
     for a in articles {
         let next = outlet_ids.len();
         let outlet = *outlet_ids.entry(a.outlet.as_str()).or_insert(next);
         let side = outlets.rating(&a.outlet, &a.domain).map(|b| b.side());
         let headline = strip_outlet_suffix(&a.title, &a.outlet);
-        let mut push = |text: String, headline: bool| {
-            let key = text.to_lowercase();
-            if !seen_texts.insert(key) {
-                return;
-            }
-            let terms: HashSet<String> = text::content_words(&text).collect();
-            if terms.is_empty() {
-                return;
+        let mut in_article: HashSet<String> = HashSet::new();
+        let sentences = text::sentences(&a.summary);
+        let texts = std::iter::once((headline, true)).chain(
+            sentences
+                .into_iter()
+                .take(params.sentences_per_article)
+                .map(|s| (s, false)),
+        );
+        for (position, (text, is_headline)) in texts.enumerate() {
+            let terms = stems(&text);
+            in_article.extend(terms.iter().cloned());
+            if terms.is_empty() || !seen_texts.insert(text.to_lowercase()) {
+                continue;
             }
             candidates.push(Candidate {
+                words: text.split_whitespace().count(),
                 text,
                 terms,
                 outlet,
                 side,
-                headline,
+                headline: is_headline,
+                position,
                 centrality: 0.0,
             });
-        };
-        push(headline, true);
-        for s in text::sentences(&a.summary).into_iter().take(4) {
-            push(s, false);
+        }
+        for t in in_article {
+            *article_df.entry(t).or_default() += 1;
         }
     }
     if candidates.is_empty() {
@@ -80,23 +130,32 @@ pub fn summarise(articles: &[Article], outlets: &OutletDirectory) -> Summary {
         };
     }
 
-    // Document frequency of each term across the story's candidates.
-    let mut df: HashMap<&str, usize> = HashMap::new();
+    // Centrality: the share of the other articles that mention each of a candidate's terms,
+    // summed, damped by length; with a single article, how often the story repeats the term.
+    let n_articles = articles.len();
+    let mut candidate_df: HashMap<&str, usize> = HashMap::new();
     for c in &candidates {
         for t in &c.terms {
-            *df.entry(t.as_str()).or_default() += 1;
+            *candidate_df.entry(t.as_str()).or_default() += 1;
         }
     }
-    let n = candidates.len() as f64;
+    let n_candidates = candidates.len() as f64;
     let centrality: Vec<f64> = candidates
         .iter()
         .map(|c| {
             let shared: f64 = c
                 .terms
                 .iter()
-                .map(|t| (df[t.as_str()] as f64 - 1.0) / n.max(2.0))
+                .map(|t| {
+                    if n_articles > 1 {
+                        (article_df[t] as f64 - 1.0) / (n_articles as f64 - 1.0)
+                    } else {
+                        (candidate_df[t.as_str()] as f64 - 1.0) / n_candidates.max(2.0)
+                    }
+                })
                 .sum();
-            shared / (c.terms.len() as f64 + 2.0).sqrt()
+            let lead = 1.0 + params.lead_weight / (1.0 + c.position as f64);
+            lead * shared / (c.terms.len() as f64 + 2.0).sqrt()
         })
         .collect();
     for (c, s) in candidates.iter_mut().zip(centrality) {
@@ -112,17 +171,18 @@ pub fn summarise(articles: &[Article], outlets: &OutletDirectory) -> Summary {
         .unwrap_or(0);
     let title = text::truncate_chars(&candidates[title_index].text, MAX_TITLE_CHARS);
 
-    // Maximal marginal relevance over the remaining candidates.
+    // Maximal marginal relevance over the remaining candidates, within the word budget.
     let max_c = candidates
         .iter()
         .map(|c| c.centrality)
         .fold(f64::MIN, f64::max)
         .max(1e-9);
     let mut chosen: Vec<usize> = Vec::new();
+    let mut words = 0;
     let mut used_outlets: HashSet<usize> = HashSet::new();
     let mut used_sides: HashSet<Option<Side>> = HashSet::new();
     let eligible = |c: &Candidate| c.text.chars().count() <= MAX_POINT_CHARS && c.terms.len() >= 2;
-    while chosen.len() < MAX_POINTS {
+    while chosen.len() < MAX_POINTS && (chosen.len() < MIN_POINTS || words < params.word_budget) {
         let best = candidates
             .iter()
             .enumerate()
@@ -133,7 +193,7 @@ pub fn summarise(articles: &[Article], outlets: &OutletDirectory) -> Summary {
                     .chain(std::iter::once(&title_index))
                     .map(|&j| jaccard(&c.terms, &candidates[j].terms))
                     .fold(0.0, f64::max);
-                let mut score = 0.6 * c.centrality / max_c - 0.4 * redundancy;
+                let mut score = c.centrality / max_c - params.redundancy_weight * redundancy;
                 if !used_outlets.contains(&c.outlet) {
                     score += 0.08;
                 }
@@ -146,6 +206,7 @@ pub fn summarise(articles: &[Article], outlets: &OutletDirectory) -> Summary {
             .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)));
         let Some((i, _, _)) = best else { break };
         chosen.push(i);
+        words += candidates[i].words;
         used_outlets.insert(candidates[i].outlet);
         used_sides.insert(candidates[i].side);
     }
