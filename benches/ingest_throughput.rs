@@ -125,7 +125,10 @@ fn documents(rng: &mut Rng, start: usize, n: usize, t0: i64, per_hour: f64) -> V
     docs
 }
 
-/// Parses, normalises and ingests documents in batches of 20 documents (2,000 articles).
+/// Documents (of 100 items) per write batch: as `storybot import` batches (2,000 articles).
+const BATCH_DOCS: usize = 20;
+
+/// Parses, normalises and ingests documents, a batch at a time.
 async fn ingest(
     app: &App,
     docs: &[String],
@@ -133,7 +136,7 @@ async fn ingest(
     store_time: &mut std::time::Duration,
 ) -> anyhow::Result<usize> {
     let mut stored = 0;
-    for chunk in docs.chunks(20) {
+    for chunk in docs.chunks(BATCH_DOCS) {
         let t = Instant::now();
         let now = Utc::now() + Duration::days(3650);
         let mut batch = Vec::new();

@@ -1,5 +1,7 @@
 //! Article features for clustering: stemmed content words, title bigrams and name-like tokens,
-//! as a sparse term-frequency vector over an interned vocabulary.
+//! as a sparse term-frequency vector. Terms are identified by a 32-bit hash (the "hashing
+//! trick"), so no vocabulary grows without bound on a long-running stream; a rare collision
+//! only blurs two terms together.
 //!
 //! Title words count more than summary words (a headline names the event; a summary wanders),
 //! capitalised words inside a title and all-caps words (names, places, organisations:
@@ -44,7 +46,6 @@ impl Default for FeatureWeights {
 /// Turns text into vectors, interning terms.
 pub struct Featuriser {
     stemmer: Stemmer,
-    vocab: HashMap<String, TermId>,
     weights: FeatureWeights,
     /// Per lower-case word: how often it was seen capitalised / lower case inside
     /// sentence-case headlines. Learns which words are names, for Title Case headlines
@@ -55,7 +56,7 @@ pub struct Featuriser {
 impl std::fmt::Debug for Featuriser {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Featuriser")
-            .field("vocabulary", &self.vocab.len())
+            .field("names_seen", &self.case_seen.len())
             .field("weights", &self.weights)
             .finish()
     }
@@ -65,23 +66,26 @@ impl Featuriser {
     pub fn new(weights: FeatureWeights) -> Featuriser {
         Featuriser {
             stemmer: Stemmer::create(Algorithm::English),
-            vocab: HashMap::default(),
             weights,
             case_seen: HashMap::default(),
         }
     }
 
-    pub fn vocabulary_size(&self) -> usize {
-        self.vocab.len()
+    /// The id of a term: a stable hash (FNV-1a folded to 32 bits).
+    pub fn term_id(term: &str) -> TermId {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in term.bytes() {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        (h ^ (h >> 32)) as TermId
     }
 
-    fn intern(&mut self, term: &str) -> TermId {
-        if let Some(&id) = self.vocab.get(term) {
-            return id;
+    /// Forgets words seen only once, when the table of name evidence grows past `limit`.
+    pub fn prune(&mut self, limit: usize) {
+        if self.case_seen.len() > limit {
+            self.case_seen.retain(|_, (caps, low)| *caps + *low > 1);
         }
-        let id = self.vocab.len() as TermId;
-        self.vocab.insert(term.to_string(), id);
-        id
     }
 
     /// The stemmed content words of `s`, with whether each looks like a name (capitalised
@@ -160,13 +164,13 @@ impl Featuriser {
                 *name
             };
             let boost = if is_name { w.name_boost } else { 1.0 };
-            let id = self.intern(stem);
+            let id = Self::term_id(stem);
             if is_name {
                 names.push(id);
             }
             *weights.entry(id).or_default() += w.title_word * boost;
             if let Some(p) = prev.take() {
-                let id = self.intern(&format!("{p} {stem}"));
+                let id = Self::term_id(&format!("{p} {stem}"));
                 *weights.entry(id).or_default() += w.bigram;
             }
             prev = Some(stem.clone());
@@ -178,7 +182,7 @@ impl Featuriser {
                 .collect::<Vec<_>>()
                 .join(" ");
             for (stem, _, _) in self.tokens(&head, false) {
-                let id = self.intern(&stem);
+                let id = Self::term_id(&stem);
                 *weights.entry(id).or_default() += w.summary_word;
             }
         }
@@ -198,7 +202,10 @@ mod tests {
     fn titles_give_stems_bigrams_and_boosted_names() {
         let mut f = Featuriser::new(FeatureWeights::default());
         let (a, names) = f.vectorise("Bitcoin exchange Mt. Gox files for bankruptcy", "");
-        assert!(names.contains(&f.vocab["gox"]) && !names.contains(&f.vocab["bankruptci"]));
+        assert!(
+            names.contains(&Featuriser::term_id("gox"))
+                && !names.contains(&Featuriser::term_id("bankruptci"))
+        );
         let (b, _) = f.vectorise("Mt. Gox seeks bankruptcy protection", "");
         let shared: Vec<_> = a
             .iter()
@@ -206,11 +213,11 @@ mod tests {
             .collect();
         // "mt", "gox", "bankruptci" and the bigram "mt gox"
         assert_eq!(shared.len(), 4, "{a:?} {b:?}");
-        let gox = f.vocab["gox"];
+        let gox = Featuriser::term_id("gox");
         let weight = a.iter().find(|(t, _)| *t == gox).unwrap().1;
         assert!(weight > 2.0, "a name inside a title is boosted: {weight}");
         let (c, _) = f.vectorise("Files", "");
         assert_eq!(c.len(), 1);
-        assert_eq!(c[0].0, f.vocab["file"], "stemmed");
+        assert_eq!(c[0].0, Featuriser::term_id("file"), "stemmed");
     }
 }

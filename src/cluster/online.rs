@@ -124,7 +124,7 @@ pub struct Clusterer {
     params: Params,
     features: Featuriser,
     /// Document frequency per term, and documents seen.
-    df: Vec<u32>,
+    df: HashMap<TermId, u32>,
     docs: u32,
     clusters: Vec<Cluster>,
     by_key: HashMap<StoryKey, usize>,
@@ -156,7 +156,7 @@ impl Clusterer {
         Clusterer {
             features: Featuriser::new(params.features),
             params,
-            df: Vec::new(),
+            df: HashMap::default(),
             docs: 0,
             clusters: Vec::new(),
             by_key: HashMap::default(),
@@ -186,11 +186,7 @@ impl Clusterer {
     pub fn prepare(&mut self, title: &str, summary: &str, published: DateTime<Utc>) -> Prepared {
         let (vector, names) = self.features.vectorise(title, summary);
         for &(t, _) in &vector {
-            let t = t as usize;
-            if t >= self.df.len() {
-                self.df.resize(t + 1, 0);
-            }
-            self.df[t] += 1;
+            *self.df.entry(t).or_default() += 1;
         }
         self.docs += 1;
         Prepared {
@@ -201,7 +197,7 @@ impl Clusterer {
     }
 
     fn idf(&self, t: TermId) -> f32 {
-        let df = self.df.get(t as usize).copied().unwrap_or(0) as f32;
+        let df = self.df.get(&t).copied().unwrap_or(0) as f32;
         ((1.0 + self.docs as f32) / (1.0 + df)).ln() + 1.0
     }
 
@@ -409,24 +405,51 @@ impl Clusterer {
         self.by_key.get(&key).map(|&i| self.clusters[i].key)
     }
 
-    /// Drops closed stories and their index entries (call now and then on long runs).
+    /// Drops closed stories (and their index entries) from memory; call after each batch.
     pub fn compact(&mut self) {
         let Some(newest) = self.newest else { return };
         let window = self.params.window;
-        for c in &mut self.clusters {
-            if c.alive && newest - c.last > window {
-                c.alive = false;
-                c.sum = HashMap::default();
-                c.centroid = Vec::new();
+        // Keep the open stories, renumbered.
+        let mut remap: Vec<Option<usize>> = Vec::with_capacity(self.clusters.len());
+        let mut kept = Vec::with_capacity(self.clusters.len());
+        for c in std::mem::take(&mut self.clusters) {
+            if c.alive && newest - c.last <= window {
+                remap.push(Some(kept.len()));
+                kept.push(c);
+            } else {
+                remap.push(None);
             }
         }
-        let clusters = &self.clusters;
+        self.clusters = kept;
+        self.by_key.retain(|_, i| match remap[*i] {
+            Some(n) => {
+                *i = n;
+                true
+            }
+            None => false,
+        });
         self.index.retain(|_, list| {
-            list.retain(|&i| clusters[i].alive);
+            list.retain_mut(|i| match remap[*i] {
+                Some(n) => {
+                    *i = n;
+                    true
+                }
+                None => false,
+            });
             !list.is_empty()
         });
+        self.touched = self.touched.iter().filter_map(|&i| remap[i]).collect();
+        // Bound the statistics on a long run: a term seen once says little about rarity
+        // (unseen terms count as rarest anyway).
+        if self.df.len() > DF_LIMIT {
+            self.df.retain(|_, n| *n > 1);
+        }
+        self.features.prune(DF_LIMIT);
     }
 }
+
+/// Distinct terms kept in the document-frequency table before singletons are dropped.
+const DF_LIMIT: usize = 2_000_000;
 
 /// The names that at least a fifth of a story's titles carry.
 fn main_names(c: &Cluster) -> impl Iterator<Item = TermId> + '_ {

@@ -586,6 +586,19 @@ impl StoreTx {
     /// re-indexes it for search.
     pub async fn update_story(&mut self, seq: i64, u: StoryUpdate<'_>) -> Result<(), StoreError> {
         let key_points = serde_json::to_string(u.key_points).expect("strings serialise");
+        // Titles are re-indexed only when they change (or were never indexed: revision 0).
+        let before = sqlx::query("SELECT title, revision FROM stories WHERE seq = $1")
+            .bind(seq)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        let (old_title, indexed_before) = match before {
+            Some(r) => (
+                r.try_get::<String, _>("title")?,
+                r.try_get::<i64, _>("revision")? > 0,
+            ),
+            None => (String::new(), false),
+        };
+        let title_changed = !indexed_before || old_title != u.title;
         sqlx::query(
             "UPDATE stories SET title = $1, key_points = $2, \
                source_count = (SELECT COUNT(DISTINCT outlet_name) FROM articles WHERE story_seq = $3), \
@@ -614,6 +627,7 @@ impl StoreTx {
             u.title,
             &u.key_points.join("\n"),
             &headlines,
+            title_changed,
         )
         .await
     }

@@ -160,7 +160,8 @@ pub struct Hit {
     pub relevance: f64,
 }
 
-/// Replaces a story's entry in the search index.
+/// Replaces a story's entry in the search index; the title-only indexes are rewritten only
+/// when `title_changed`.
 pub async fn index_story(
     tx: &mut Transaction<'static, Any>,
     backend: Backend,
@@ -168,6 +169,7 @@ pub async fn index_story(
     title: &str,
     key_points: &str,
     headlines: &str,
+    title_changed: bool,
 ) -> Result<(), StoreError> {
     match backend {
         Backend::Sqlite => {
@@ -189,7 +191,8 @@ pub async fn index_story(
                     &[title],
                 ),
             ];
-            for (delete, insert, values) in tables {
+            let rewrite = if title_changed { 3 } else { 1 };
+            for (delete, insert, values) in tables.into_iter().take(rewrite) {
                 sqlx::query(delete).bind(seq).execute(&mut **tx).await?;
                 let mut q = sqlx::query(insert).bind(seq);
                 for v in values {
