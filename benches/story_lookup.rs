@@ -81,6 +81,7 @@ async fn build_store(path: &Path, stories: usize) -> anyhow::Result<()> {
             })
             .await?;
         let mut headlines = Vec::with_capacity(n_articles);
+        let mut articles = Vec::with_capacity(n_articles);
         for a in 0..n_articles {
             let extra: Vec<String> = (0..3).map(|_| word(rng.zipf(vocab))).collect();
             let headline = format!(
@@ -93,9 +94,9 @@ async fn build_store(path: &Path, stories: usize) -> anyhow::Result<()> {
             );
             let (outlet, domain) = &outlets[rng.below(outlets.len())];
             let published = t0 + chrono::Duration::minutes(a as i64);
-            tx.insert_article(
+            articles.push((
                 seq,
-                &Article {
+                Article {
                     url: format!("https://{domain}/a/{article_seq}"),
                     title: headline.clone(),
                     summary: String::new(),
@@ -104,11 +105,11 @@ async fn build_store(path: &Path, stories: usize) -> anyhow::Result<()> {
                     published,
                     fetched: published,
                 },
-            )
-            .await?;
+            ));
             headlines.push(headline);
             article_seq += 1;
         }
+        tx.insert_articles(&std::mem::take(&mut articles)).await?;
         let refs: Vec<&str> = headlines.iter().map(String::as_str).collect();
         tx.update_story(
             seq,

@@ -349,14 +349,17 @@ impl Clusterer {
                 let sim = dot(&centroid, &self.clusters[j].centroid);
                 let (a, b) = (&self.clusters[i], &self.clusters[j]);
                 let mean_terms = (a.terms + b.terms) as f32 / (a.size + b.size).max(1) as f32;
-                // Two stories with names of their own, none in common, get no size relief.
-                let needed = if shares_main_name(a, b) {
+                let relieved =
                     self.params
-                        .merge_threshold(mean_terms, a.size.min(b.size), a.size.max(b.size))
-                } else {
-                    self.params.merge_threshold(mean_terms, 1, 1)
-                };
-                if sim >= needed && best.is_none_or(|(_, s)| sim > s) {
+                        .merge_threshold(mean_terms, a.size.min(b.size), a.size.max(b.size));
+                if sim < relieved || best.is_some_and(|(_, s)| sim <= s) {
+                    continue;
+                }
+                // Two stories with names of their own, none in common, get no size relief.
+                if !shares_main_name(a, b) && sim < self.params.merge_threshold(mean_terms, 1, 1) {
+                    continue;
+                }
+                {
                     best = Some((j, sim));
                 }
             }

@@ -433,15 +433,6 @@ impl StoreTx {
         Ok(row.is_some())
     }
 
-    /// Whether an article with this canonical URL is stored.
-    pub async fn article_exists(&mut self, url: &str) -> Result<bool, StoreError> {
-        let row = sqlx::query("SELECT 1 AS one FROM articles WHERE url = $1")
-            .bind(url)
-            .fetch_optional(&mut *self.tx)
-            .await?;
-        Ok(row.is_some())
-    }
-
     /// Creates an empty story and returns its seq.
     pub async fn insert_story(&mut self, s: NewStory<'_>) -> Result<i64, StoreError> {
         let t = s.published.timestamp();
@@ -528,29 +519,6 @@ impl StoreTx {
             inserted += q.execute(&mut *self.tx).await?.rows_affected() as usize;
         }
         Ok(inserted)
-    }
-
-    /// Adds an article to a story; `false` when its URL was already stored.
-    pub async fn insert_article(
-        &mut self,
-        story_seq: i64,
-        a: &Article,
-    ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "INSERT INTO articles (url, story_seq, title, summary, outlet_name, domain, published, fetched) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (url) DO NOTHING",
-        )
-        .bind(&a.url)
-        .bind(story_seq)
-        .bind(&a.title)
-        .bind(&a.summary)
-        .bind(&a.outlet)
-        .bind(&a.domain)
-        .bind(a.published.timestamp())
-        .bind(a.fetched.timestamp())
-        .execute(&mut *self.tx)
-        .await?;
-        Ok(done.rows_affected() == 1)
     }
 
     /// A story's articles, oldest first.
