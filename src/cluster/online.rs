@@ -237,9 +237,13 @@ impl Clusterer {
     /// Active clusters sharing one of the vector's rarest terms.
     fn candidates(&self, v: &Vector, at: DateTime<Utc>) -> Vec<usize> {
         let mut probe: Vec<(TermId, f32)> = v.clone();
-        // Highest weight first: the rarest, most specific terms.
+        // Highest weight first: the rarest, most specific terms. A term with a small share of
+        // the weight cannot make a story similar enough on its own; common words would pull in
+        // half the stories as candidates.
         probe.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         probe.truncate(self.params.probe_terms);
+        let strongest = probe.first().map_or(0.0, |p| p.1);
+        probe.retain(|p| p.1 >= strongest / 4.0);
         let mut seen = HashSet::default();
         let mut out = Vec::new();
         for (t, _) in probe {
@@ -342,7 +346,8 @@ impl Clusterer {
             let last = self.clusters[i].last;
             let centroid = self.clusters[i].centroid.clone();
             let mut best: Option<(usize, f32)> = None;
-            for j in self.candidates(&centroid, last) {
+            let cands = self.candidates(&centroid, last);
+            for j in cands {
                 if j == i {
                     continue;
                 }
