@@ -178,13 +178,23 @@ impl Fetcher {
     }
 }
 
-/// A reqwest error's message without the URL (which may carry credentials).
+/// A reqwest error's message with its causes ("dns error: ..."), without the URL (which may
+/// carry credentials).
 fn without_url(e: &reqwest::Error) -> String {
-    let mut e = e.to_string();
-    if let Some(i) = e.find(" for url (") {
-        e.truncate(i);
+    let mut msg = e.to_string();
+    if let Some(i) = msg.find(" for url (") {
+        msg.truncate(i);
     }
-    e
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !msg.contains(&text) {
+            msg.push_str(": ");
+            msg.push_str(&text);
+        }
+        source = cause.source();
+    }
+    text::truncate_chars(&msg, 300)
 }
 
 /// Parses a feed document into raw articles. Entries without a title or a link are skipped.
