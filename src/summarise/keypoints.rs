@@ -75,9 +75,16 @@ pub fn summarise_with(
     params: &SummaryParams,
 ) -> Summary {
     let stemmer = rust_stemmers::Stemmer::create(rust_stemmers::Algorithm::English);
-    let stems = |s: &str| -> HashSet<String> {
+    // A story's articles repeat their words: stem each distinct word once.
+    let mut stem_cache: HashMap<String, String> = HashMap::new();
+    let mut stems = |s: &str| -> HashSet<String> {
         text::content_words(s)
-            .map(|w| stemmer.stem(&w).into_owned())
+            .map(|w| {
+                stem_cache
+                    .entry(w)
+                    .or_insert_with_key(|w| stemmer.stem(w).into_owned())
+                    .clone()
+            })
             .collect()
     };
     let mut outlet_ids: HashMap<&str, usize> = HashMap::new();
