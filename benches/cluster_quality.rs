@@ -227,63 +227,6 @@ fn main() -> anyhow::Result<()> {
         }
         return Ok(());
     }
-    if args.iter().any(|a| a == "--trace-demo") {
-        // Development aid: which demo headlines join which story, in order.
-        let text = std::fs::read_to_string(
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data/demo.jsonl"),
-        )?;
-        let mut items: Vec<(i64, String)> = text
-            .lines()
-            .map(|l| {
-                let v: serde_json::Value = serde_json::from_str(l).unwrap();
-                (
-                    v["published"].as_i64().unwrap(),
-                    v["title"].as_str().unwrap().to_string(),
-                )
-            })
-            .collect();
-        items.sort();
-        let mut c = Clusterer::new(Params::default());
-        let mut first: HashMap<i64, String> = HashMap::new();
-        let mut next = 0;
-        for (n, (t, title)) in items.iter().enumerate() {
-            let p = c.prepare(title, "", Utc.timestamp_millis_opt(*t).unwrap());
-            let key = match c.place(&p) {
-                Placement::Join(k) => k,
-                Placement::New => {
-                    next += 1;
-                    first.insert(next, title.clone());
-                    next
-                }
-            };
-            c.add(key, &p);
-            if title.contains("Sbarro") && first[&key].contains("Gox")
-                || title.contains("Gox") && first[&key].contains("Sbarro")
-            {
-                println!("JOIN {title:?} -> story {key} {:?}", first[&key]);
-            }
-            if n % 50 == 49 {
-                for (from, into) in c.merge_pass() {
-                    println!("MERGE {:?} -> {:?}", first[&from], first[&into]);
-                }
-            }
-        }
-        return Ok(());
-    }
-    if args.iter().any(|a| a == "--neus-sizes") {
-        let pred = cluster(&neus, Params::default());
-        let mut sizes: HashMap<i64, usize> = HashMap::new();
-        for p in &pred {
-            *sizes.entry(*p).or_default() += 1;
-        }
-        let mut v: Vec<_> = sizes.into_iter().collect();
-        v.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
-        for (k, n) in v.iter().take(8) {
-            let first = pred.iter().position(|p| p == k).unwrap();
-            println!("{n:>4} {}", neus[first].title);
-        }
-        return Ok(());
-    }
     if args.iter().any(|a| a == "--errors") {
         let pred = cluster(&uci, Params::default());
         let mut by_gold: HashMap<&str, Vec<usize>> = HashMap::new();

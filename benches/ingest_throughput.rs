@@ -8,41 +8,15 @@
 //! summary drawn from an event vocabulary plus common words, 100 items per feed document,
 //! publication times advancing so that about 50,000 articles fall in the 72-hour window.
 
+mod common;
+
+use common::{arg, word, Rng};
 use std::time::Instant;
 
 use chrono::{Duration, TimeZone, Utc};
 use storybot::app::App;
 use storybot::config::Config;
 use storybot::ingest::{feeds, normalise};
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
-
-fn word(i: usize) -> String {
-    const SYL: [&str; 16] = [
-        "ka", "lo", "mi", "ne", "ra", "to", "vu", "se", "da", "pi", "gor", "lan", "tes", "mar",
-        "vin", "sol",
-    ];
-    let mut w = String::new();
-    // Four syllables: 65,536 distinct words, so distinct events get distinct names.
-    let mut x = i + 17;
-    for _ in 0..4 {
-        w.push_str(SYL[x % 16]);
-        x /= 16;
-    }
-    w
-}
 
 const COMMON: [&str; 24] = [
     "officials",
@@ -82,7 +56,7 @@ fn documents(rng: &mut Rng, start: usize, n: usize, t0: i64, per_hour: f64) -> V
         }
         event.1 -= 1;
         let e = event.0;
-        let name = |rng: &mut Rng| word(e * 7 + rng.below(4));
+        let name = |rng: &mut Rng| word(e * 7 + rng.below(4), 4);
         let common = |rng: &mut Rng| COMMON[rng.below(COMMON.len())];
         let title = format!(
             "{} {} {} {} {} {}",
@@ -90,7 +64,7 @@ fn documents(rng: &mut Rng, start: usize, n: usize, t0: i64, per_hour: f64) -> V
             common(rng),
             name(rng),
             common(rng),
-            word(rng.below(50_000)),
+            word(rng.below(50_000), 4),
             name(rng)
         );
         let summary = format!(
@@ -99,12 +73,12 @@ fn documents(rng: &mut Rng, start: usize, n: usize, t0: i64, per_hour: f64) -> V
             common(rng),
             common(rng),
             name(rng),
-            word(rng.below(50_000)),
+            word(rng.below(50_000), 4),
             common(rng),
             name(rng),
             common(rng),
             name(rng),
-            word(rng.below(50_000)),
+            word(rng.below(50_000), 4),
             common(rng),
             name(rng)
         );
@@ -162,14 +136,6 @@ fn peak_memory_mib() -> Option<f64> {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
-    let args: Vec<String> = std::env::args().collect();
-    let arg = |name: &str, default: usize| {
-        args.iter()
-            .position(|a| a == name)
-            .and_then(|i| args.get(i + 1))
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(default)
-    };
     let preload = arg("--preload", 50_000);
     let measured = arg("--measure", 20_000);
     let total = arg("--total", 0);

@@ -5,6 +5,9 @@
 //! Each sample is one in-process `App::find_story` (id or full-text match, ranking, loading the
 //! story and its articles); digest rendering is timed separately. Prints p50 / p99 / max.
 
+mod common;
+
+use common::{arg, word, Rng};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -14,40 +17,6 @@ use storybot::config::Config;
 use storybot::digest::{discord, Digest};
 use storybot::model::{Article, StoryId};
 use storybot::store::{NewStory, Store, StoryUpdate};
-
-/// A small deterministic generator (xorshift64*), so every run builds the same store.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    /// Zipf-like: small indexes are much more likely.
-    fn zipf(&mut self, n: usize) -> usize {
-        let u = (self.next() >> 11) as f64 / (1u64 << 53) as f64;
-        ((n as f64).powf(u) - 1.0) as usize % n
-    }
-}
-
-fn word(i: usize) -> String {
-    const SYL: [&str; 16] = [
-        "ka", "lo", "mi", "ne", "ra", "to", "vu", "se", "da", "pi", "gor", "lan", "tes", "mar",
-        "vin", "sol",
-    ];
-    let mut w = String::new();
-    let mut x = i + 17;
-    for _ in 0..3 {
-        w.push_str(SYL[x % 16]);
-        x /= 16;
-    }
-    w
-}
 
 /// Writes the synthetic store through the store's own write path (`StoreTx`), so its tables
 /// and search indexes are exactly what the application writes.
@@ -64,7 +33,7 @@ async fn build_store(path: &Path, stories: usize) -> anyhow::Result<()> {
     let mut tx = store.begin().await?;
     let mut article_seq = 0usize;
     for s in 0..stories {
-        let topic: Vec<String> = (0..4).map(|_| word(rng.zipf(vocab))).collect();
+        let topic: Vec<String> = (0..4).map(|_| word(rng.zipf(vocab), 3)).collect();
         let title = topic.join(" ");
         let n_articles = 2 + rng.below(17); // 2..=18, about 10 on average
         let t0 = Utc
@@ -83,7 +52,7 @@ async fn build_store(path: &Path, stories: usize) -> anyhow::Result<()> {
         let mut headlines = Vec::with_capacity(n_articles);
         let mut articles = Vec::with_capacity(n_articles);
         for a in 0..n_articles {
-            let extra: Vec<String> = (0..3).map(|_| word(rng.zipf(vocab))).collect();
+            let extra: Vec<String> = (0..3).map(|_| word(rng.zipf(vocab), 3)).collect();
             let headline = format!(
                 "{} {} {} {} {}",
                 topic[rng.below(4)],
@@ -161,14 +130,6 @@ fn report(name: &str, mut samples: Vec<Duration>) {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
-    let args: Vec<String> = std::env::args().collect();
-    let arg = |name: &str, default: usize| {
-        args.iter()
-            .position(|a| a == name)
-            .and_then(|i| args.get(i + 1))
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(default)
-    };
     let stories = arg("--stories", 100_000);
     let queries = arg("--queries", 2_000);
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench");
