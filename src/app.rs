@@ -183,6 +183,55 @@ impl App {
         })
     }
 
+    /// Stories whose titles match what a user has typed so far, for autocomplete: every word,
+    /// the last as a prefix; else any word; the trending stories when nothing is typed.
+    pub async fn title_matches(&self, partial: &str, limit: usize) -> Result<Vec<StoryRow>, StoreError> {
+        let partial = crate::text::truncate_chars(partial.trim(), MAX_QUERY_CHARS);
+        if partial.is_empty() {
+            let window = chrono::Duration::hours(self.config.digest.top_window_hours);
+            return self.store.trending(limit, window).await;
+        }
+        let terms = SearchTerms::parse(&partial);
+        for mode in [Mode::AllPrefix, Mode::Any] {
+            let hits = self.store.search(&terms, Scope::Titles, mode, limit as i64).await?;
+            if !hits.is_empty() {
+                return Ok(hits.into_iter().map(|(r, _)| r).collect());
+            }
+        }
+        Ok(Vec::new())
+    }
+
+    /// The trending stories (see [`crate::summarise::trending`]), with their articles.
+    pub async fn trending(&self, count: usize) -> Result<Vec<Story>, StoreError> {
+        let window = chrono::Duration::hours(self.config.digest.top_window_hours);
+        let mut out = Vec::new();
+        for row in self.store.trending(count, window).await? {
+            out.push(self.store.with_articles(row).await?);
+        }
+        Ok(out)
+    }
+
+    /// Up to `count` current stories covered mostly by one side, most trending first.
+    pub async fn blindspots(&self, count: usize) -> Result<Vec<Story>, StoreError> {
+        let window = chrono::Duration::hours(self.config.digest.top_window_hours);
+        let mut found = Vec::new();
+        for row in self.store.trending(500, window).await? {
+            let story = self.store.with_articles(row).await?;
+            if self.coverage(&story).blindspot.is_some() {
+                found.push(story);
+                if found.len() == count {
+                    break;
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// A story's coverage under the configured blindspot rule.
+    pub fn coverage(&self, story: &Story) -> crate::summarise::Coverage {
+        crate::summarise::Coverage::compute(&story.articles, &self.outlets, &self.config.blindspot)
+    }
+
     /// Titles close to a query that matched nothing: stories sharing any word, else titles
     /// with similar spelling.
     pub async fn suggestions(

@@ -10,7 +10,6 @@ use clap::{Parser, Subcommand};
 use crate::app::{App, Lookup};
 use crate::config::Config;
 use crate::digest::{self, export::ExportStory, Digest};
-use crate::summarise::Coverage;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -79,6 +78,15 @@ pub enum Command {
         #[arg(long, value_name = "URL")]
         enable: Option<String>,
     },
+    /// Run the Discord bot (token from DISCORD_TOKEN), with feed ingest in the same process
+    /// when feeds are configured, until Ctrl-C / SIGTERM
+    Run,
+    /// Print the slash commands' registration payload (JSON) without connecting
+    Commands {
+        /// Print the payload as JSON (the only format)
+        #[arg(long)]
+        json: bool,
+    },
     /// Import articles from a JSONL file (one article per line; `-` reads standard input)
     Import {
         #[arg(value_name = "FILE")]
@@ -108,6 +116,20 @@ pub fn load_config(cli: &Cli) -> Result<Config> {
 /// Runs a parsed command line.
 pub async fn run(cli: Cli) -> Result<()> {
     let config = load_config(&cli)?;
+    if let Command::Commands { .. } = cli.command {
+        // No store, no network: the payload depends on the code alone.
+        let payload = crate::discord::register::payload(&crate::discord::commands::all());
+        println!("{}", serde_json::to_string_pretty(&payload)?);
+        return Ok(());
+    }
+    if let Command::Run = cli.command {
+        // Checked before opening anything, so a missing token fails fast and clearly.
+        let token = crate::discord::bot::token_from_env(std::env::var("DISCORD_TOKEN").ok())?;
+        let app = App::open(config).await?;
+        let result = crate::discord::run(app.clone(), token, shutdown_signal()).await;
+        app.store.close().await;
+        return Ok(result?);
+    }
     let app = App::open(config).await?;
     let result = dispatch(&app, cli.command).await;
     app.store.close().await;
@@ -189,53 +211,21 @@ async fn dispatch(app: &App, command: Command) -> Result<()> {
             }
         }
         Command::Top { count, json } => {
-            let window = chrono::Duration::hours(app.config.digest.top_window_hours);
-            let rows = app.store.trending(count as usize, window).await?;
-            if rows.is_empty() && !json {
+            let stories = app.trending(count as usize).await?;
+            if stories.is_empty() && !json {
                 writeln!(
                     out,
                     "No stories yet: import some with `storybot import FILE.jsonl`."
                 )?;
             }
-            let mut exports = Vec::new();
-            for (rank, row) in rows.into_iter().enumerate() {
-                let story = app.store.with_articles(row).await?;
-                if json {
-                    exports.push(ExportStory::new(&story, &app.outlets, &app.config));
-                } else {
-                    writeln!(out, "{:>2}. {}", rank + 1, list_line(app, &story))?;
-                }
-            }
-            if json {
-                writeln!(out, "{}", serde_json::to_string_pretty(&exports)?)?;
-            }
+            print_list(&mut out, app, &stories, json)?;
         }
         Command::Blindspot { count, json } => {
-            let window = chrono::Duration::hours(app.config.digest.top_window_hours);
-            let mut found = Vec::new();
-            for row in app.store.trending(500, window).await? {
-                let story = app.store.with_articles(row).await?;
-                let c = Coverage::compute(&story.articles, &app.outlets, &app.config.blindspot);
-                if c.blindspot.is_some() {
-                    found.push(story);
-                    if found.len() as i64 == count {
-                        break;
-                    }
-                }
-            }
-            if json {
-                let exports: Vec<ExportStory> = found
-                    .iter()
-                    .map(|s| ExportStory::new(s, &app.outlets, &app.config))
-                    .collect();
-                writeln!(out, "{}", serde_json::to_string_pretty(&exports)?)?;
-            } else if found.is_empty() {
+            let stories = app.blindspots(count as usize).await?;
+            if stories.is_empty() && !json {
                 writeln!(out, "No blindspots among the current stories.")?;
-            } else {
-                for (rank, story) in found.iter().enumerate() {
-                    writeln!(out, "{:>2}. {}", rank + 1, list_line(app, story))?;
-                }
             }
+            print_list(&mut out, app, &stories, json)?;
         }
         Command::Ingest { once } => {
             if app.config.feeds.is_empty() {
@@ -320,6 +310,7 @@ async fn dispatch(app: &App, command: Command) -> Result<()> {
                 }
             }
         }
+        Command::Run | Command::Commands { .. } => unreachable!("handled before the store opens"),
         Command::Import { file } => {
             let report = if file.as_os_str() == "-" {
                 app.import(std::io::stdin().lock()).await?
@@ -353,8 +344,28 @@ async fn dispatch(app: &App, command: Command) -> Result<()> {
 
 /// A story's one-line summary for lists.
 fn list_line(app: &App, story: &crate::model::Story) -> String {
-    let c = Coverage::compute(&story.articles, &app.outlets, &app.config.blindspot);
-    digest::text::list_line(story.id.as_str(), &story.title, &c)
+    digest::text::list_line(story.id.as_str(), &story.title, &app.coverage(story))
+}
+
+/// Ranked one-line entries, or their export JSON.
+fn print_list(
+    out: &mut impl std::io::Write,
+    app: &App,
+    stories: &[crate::model::Story],
+    json: bool,
+) -> Result<()> {
+    if json {
+        let exports: Vec<ExportStory> = stories
+            .iter()
+            .map(|s| ExportStory::new(s, &app.outlets, &app.config))
+            .collect();
+        writeln!(out, "{}", serde_json::to_string_pretty(&exports)?)?;
+    } else {
+        for (rank, story) in stories.iter().enumerate() {
+            writeln!(out, "{:>2}. {}", rank + 1, list_line(app, story))?;
+        }
+    }
+    Ok(())
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -32,6 +32,7 @@ pub struct Config {
     pub blindspot: BlindspotConfig,
     pub cluster: ClusterConfig,
     pub ingest: IngestConfig,
+    pub discord: DiscordConfig,
     /// The feeds to poll.
     pub feeds: Vec<FeedConfig>,
     /// Outlets added to, or overriding, the bundled ratings table.
@@ -75,6 +76,38 @@ impl Default for DigestConfig {
             headlines: 5,
             story_url: String::new(),
             top_window_hours: 48,
+        }
+    }
+}
+
+/// The Discord bot (`storybot run`). The token is never here: it comes from DISCORD_TOKEN.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct DiscordConfig {
+    /// Where REST calls go: empty for Discord itself, else a REST proxy (nirn-proxy,
+    /// twilight-http-proxy) or a local fake, as `http(s)://host[:port]`. Setting it turns
+    /// serenity's own rate limiter off (it ignores proxies); storybot's pacing still applies.
+    pub api_base_url: String,
+    /// Register the commands to these servers (updates are instant; for development) instead
+    /// of globally.
+    pub guild_ids: Vec<u64>,
+    /// A reply ready within this many milliseconds is sent at once; a slower one is deferred
+    /// ("thinking...") and followed up. Discord's deadline for the first response is 3 s.
+    pub defer_after_ms: u64,
+    /// Requests per second under Discord's global limit of 50 (interaction replies exempt).
+    pub requests_per_second: u32,
+    /// Minutes between the info-level summary lines (guilds, interactions served).
+    pub summary_minutes: u64,
+}
+
+impl Default for DiscordConfig {
+    fn default() -> Self {
+        DiscordConfig {
+            api_base_url: String::new(),
+            guild_ids: Vec::new(),
+            defer_after_ms: 1_500,
+            requests_per_second: 48,
+            summary_minutes: 30,
         }
     }
 }
@@ -278,6 +311,34 @@ impl Config {
             return Err(invalid(
                 "blindspot.max_share must be below blindspot.min_opposite_share".into(),
             ));
+        }
+        let d = &self.discord;
+        if !d.api_base_url.is_empty() {
+            match url::Url::parse(&d.api_base_url) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") && u.query().is_none() => {}
+                _ => {
+                    return Err(invalid(format!(
+                        "discord.api_base_url {:?} is not an http(s) base URL such as \
+                         http://127.0.0.1:8080",
+                        d.api_base_url
+                    )))
+                }
+            }
+        }
+        if !(1..=2_500).contains(&d.defer_after_ms) {
+            return Err(invalid(
+                "discord.defer_after_ms must be between 1 and 2500 (Discord's deadline is 3 s)"
+                    .into(),
+            ));
+        }
+        if !(1..=50).contains(&d.requests_per_second) {
+            return Err(invalid(
+                "discord.requests_per_second must be between 1 and 50 (Discord's global limit)"
+                    .into(),
+            ));
+        }
+        if d.summary_minutes == 0 {
+            return Err(invalid("discord.summary_minutes must be positive".into()));
         }
         self.valid_outlets().map_err(invalid)?;
         if self.store.url.trim().is_empty() {

@@ -6,13 +6,14 @@
 //! → [`summarise`] (title, key points, coverage, bias distribution, blindspot) → [`store`]
 //! (SQLite or Postgres, full-text search) → [`digest`] (Discord payload, terminal text, PNG).
 //! [`pipeline`] runs the write path in transactions; [`app`] holds the shared state that the
-//! front ends ([`cli`]) use.
+//! front ends ([`cli`], [`discord`]) use.
 
 pub mod app;
 pub mod cli;
 pub mod cluster;
 pub mod config;
 pub mod digest;
+pub mod discord;
 pub mod ingest;
 pub mod model;
 pub mod pipeline;

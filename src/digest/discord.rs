@@ -31,6 +31,155 @@ pub struct Message {
     pub allowed_mentions: AllowedMentions,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub attachments: Vec<Attachment>,
+    /// Buttons and menus, in action rows (at most 5 rows).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub components: Vec<ActionRow>,
+    /// Message flags; [`EPHEMERAL`] shows a reply to its user only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flags: Option<u64>,
+}
+
+/// The flag of a reply only its user sees.
+pub const EPHEMERAL: u64 = 1 << 6;
+pub const BUTTON_LABEL_MAX: usize = 80;
+pub const CUSTOM_ID_MAX: usize = 100;
+pub const SELECT_OPTIONS_MAX: usize = 25;
+pub const SELECT_TEXT_MAX: usize = 100;
+
+impl Message {
+    /// A message with just these embeds.
+    pub fn embeds(embeds: Vec<Embed>) -> Message {
+        Message {
+            embeds,
+            allowed_mentions: AllowedMentions::default(),
+            attachments: Vec::new(),
+            components: Vec::new(),
+            flags: None,
+        }
+    }
+
+    /// Shown only to the user who asked.
+    pub fn ephemeral(mut self) -> Message {
+        self.flags = Some(EPHEMERAL);
+        self
+    }
+}
+
+/// A row of up to 5 buttons, or one select menu.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ActionRow {
+    #[serde(rename = "type")]
+    pub kind: u8,
+    pub components: Vec<Component>,
+}
+
+impl ActionRow {
+    pub fn new(components: Vec<Component>) -> ActionRow {
+        ActionRow {
+            kind: 1,
+            components,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Component {
+    Button(Button),
+    Select(StringSelect),
+}
+
+/// Button styles Discord defines.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ButtonStyle {
+    Primary = 1,
+    Secondary = 2,
+    Link = 5,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Button {
+    #[serde(rename = "type")]
+    pub kind: u8,
+    pub style: u8,
+    pub label: String,
+    /// Set on every button but links.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub custom_id: Option<String>,
+    /// Set on link buttons only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    pub disabled: bool,
+}
+
+impl Button {
+    /// A button that sends `custom_id` back when pressed.
+    pub fn action(style: ButtonStyle, label: &str, custom_id: String, disabled: bool) -> Component {
+        Component::Button(Button {
+            kind: 2,
+            style: style as u8,
+            label: truncate_utf16(label, BUTTON_LABEL_MAX),
+            custom_id: Some(custom_id),
+            url: None,
+            disabled,
+        })
+    }
+
+    /// A button that opens `url`.
+    pub fn link(label: &str, url: String) -> Component {
+        Component::Button(Button {
+            kind: 2,
+            style: ButtonStyle::Link as u8,
+            label: truncate_utf16(label, BUTTON_LABEL_MAX),
+            custom_id: None,
+            url: Some(url),
+            disabled: false,
+        })
+    }
+}
+
+/// A menu of text choices.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StringSelect {
+    #[serde(rename = "type")]
+    pub kind: u8,
+    pub custom_id: String,
+    pub placeholder: String,
+    pub options: Vec<SelectOption>,
+    pub min_values: u8,
+    pub max_values: u8,
+}
+
+impl StringSelect {
+    /// A single-choice menu (at most 25 options, texts cut to Discord's 100).
+    pub fn single(custom_id: String, placeholder: &str, options: Vec<SelectOption>) -> Component {
+        Component::Select(StringSelect {
+            kind: 3,
+            custom_id,
+            placeholder: truncate_utf16(placeholder, SELECT_TEXT_MAX),
+            options: options.into_iter().take(SELECT_OPTIONS_MAX).collect(),
+            min_values: 1,
+            max_values: 1,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SelectOption {
+    pub label: String,
+    pub value: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+impl SelectOption {
+    pub fn new(label: &str, value: &str, description: Option<&str>) -> SelectOption {
+        SelectOption {
+            label: truncate_utf16(label, SELECT_TEXT_MAX),
+            value: truncate_utf16(value, SELECT_TEXT_MAX),
+            description: description.map(|d| truncate_utf16(d, SELECT_TEXT_MAX)),
+        }
+    }
 }
 
 /// `{"parse": []}`: nobody is pinged, whatever the text says.
@@ -93,7 +242,7 @@ impl Embed {
 }
 
 /// Colours per dominant side (Discord embed colour bar).
-fn colour(side: Option<Side>) -> u32 {
+pub fn colour(side: Option<Side>) -> u32 {
     match side {
         Some(Side::Left) => 0x2F6FD6,
         Some(Side::Right) => 0xD14B3B,
@@ -112,6 +261,8 @@ pub fn message(d: &Digest) -> Message {
             filename: BIAS_PNG.into(),
             description: format!("Bias distribution: {}", d.coverage.summary_line()),
         }],
+        components: Vec::new(),
+        flags: None,
     }
 }
 
@@ -212,7 +363,7 @@ pub fn embed(d: &Digest) -> Embed {
 }
 
 /// One headline as a markdown line: `[title](url) — Outlet · Lean Left`.
-fn headline_line(h: &Headline) -> Option<String> {
+pub fn headline_line(h: &Headline) -> Option<String> {
     let url = link_url(&h.url)?;
     let tag = h.bias.map_or("Unrated", |b| b.label());
     let title = escape_within(&h.title, 300);
@@ -221,7 +372,7 @@ fn headline_line(h: &Headline) -> Option<String> {
     (utf16_len(&line) <= FIELD_VALUE_MAX).then_some(line)
 }
 
-fn field(name: &str, value: &str) -> Field {
+pub fn field(name: &str, value: &str) -> Field {
     Field {
         name: truncate_utf16(name, FIELD_NAME_MAX),
         value: truncate_utf16(if value.is_empty() { "—" } else { value }, FIELD_VALUE_MAX),

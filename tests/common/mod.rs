@@ -2,6 +2,8 @@
 //! validation against Discord's OpenAPI description.
 #![allow(dead_code)]
 
+pub mod fake_discord;
+
 use std::io::Write as _;
 use std::path::PathBuf;
 
@@ -136,3 +138,72 @@ impl DiscordSchema {
         );
     }
 }
+
+/// The schema a recorded bot request must satisfy, or `None` for bodiless calls.
+pub fn schema_for(r: &fake_discord::Recorded) -> Option<&'static str> {
+    let p = r.path.as_str();
+    Some(match r.method.as_str() {
+        "POST" if p.ends_with("/callback") => {
+            match r.json.as_ref()?["type"].as_u64()? {
+                4 | 5 => "CreateMessageInteractionCallbackRequest",
+                6 | 7 => "UpdateMessageInteractionCallbackRequest",
+                8 => "ApplicationCommandAutocompleteCallbackRequest",
+                _ => return None,
+            }
+        }
+        "PATCH" if p.ends_with("/messages/@original") => "IncomingWebhookUpdateRequestPartial",
+        "POST" if p.starts_with("/api/v10/webhooks/") => "IncomingWebhookRequestPartial",
+        "POST" if p.ends_with("/messages") => "MessageCreateRequest",
+        "PUT" if p.ends_with("/commands") => "ApplicationCommandUpdateRequest",
+        _ => return None,
+    })
+}
+
+/// Validates every recorded request with a body against Discord's schemas, and the rules the
+/// schemas leave out: 6,000 characters over a message's embeds, `allowed_mentions` that parse
+/// nothing on every message. Returns how many payloads were checked.
+pub fn validate_recorded(schema: &mut DiscordSchema, requests: &[fake_discord::Recorded]) -> usize {
+    let mut checked = 0;
+    for r in requests {
+        let Some(name) = schema_for(r) else { continue };
+        let body = r.json.as_ref().unwrap_or_else(|| panic!("{} {} has no JSON", r.method, r.path));
+        let items: Vec<&serde_json::Value> = if name == "ApplicationCommandUpdateRequest" {
+            let list = body.as_array().expect("registration is an array");
+            assert!(!list.is_empty(), "no commands registered");
+            for c in list {
+                schema.assert_valid("ApplicationCommandCreateRequest", c);
+            }
+            list.iter().collect()
+        } else {
+            vec![body]
+        };
+        for item in items {
+            schema.assert_valid(name, item);
+            checked += 1;
+        }
+        let message = if r.path.ends_with("/callback") { &body["data"] } else { body };
+        if let Some(embeds) = message["embeds"].as_array() {
+            let total: usize = embeds.iter().map(embed_chars).sum();
+            assert!(total <= 6000, "{} characters in one message's embeds", total);
+            assert_eq!(
+                message["allowed_mentions"],
+                serde_json::json!({ "parse": [] }),
+                "a message that may ping: {message:#}"
+            );
+        }
+    }
+    checked
+}
+
+/// Characters Discord counts towards the 6,000 embed total.
+pub fn embed_chars(e: &serde_json::Value) -> usize {
+    let len = |v: &serde_json::Value| v.as_str().map_or(0, |s| s.chars().count());
+    len(&e["title"])
+        + len(&e["description"])
+        + len(&e["footer"]["text"])
+        + len(&e["author"]["name"])
+        + e["fields"].as_array().map_or(0, |fs| {
+            fs.iter().map(|f| len(&f["name"]) + len(&f["value"])).sum()
+        })
+}
+

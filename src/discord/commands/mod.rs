@@ -1,0 +1,35 @@
+//! The slash commands, one file each. [`all`] is the list that is registered and dispatched.
+
+pub mod about;
+pub mod blindspot;
+pub mod story;
+pub mod top;
+
+use super::respond::{respond, Ix, Style};
+use super::views::Reply;
+use super::{BotError, Context, Data};
+
+/// Every command the bot registers.
+pub fn all() -> Vec<poise::Command<Data, BotError>> {
+    vec![story::story(), top::top(), blindspot::blindspot(), about::about()]
+}
+
+/// Runs a command's `work` and answers its interaction with the result.
+async fn answer<F>(ctx: Context<'_>, work: F) -> Result<(), BotError>
+where
+    F: std::future::Future<Output = Result<Reply, BotError>>,
+{
+    let poise::Context::Application(actx) = ctx else {
+        return Ok(());
+    };
+    let interaction = actx.interaction;
+    let ix = Ix {
+        id: interaction.id.get(),
+        token: &interaction.token,
+        application_id: interaction.application_id.get(),
+        kind: "command",
+        name: &interaction.data.name,
+    };
+    respond(ctx.data(), ix, Style::NewMessage, work).await;
+    Ok(())
+}

@@ -1,0 +1,74 @@
+//! Buttons and menus: the headline pages of a digest and the story menu of `/top` and
+//! `/blindspot`. All state comes from the component's `custom_id` ([`super::custom_id`]) and
+//! the store, so they keep working after a restart; a story that has gone gets a clear answer.
+
+use poise::serenity_prelude::{ComponentInteraction, ComponentInteractionDataKind};
+
+use super::custom_id::Action;
+use super::respond::{respond, Ix, Style};
+use super::views::{self, Reply};
+use super::{BotError, Data};
+use crate::model::StoryId;
+
+const GONE: &str = "That story is no longer available: it may have expired or been removed. \
+                    Use `/top` for the current stories.";
+const UNKNOWN: &str = "This button belongs to an older version of storybot and no longer \
+                       works. Run the command again for a fresh one.";
+
+/// Answers a button press or menu choice.
+pub async fn handle(data: &Data, interaction: &ComponentInteraction) {
+    let custom_id = interaction.data.custom_id.as_str();
+    let action = Action::parse(custom_id);
+    let (name, style) = match &action {
+        Some(Action::Headlines { update: true, .. }) => ("headlines page", Style::UpdateMessage),
+        Some(Action::Headlines { .. }) => ("headlines", Style::NewMessage),
+        Some(Action::OpenStory) => ("open story", Style::NewMessage),
+        None => ("unknown component", Style::NewMessage),
+    };
+    let ix = Ix {
+        id: interaction.id.get(),
+        token: &interaction.token,
+        application_id: interaction.application_id.get(),
+        kind: "component",
+        name,
+    };
+    let chosen = match &interaction.data.kind {
+        ComponentInteractionDataKind::StringSelect { values } => values.first().cloned(),
+        _ => None,
+    };
+    respond(data, ix, style, work(data, action, chosen)).await;
+}
+
+async fn work(
+    data: &Data,
+    action: Option<Action>,
+    chosen: Option<String>,
+) -> Result<Reply, BotError> {
+    let app = &data.app;
+    match action {
+        None => Err(BotError::User(UNKNOWN.into())),
+        Some(Action::Headlines {
+            story,
+            filter,
+            page,
+            update: _,
+        }) => match app.store.story(&story).await? {
+            Some(story) => Ok(views::headlines(app, &story, filter, page).into()),
+            None => Err(BotError::User(GONE.into())),
+        },
+        Some(Action::OpenStory) => {
+            let id = chosen
+                .as_deref()
+                .and_then(StoryId::parse)
+                .ok_or_else(|| BotError::User("Choose a story from the menu.".into()))?;
+            match app.store.story(&id).await? {
+                Some(story) => {
+                    let mut reply = views::digest(app, &story);
+                    reply.message = reply.message.ephemeral();
+                    Ok(reply)
+                }
+                None => Err(BotError::User(GONE.into())),
+            }
+        }
+    }
+}

@@ -1,0 +1,72 @@
+//! The Discord bot: slash commands (poise on serenity) that answer with story digests.
+//!
+//! Layout, as in poise's examples: [`commands`] holds one file per command, [`components`]
+//! answers buttons and menus, [`views`] builds every message, [`respond`] delivers replies
+//! within Discord's deadline, [`register`] registers the commands, [`bot`] connects and runs.
+//! Every REST call storybot makes goes through one [`rest::Rest`] client with one rate budget
+//! ([`ratelimit`]); serenity's own HTTP client is left the gateway handshake and autocomplete
+//! answers.
+
+pub mod bot;
+pub mod commands;
+pub mod components;
+pub mod custom_id;
+pub mod ratelimit;
+pub mod register;
+pub mod respond;
+pub mod rest;
+pub mod views;
+
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+
+use crate::app::{App, LookupError};
+use crate::config::DiscordConfig;
+use crate::store::StoreError;
+
+pub use bot::{run, BotError as RunError};
+
+/// State every handler shares (poise's user data).
+#[derive(Debug)]
+pub struct Data {
+    pub app: App,
+    pub rest: Arc<rest::Rest>,
+    pub config: DiscordConfig,
+    pub stats: Arc<Stats>,
+}
+
+/// Counters for the periodic summary line.
+#[derive(Debug, Default)]
+pub struct Stats {
+    pub served: AtomicU64,
+    pub deferred: AtomicU64,
+    pub errors: AtomicU64,
+    pub autocompletes: AtomicU64,
+    pub guilds: AtomicU64,
+}
+
+/// Why an interaction could not get the answer it asked for.
+#[derive(Debug, thiserror::Error)]
+pub enum BotError {
+    /// Shown to the user as it is: a refusal, not a fault.
+    #[error("{0}")]
+    User(String),
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    #[error("Discord: {0}")]
+    Rest(#[from] rest::RestError),
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl From<LookupError> for BotError {
+    fn from(e: LookupError) -> BotError {
+        match e {
+            LookupError::Store(e) => BotError::Store(e),
+            other => BotError::User(other.to_string()),
+        }
+    }
+}
+
+/// poise's context with our data and error types.
+pub type Context<'a> = poise::Context<'a, Data, BotError>;

@@ -1,0 +1,218 @@
+//! Answering an interaction within Discord's 3-second deadline, once.
+//!
+//! The reply is computed while a timer runs: ready within `defer_after_ms`, it goes out as the
+//! first response; slower, the bot first sends a deferral ("thinking...") and then edits that
+//! response with the reply. Failures become a short ephemeral message with an error id that
+//! is also in the log line describing the failure. Every reply sets `allowed_mentions` to
+//! parse nothing (see [`crate::digest::discord::Message`]). One tracing span per interaction
+//! records its kind, name, latency and outcome.
+
+use std::future::Future;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use reqwest::Method;
+use serde_json::json;
+use tokio::time::Instant;
+
+use super::rest::{Body, Request, RestError};
+use super::views::{self, Reply};
+use super::{BotError, Data};
+use crate::digest::discord::EPHEMERAL;
+
+/// What kind of first response a reply takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    /// A new message (command replies, buttons that open a list): callback 4, deferred 5.
+    NewMessage,
+    /// Edits the message whose button was pressed (paging): callback 7, deferred 6.
+    UpdateMessage,
+}
+
+/// The interaction being answered.
+#[derive(Debug, Clone)]
+pub struct Ix<'a> {
+    pub id: u64,
+    pub token: &'a str,
+    pub application_id: u64,
+    /// `command`, `component`, for logs.
+    pub kind: &'static str,
+    /// The command name or the component action, for logs.
+    pub name: &'a str,
+}
+
+/// Computes a reply with `work` and delivers it as described in the module documentation.
+pub async fn respond<F>(data: &Data, ix: Ix<'_>, style: Style, work: F)
+where
+    F: Future<Output = Result<Reply, BotError>>,
+{
+    let received = Instant::now();
+    let span = tracing::info_span!("interaction", kind = ix.kind, name = ix.name, id = ix.id);
+    let _enter = span.enter();
+    let deadline = received + Duration::from_millis(data.config.defer_after_ms);
+    tokio::pin!(work);
+    let mut deferred = false;
+    let result = match tokio::time::timeout_at(deadline, &mut work).await {
+        Ok(result) => result,
+        Err(_) => {
+            deferred = true;
+            let kind = match style {
+                Style::NewMessage => 5,
+                Style::UpdateMessage => 6,
+            };
+            if let Err(e) = callback(data, &ix, json!({ "type": kind }), Vec::new()).await {
+                log_failed(data, &ix, received, &e);
+                return;
+            }
+            work.await
+        }
+    };
+    let (reply, outcome) = match result {
+        Ok(reply) => (reply, "ok"),
+        Err(BotError::User(text)) => (views::notice(&text).into(), "refused"),
+        Err(e) => {
+            let id = error_id();
+            tracing::error!(error_id = %id, error = %e, "interaction failed");
+            data.stats.errors.fetch_add(1, Ordering::Relaxed);
+            let text = format!(
+                "Something went wrong on our side (error id `{id}`). It has been logged; \
+                 please try again in a moment."
+            );
+            (views::notice(&text).into(), "error")
+        }
+    };
+    let sent = if deferred {
+        finish_deferred(data, &ix, style, reply).await
+    } else {
+        let kind = match style {
+            Style::NewMessage => 4,
+            Style::UpdateMessage => 7,
+        };
+        let mut message = reply.message;
+        if style == Style::UpdateMessage {
+            // An update cannot change who sees the message.
+            message.flags = None;
+        }
+        let payload = json!({ "type": kind, "data": message });
+        callback(data, &ix, payload, reply.files).await
+    };
+    match sent {
+        Ok(()) => {
+            data.stats.served.fetch_add(1, Ordering::Relaxed);
+            if deferred {
+                data.stats.deferred.fetch_add(1, Ordering::Relaxed);
+            }
+            tracing::info!(
+                latency_ms = received.elapsed().as_millis() as u64,
+                deferred,
+                outcome,
+                "interaction answered"
+            );
+        }
+        Err(e) => log_failed(data, &ix, received, &e),
+    }
+}
+
+fn log_failed(data: &Data, ix: &Ix<'_>, received: Instant, e: &RestError) {
+    data.stats.errors.fetch_add(1, Ordering::Relaxed);
+    tracing::error!(
+        error_id = %error_id(),
+        latency_ms = received.elapsed().as_millis() as u64,
+        error = %e,
+        name = ix.name,
+        "could not answer the interaction"
+    );
+}
+
+/// After a deferral: edits the "thinking..." response into the reply. An ephemeral reply to
+/// a public deferral replaces it with an ephemeral follow-up instead.
+async fn finish_deferred(
+    data: &Data,
+    ix: &Ix<'_>,
+    style: Style,
+    reply: Reply,
+) -> Result<(), RestError> {
+    let original = format!(
+        "/webhooks/{}/{}/messages/@original",
+        ix.application_id, ix.token
+    );
+    let mut message = reply.message;
+    let ephemeral = message.flags == Some(EPHEMERAL);
+    message.flags = None;
+    if style == Style::NewMessage && ephemeral {
+        data.rest
+            .send(webhook(ix, Method::DELETE, original, Body::Empty))
+            .await?;
+        message.flags = Some(EPHEMERAL);
+        let path = format!("/webhooks/{}/{}", ix.application_id, ix.token);
+        let body = body(serde_json::to_value(&message).unwrap_or_default(), reply.files);
+        data.rest
+            .send(webhook(ix, Method::POST, path, body))
+            .await?;
+        return Ok(());
+    }
+    let body = body(serde_json::to_value(&message).unwrap_or_default(), reply.files);
+    data.rest
+        .send(webhook(ix, Method::PATCH, original, body))
+        .await?;
+    Ok(())
+}
+
+async fn callback(
+    data: &Data,
+    ix: &Ix<'_>,
+    payload: serde_json::Value,
+    files: Vec<super::rest::File>,
+) -> Result<(), RestError> {
+    let req = Request {
+        method: Method::POST,
+        path: format!("/interactions/{}/{}/callback", ix.id, ix.token),
+        route: format!("POST /interactions/{}/callback", ix.id),
+        body: body(payload, files),
+        interaction: true,
+        // A second callback for the same interaction is refused by Discord, never doubled.
+        idempotent_retry: true,
+    };
+    data.rest.send(req).await.map(|_| ())
+}
+
+/// A call on the interaction's webhook; logged and bucketed by interaction id (the path holds
+/// the interaction token, which stays out of logs).
+fn webhook(ix: &Ix<'_>, method: Method, path: String, body: Body) -> Request {
+    let tail = if path.ends_with("@original") {
+        "/messages/@original"
+    } else {
+        ""
+    };
+    Request {
+        route: format!("{method} /webhooks/{{interaction {}}}{tail}", ix.id),
+        method,
+        path,
+        body,
+        interaction: true,
+        idempotent_retry: false,
+    }
+}
+
+fn body(payload: serde_json::Value, files: Vec<super::rest::File>) -> Body {
+    if files.is_empty() {
+        Body::Json(payload)
+    } else {
+        Body::Multipart { payload, files }
+    }
+}
+
+/// A short id tying a user's error message to the log line.
+pub fn error_id() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos(),
+    );
+    format!("{:08x}", h.finish() as u32)
+}

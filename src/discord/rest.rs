@@ -1,0 +1,328 @@
+//! The Discord REST client for every call storybot makes itself: interaction callbacks,
+//! follow-ups and edits, command registration and channel messages. One client per token,
+//! so everything shares one rate budget ([`super::ratelimit`]).
+//!
+//! Failures are handled as Discord documents: a 429 waits `retry_after` (from the body, else
+//! the `Retry-After` header; global when `X-RateLimit-Global` says so) and tries again; a 5xx
+//! or a dropped connection backs off exponentially and tries again; anything else is returned
+//! as a [`RestError`] that names the route, never the token.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde::Deserialize;
+use tokio::time::Instant;
+
+use super::ratelimit::{header_f64, secs, Limits};
+
+/// Discord's public API.
+pub const DISCORD_API: &str = "https://discord.com";
+/// Attempts per request (the first try included) before giving up.
+const MAX_ATTEMPTS: u32 = 6;
+/// A `retry_after` longer than this is not waited for: the request fails instead.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+const USER_AGENT: &str = concat!(
+    "DiscordBot (https://github.com/storybot/storybot, ",
+    env!("CARGO_PKG_VERSION"),
+    ")"
+);
+
+/// The bot token; never printed.
+#[derive(Clone)]
+pub struct Token(Arc<str>);
+
+impl Token {
+    pub fn new(token: &str) -> Token {
+        Token(token.trim().into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Token(<redacted>)")
+    }
+}
+
+/// A file sent with a message (multipart `files[n]`).
+#[derive(Debug, Clone)]
+pub struct File {
+    pub name: String,
+    pub bytes: Vec<u8>,
+}
+
+/// What a request carries.
+#[derive(Debug, Clone)]
+pub enum Body {
+    Empty,
+    Json(serde_json::Value),
+    /// `payload_json` plus files, as Discord takes attachments.
+    Multipart {
+        payload: serde_json::Value,
+        files: Vec<File>,
+    },
+}
+
+/// One REST call.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub method: Method,
+    /// The path after `/api/v10`, e.g. `/channels/1/messages`.
+    pub path: String,
+    /// The route as logged and bucketed, with ids of the major parameter only and no tokens,
+    /// e.g. `POST /channels/1/messages` or `POST /interactions/{id}/callback`.
+    pub route: String,
+    pub body: Body,
+    /// Interaction and webhook routes take no bot token and are exempt from the global limit.
+    pub interaction: bool,
+    /// Whether a request whose connection broke after sending may be sent again. A refused
+    /// connection is always retried; it never reached Discord.
+    pub idempotent_retry: bool,
+}
+
+/// A REST call that did not succeed.
+#[derive(Debug, thiserror::Error)]
+pub enum RestError {
+    #[error("Discord answered {status} to {route}: {message}")]
+    Status {
+        status: u16,
+        route: String,
+        /// Discord's JSON error code, when it gave one (e.g. 50013 missing permissions).
+        code: Option<i64>,
+        message: String,
+    },
+    #[error("gave up on {route} after {attempts} attempts: {last}")]
+    GaveUp {
+        route: String,
+        attempts: u32,
+        last: String,
+    },
+    #[error("cannot build the request for {route}: {message}")]
+    Build { route: String, message: String },
+}
+
+impl RestError {
+    /// The HTTP status, when Discord answered with an error.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            RestError::Status { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+}
+
+/// A successful response.
+#[derive(Debug)]
+pub struct Response {
+    pub status: u16,
+    pub body: Vec<u8>,
+}
+
+/// Counters since start-up.
+#[derive(Debug, Default)]
+pub struct RestStats {
+    pub requests: AtomicU64,
+    pub rate_limited: AtomicU64,
+    pub global_rate_limited: AtomicU64,
+    pub server_errors: AtomicU64,
+}
+
+#[derive(Debug)]
+pub struct Rest {
+    http: reqwest::Client,
+    /// Scheme and host (and optional path prefix), no trailing slash; `/api/v10` is appended.
+    base: String,
+    token: Token,
+    limits: Limits,
+    pub stats: RestStats,
+}
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    #[serde(default)]
+    message: String,
+    #[serde(default)]
+    code: Option<i64>,
+    #[serde(default)]
+    retry_after: Option<f64>,
+    #[serde(default)]
+    global: Option<bool>,
+}
+
+impl Rest {
+    /// A client for `base` (Discord itself, a REST proxy or a local fake) with a global budget
+    /// of `per_second` requests.
+    pub fn new(base: &str, token: Token, per_second: u32) -> Result<Rest, reqwest::Error> {
+        let http = reqwest::Client::builder()
+            .user_agent(USER_AGENT)
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_secs(15))
+            .build()?;
+        Ok(Rest {
+            http,
+            base: base.trim_end_matches('/').to_string(),
+            token,
+            limits: Limits::new(per_second),
+            stats: RestStats::default(),
+        })
+    }
+
+    /// Sends a request, waiting for its rate budget and retrying 429s and 5xx as described in
+    /// the module documentation.
+    pub async fn send(&self, req: Request) -> Result<Response, RestError> {
+        let mut last = String::new();
+        for attempt in 1..=MAX_ATTEMPTS {
+            if !req.interaction {
+                self.limits.global_slot().await;
+            }
+            self.limits.route_slot(&req.route).await;
+            self.stats.requests.fetch_add(1, Ordering::Relaxed);
+            let built = self.build(&req)?;
+            let response = match built.send().await {
+                Ok(r) => r,
+                Err(e) => {
+                    // A request that may have reached Discord is only repeated when repeating
+                    // it is harmless (callbacks answer once; a second one is refused).
+                    last = format!("connection failed: {}", without_url(&e));
+                    if !req.idempotent_retry && !e.is_connect() {
+                        break;
+                    }
+                    tokio::time::sleep(backoff(attempt)).await;
+                    continue;
+                }
+            };
+            let status = response.status();
+            let headers = response.headers().clone();
+            self.limits.observe(&req.route, &headers).await;
+            let body = response.bytes().await.map(|b| b.to_vec()).unwrap_or_default();
+            if status.is_success() {
+                return Ok(Response {
+                    status: status.as_u16(),
+                    body,
+                });
+            }
+            let parsed: Option<ErrorBody> = serde_json::from_slice(&body).ok();
+            if status == StatusCode::TOO_MANY_REQUESTS {
+                self.stats.rate_limited.fetch_add(1, Ordering::Relaxed);
+                let wait = parsed
+                    .as_ref()
+                    .and_then(|b| b.retry_after)
+                    .or_else(|| header_f64(&headers, "retry-after"))
+                    .map_or(Duration::from_secs(1), secs);
+                let global = headers.contains_key("x-ratelimit-global")
+                    || parsed.as_ref().and_then(|b| b.global).unwrap_or(false);
+                last = format!("429 rate limited for {:.3}s", wait.as_secs_f64());
+                if wait > MAX_RETRY_AFTER {
+                    break;
+                }
+                let until = Instant::now() + wait;
+                if global {
+                    self.stats
+                        .global_rate_limited
+                        .fetch_add(1, Ordering::Relaxed);
+                    self.limits.block_global(until).await;
+                } else {
+                    self.limits.block_route(&req.route, until).await;
+                }
+                tracing::warn!(route = %req.route, retry_after = wait.as_secs_f64(), global, "rate limited by Discord; retrying");
+                continue;
+            }
+            if status.is_server_error() {
+                self.stats.server_errors.fetch_add(1, Ordering::Relaxed);
+                last = format!("{} from Discord", status.as_u16());
+                tracing::warn!(route = %req.route, status = status.as_u16(), attempt, "Discord server error; retrying");
+                tokio::time::sleep(backoff(attempt)).await;
+                continue;
+            }
+            return Err(RestError::Status {
+                status: status.as_u16(),
+                route: req.route.clone(),
+                code: parsed.as_ref().and_then(|b| b.code),
+                message: parsed
+                    .map(|b| crate::text::truncate_chars(&b.message, 300))
+                    .filter(|m| !m.is_empty())
+                    .unwrap_or_else(|| {
+                        status.canonical_reason().unwrap_or("error").to_string()
+                    }),
+            });
+        }
+        Err(RestError::GaveUp {
+            route: req.route.clone(),
+            attempts: MAX_ATTEMPTS,
+            last,
+        })
+    }
+
+    fn build(&self, req: &Request) -> Result<reqwest::RequestBuilder, RestError> {
+        let url = format!("{}/api/v10{}", self.base, req.path);
+        let mut b = self.http.request(req.method.clone(), url);
+        if !req.interaction {
+            b = b.header("Authorization", format!("Bot {}", self.token.expose()));
+        }
+        let build_error = |message: String| RestError::Build {
+            route: req.route.clone(),
+            message,
+        };
+        Ok(match &req.body {
+            Body::Empty => b,
+            Body::Json(v) => b
+                .header("Content-Type", "application/json")
+                .body(serde_json::to_vec(v).map_err(|e| build_error(e.to_string()))?),
+            Body::Multipart { payload, files } => {
+                let json = serde_json::to_string(payload).map_err(|e| build_error(e.to_string()))?;
+                let mut form = reqwest::multipart::Form::new().part(
+                    "payload_json",
+                    reqwest::multipart::Part::text(json)
+                        .mime_str("application/json")
+                        .map_err(|e| build_error(e.to_string()))?,
+                );
+                for (i, f) in files.iter().enumerate() {
+                    let part = reqwest::multipart::Part::bytes(f.bytes.clone())
+                        .file_name(f.name.clone())
+                        .mime_str(mime_for(&f.name))
+                        .map_err(|e| build_error(e.to_string()))?;
+                    form = form.part(format!("files[{i}]"), part);
+                }
+                b.multipart(form)
+            }
+        })
+    }
+}
+
+fn mime_for(name: &str) -> &'static str {
+    if name.ends_with(".png") {
+        "image/png"
+    } else {
+        "application/octet-stream"
+    }
+}
+
+/// 0.5 s, 1 s, 2 s, ... capped at 8 s.
+fn backoff(attempt: u32) -> Duration {
+    Duration::from_millis(500 * (1u64 << attempt.saturating_sub(1).min(4)))
+}
+
+/// A transport error without its URL (interaction URLs carry the interaction token).
+fn without_url(e: &reqwest::Error) -> String {
+    let mut s = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "could not connect"
+    } else if e.is_body() || e.is_decode() {
+        "broken response body"
+    } else {
+        "request failed"
+    }
+    .to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(inner) = source {
+        s.push_str(": ");
+        s.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    s
+}

@@ -1,0 +1,351 @@
+//! Every message the bot sends, built from stories: the digest with its buttons, pages of
+//! headlines (all, or one side), story lists with a menu, "not found" with the closest
+//! titles, `/about`, and short notices. Pure functions of their inputs, so tests can
+//! validate each against Discord's schema without a connection.
+
+use crate::app::App;
+use crate::digest::discord::{
+    self as payload, field, headline_line, ActionRow, Button, ButtonStyle, Embed, Footer,
+    Message, SelectOption, StringSelect, DESCRIPTION_MAX, TITLE_MAX,
+};
+use crate::digest::markdown::{escape_within, link_url};
+use crate::digest::{png, Digest, Headline, RATINGS_ATTRIBUTION};
+use crate::model::{Article, Side, Story};
+use crate::store::StoryRow;
+use crate::summarise::keypoints::strip_outlet_suffix;
+use crate::text::{truncate_utf16, utf16_len};
+
+use super::custom_id::{Action, Filter};
+use super::rest::File;
+
+/// Headlines per page of the headline list.
+pub const PAGE_SIZE: usize = 8;
+/// Stories per list (`/top`, `/blindspot`): ten lines fit one embed description.
+pub const LIST_MAX: usize = 10;
+
+/// A message and the files it attaches.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub message: Message,
+    pub files: Vec<File>,
+}
+
+impl From<Message> for Reply {
+    fn from(message: Message) -> Reply {
+        Reply {
+            message,
+            files: Vec::new(),
+        }
+    }
+}
+
+/// The full digest: embed, bias bar PNG, and buttons for more headlines, each side's
+/// headlines and the top article.
+pub fn digest(app: &App, story: &Story) -> Reply {
+    let d = Digest::build(story, &app.outlets, &app.config);
+    let mut message = payload::message(&d);
+    let mut files = Vec::new();
+    match png::bias_bar(&d.coverage) {
+        Ok(bytes) => files.push(File {
+            name: payload::BIAS_PNG.into(),
+            bytes,
+        }),
+        Err(e) => {
+            // The digest still goes out, with the emoji bar it always has.
+            tracing::warn!(error = %e, story = %story.id, "bias bar image failed");
+            message.attachments.clear();
+            for embed in &mut message.embeds {
+                embed.image = None;
+            }
+        }
+    }
+    let counts = side_counts(app, story);
+    let mut row = vec![Button::action(
+        ButtonStyle::Primary,
+        &format!("More headlines · {}", story.articles.len()),
+        Action::Headlines {
+            story: story.id.clone(),
+            filter: Filter::All,
+            page: 0,
+            update: false,
+        }
+        .encode(),
+        story.articles.is_empty(),
+    )];
+    for side in Side::ALL {
+        let n = counts[side as usize];
+        row.push(Button::action(
+            ButtonStyle::Secondary,
+            &format!("{} · {n}", side.label()),
+            Action::Headlines {
+                story: story.id.clone(),
+                filter: Filter::Side(side),
+                page: 0,
+                update: false,
+            }
+            .encode(),
+            n == 0,
+        ));
+    }
+    if let Some(url) = d.headlines.first().and_then(|h| link_url(&h.url)) {
+        row.push(Button::link("Top article", url));
+    }
+    message.components = vec![ActionRow::new(row)];
+    Reply { message, files }
+}
+
+/// Articles per side (by their outlet's rating).
+fn side_counts(app: &App, story: &Story) -> [usize; 3] {
+    let mut n = [0; 3];
+    for a in &story.articles {
+        if let Some(b) = app.outlets.rating(&a.outlet, &a.domain) {
+            n[b.side() as usize] += 1;
+        }
+    }
+    n
+}
+
+fn headline_of(app: &App, a: &Article) -> Headline {
+    Headline {
+        title: strip_outlet_suffix(&a.title, &a.outlet),
+        url: a.url.clone(),
+        outlet: a.outlet.clone(),
+        bias: app.outlets.rating(&a.outlet, &a.domain),
+        published: a.published,
+    }
+}
+
+/// One page of a story's headlines, newest first, with paging and side buttons that edit
+/// this same (ephemeral) message.
+pub fn headlines(app: &App, story: &Story, filter: Filter, page: u32) -> Message {
+    let mut list: Vec<Headline> = story
+        .articles
+        .iter()
+        .map(|a| headline_of(app, a))
+        .filter(|h| match filter {
+            Filter::All => true,
+            Filter::Side(side) => h.bias.map(|b| b.side()) == Some(side),
+        })
+        .collect();
+    list.sort_by(|a, b| b.published.cmp(&a.published).then(a.outlet.cmp(&b.outlet)));
+    let pages = list.len().div_ceil(PAGE_SIZE).max(1);
+    let page = (page as usize).min(pages - 1);
+    let mut description = String::new();
+    for h in list.iter().skip(page * PAGE_SIZE).take(PAGE_SIZE) {
+        if let Some(line) = headline_line(h) {
+            let line = format!("{line} · <t:{}:R>\n", h.published.timestamp());
+            if utf16_len(&description) + utf16_len(&line) > DESCRIPTION_MAX {
+                break;
+            }
+            description.push_str(&line);
+        }
+    }
+    let which = match filter {
+        Filter::All => "All headlines".to_string(),
+        Filter::Side(side) => format!("{} headlines", side.label()),
+    };
+    if list.is_empty() {
+        description = match filter {
+            Filter::All => "No headlines.".into(),
+            Filter::Side(side) => format!(
+                "No outlet rated {} covers this story yet.",
+                side.label().to_lowercase()
+            ),
+        };
+    }
+    let embed = Embed {
+        title: escape_within(&story.title, TITLE_MAX),
+        description,
+        color: payload::colour(match filter {
+            Filter::All => None,
+            Filter::Side(s) => Some(s),
+        }),
+        footer: Footer {
+            text: format!(
+                "{which} · page {} of {pages} · {} articles · story {}",
+                page + 1,
+                list.len(),
+                story.id
+            ),
+        },
+        ..Embed::default()
+    };
+    let action = |filter: Filter, page: u32| {
+        Action::Headlines {
+            story: story.id.clone(),
+            filter,
+            page,
+            update: true,
+        }
+        .encode()
+    };
+    let page = page as u32;
+    let paging = ActionRow::new(vec![
+        Button::action(
+            ButtonStyle::Secondary,
+            "◀ Previous",
+            action(filter, page.saturating_sub(1)),
+            page == 0,
+        ),
+        Button::action(
+            ButtonStyle::Secondary,
+            "Next ▶",
+            action(filter, page + 1),
+            page as usize + 1 >= pages,
+        ),
+    ]);
+    let filters = ActionRow::new(
+        [
+            Filter::All,
+            Filter::Side(Side::Left),
+            Filter::Side(Side::Center),
+            Filter::Side(Side::Right),
+        ]
+        .into_iter()
+        .map(|f| {
+            let label = match f {
+                Filter::All => "All",
+                Filter::Side(s) => s.label(),
+            };
+            Button::action(ButtonStyle::Primary, label, action(f, 0), f == filter)
+        })
+        .collect(),
+    );
+    let mut m = Message::embeds(vec![embed]).ephemeral();
+    m.components = vec![paging, filters];
+    m
+}
+
+/// A ranked list of stories, one compact entry each, and a menu to open one as a digest.
+pub fn story_list(app: &App, title: &str, stories: &[Story], empty: &str) -> Message {
+    let mut description = String::new();
+    let mut options = Vec::new();
+    for (rank, story) in stories.iter().take(LIST_MAX).enumerate() {
+        let c = app.coverage(story);
+        let d = Digest::build(story, &app.outlets, &app.config);
+        let name = escape_within(&story.title, 200);
+        let name = match d.link.as_deref().and_then(link_url) {
+            Some(url) => format!("[{name}]({url})"),
+            None => format!("**{name}**"),
+        };
+        let mut entry = format!(
+            "**{}.** {name}\n{} articles · {} sources · {} {}",
+            rank + 1,
+            c.articles,
+            c.sources,
+            payload::emoji_bar(&c),
+            c.summary_line()
+        );
+        if let Some(side) = c.blindspot {
+            entry.push_str(&format!(" · ⚠️ few {} sources", side.label()));
+        }
+        entry.push('\n');
+        if utf16_len(&description) + utf16_len(&entry) > DESCRIPTION_MAX {
+            break;
+        }
+        description.push_str(&entry);
+        options.push(SelectOption::new(
+            &format!("{}. {}", rank + 1, story.title),
+            story.id.as_str(),
+            Some(&format!("{} articles · {}", c.articles, c.summary_line())),
+        ));
+    }
+    if description.is_empty() {
+        description = empty.to_string();
+    }
+    let embed = Embed {
+        title: truncate_utf16(title, TITLE_MAX),
+        description,
+        color: payload::colour(None),
+        footer: Footer {
+            text: RATINGS_ATTRIBUTION.to_string(),
+        },
+        ..Embed::default()
+    };
+    let mut m = Message::embeds(vec![embed]);
+    if !options.is_empty() {
+        m.components = vec![ActionRow::new(vec![StringSelect::single(
+            Action::OpenStory.encode(),
+            "Open a story as a full digest",
+            options,
+        )])];
+    }
+    m
+}
+
+/// The answer to a query that matched nothing: the closest titles, for the asker only.
+pub fn not_found(query: &str, suggestions: &[StoryRow]) -> Message {
+    let mut description = format!(
+        "No story matches **{}**.",
+        escape_within(query.trim(), 100)
+    );
+    if suggestions.is_empty() {
+        description.push_str("\nTry other words, or `/top` for the current stories.");
+    } else {
+        description.push_str("\nClosest titles:");
+        for s in suggestions {
+            description.push_str(&format!(
+                "\n• {} (`{}`)",
+                escape_within(&s.title, 200),
+                s.id
+            ));
+        }
+    }
+    Message::embeds(vec![Embed {
+        title: "No matching story".into(),
+        description,
+        color: payload::colour(None),
+        ..Embed::default()
+    }])
+    .ephemeral()
+}
+
+/// A short message for the asker only (refusals, expired stories, errors).
+pub fn notice(text: &str) -> Message {
+    let mut m = Message::embeds(Vec::new()).ephemeral();
+    m.embeds.push(Embed {
+        description: truncate_utf16(text, DESCRIPTION_MAX),
+        color: payload::colour(None),
+        ..Embed::default()
+    });
+    m
+}
+
+/// `/about`: what the bot is, where its ratings come from, how to run your own.
+pub fn about(app: &App) -> Message {
+    let description = "storybot groups the news into **stories**: one event, covered by many \
+        outlets. For each story it shows the key points, how many articles and outlets cover \
+        it, the top headlines with each outlet's bias rating, and the bias distribution of the \
+        covering outlets, flagging a **blindspot** when one side barely covers it.\n\n\
+        `/story` finds a story · `/top` lists the most covered stories now · `/blindspot` lists \
+        stories covered mostly by one side.";
+    let ratings = "Ratings are per outlet, not per article, and come from three public sources, \
+        merged by a documented rule (AllSides first, then Ad Fontes Media, then MBFC):\n\
+        • **AllSides** media bias ratings, CC BY-NC 4.0 (non-commercial use, with attribution)\n\
+        • **Ad Fontes Media** Media Bias Chart, under its terms for non-commercial use\n\
+        • **Media Bias/Fact Check** (MBFC), bias and factuality ratings\n\
+        Headlines link to the outlets themselves; storybot stores titles, summaries and links only.";
+    let host = "storybot is open source (MIT or Apache-2.0) and runs anywhere Rust does: one \
+        binary, an SQLite file by default (Postgres for several processes). Build it with \
+        `cargo build --release`, set `DISCORD_TOKEN`, list your feeds in `config.toml`, and run \
+        `storybot run`. See the README for the details.";
+    let stories = format!(
+        "Stories are built from {} configured feeds; digests cite {} rated outlets.",
+        app.config.feeds.len(),
+        app.outlets.len()
+    );
+    Message::embeds(vec![Embed {
+        title: "About storybot".into(),
+        description: description.into(),
+        color: payload::colour(None),
+        fields: vec![
+            field("Bias ratings", ratings),
+            field("Run your own", host),
+            field("This bot", &stories),
+        ],
+        footer: Footer {
+            text: format!("storybot {}", env!("CARGO_PKG_VERSION")),
+        },
+        ..Embed::default()
+    }])
+}

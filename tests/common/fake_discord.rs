@@ -1,0 +1,519 @@
+//! A fake Discord for the bot's tests: REST on one loopback port and a websocket gateway on
+//! another, speaking the real protocol to the real serenity/poise client. It records every
+//! REST request (JSON bodies, and `payload_json` plus files of multipart ones), dispatches
+//! interactions like Discord does, and fails chosen routes with 429 or 5xx on request.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper::{Request, Response};
+use serde_json::{json, Value};
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, Notify};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+
+pub const APP_ID: u64 = 900_000_000_000_000_001;
+pub const GUILD_ID: u64 = 900_000_000_000_000_002;
+pub const CHANNEL_ID: u64 = 900_000_000_000_000_003;
+pub const USER_ID: u64 = 900_000_000_000_000_004;
+
+/// One REST request as the fake received it.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub method: String,
+    pub path: String,
+    pub headers: HashMap<String, String>,
+    /// The JSON body, or the `payload_json` part of a multipart body.
+    pub json: Option<Value>,
+    /// Multipart files: (field name, file name, bytes).
+    pub files: Vec<(String, String, Vec<u8>)>,
+    pub at: Instant,
+    /// The status the fake answered.
+    pub status: u16,
+}
+
+/// A planned failure: the next `times` requests whose path contains `path` get `status`.
+#[derive(Debug, Clone)]
+struct Fault {
+    method: String,
+    path: String,
+    status: u16,
+    retry_after: f64,
+    global: bool,
+    times: u32,
+}
+
+#[derive(Default)]
+struct Inner {
+    requests: Vec<Recorded>,
+    faults: Vec<Fault>,
+    gateway: Option<mpsc::UnboundedSender<WsMessage>>,
+    seq: u64,
+    ready_sessions: u32,
+    identifies: u32,
+    next_id: u64,
+    /// When each interaction was dispatched, by id.
+    dispatched: HashMap<u64, Instant>,
+}
+
+struct Shared {
+    inner: Mutex<Inner>,
+    changed: Notify,
+    token: String,
+    ws_url: String,
+}
+
+/// The running fake.
+#[derive(Clone)]
+pub struct FakeDiscord {
+    pub base_url: String,
+    shared: Arc<Shared>,
+}
+
+impl FakeDiscord {
+    /// Starts REST and gateway listeners on loopback; `token` is the only one accepted.
+    pub async fn start(token: &str) -> FakeDiscord {
+        let rest = TcpListener::bind("127.0.0.1:0").await.expect("bind REST");
+        let ws = TcpListener::bind("127.0.0.1:0").await.expect("bind gateway");
+        let shared = Arc::new(Shared {
+            inner: Mutex::new(Inner {
+                next_id: 1_000_000_000_000_000_000,
+                ..Inner::default()
+            }),
+            changed: Notify::new(),
+            token: token.to_string(),
+            ws_url: format!("ws://{}", ws.local_addr().unwrap()),
+        });
+        let base_url = format!("http://{}", rest.local_addr().unwrap());
+        tokio::spawn(serve_rest(rest, shared.clone()));
+        tokio::spawn(serve_gateway(ws, shared.clone()));
+        FakeDiscord { base_url, shared }
+    }
+
+    /// Every request so far.
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.shared.inner.lock().unwrap().requests.clone()
+    }
+
+    /// Waits until `pred` holds for the recorded requests, returning its value.
+    pub async fn wait_until<T>(
+        &self,
+        what: &str,
+        timeout: Duration,
+        mut pred: impl FnMut(&[Recorded]) -> Option<T>,
+    ) -> T {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let notified = self.shared.changed.notified();
+            if let Some(v) = pred(&self.shared.inner.lock().unwrap().requests) {
+                return v;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                let reqs = self.requests();
+                let summary: Vec<String> = reqs
+                    .iter()
+                    .map(|r| format!("{} {} -> {}", r.method, r.path, r.status))
+                    .collect();
+                panic!("timed out waiting for {what}; requests so far:\n{}", summary.join("\n"));
+            }
+        }
+    }
+
+    /// Waits for the `n`th READY (sessions counted from the start of the fake).
+    pub async fn wait_ready(&self, n: u32, timeout: Duration) {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let notified = self.shared.changed.notified();
+            if self.shared.inner.lock().unwrap().ready_sessions >= n {
+                return;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                panic!("the bot did not complete gateway session {n}");
+            }
+        }
+    }
+
+    /// How many IDENTIFYs the gateway has seen.
+    pub fn identifies(&self) -> u32 {
+        self.shared.inner.lock().unwrap().identifies
+    }
+
+    /// The next `times` requests `method` whose path contains `path` get `status` (429s say
+    /// `retry_after` seconds).
+    pub fn fail(&self, method: &str, path: &str, status: u16, times: u32, retry_after: f64) {
+        self.shared.inner.lock().unwrap().faults.push(Fault {
+            method: method.into(),
+            path: path.into(),
+            status,
+            retry_after,
+            global: false,
+            times,
+        });
+    }
+
+    fn next_id(&self) -> u64 {
+        let mut inner = self.shared.inner.lock().unwrap();
+        inner.next_id += 1;
+        inner.next_id
+    }
+
+    /// Sends a gateway dispatch (op 0) to the connected bot.
+    pub fn dispatch(&self, event: &str, d: Value) {
+        let mut inner = self.shared.inner.lock().unwrap();
+        inner.seq += 1;
+        let frame = json!({ "op": 0, "t": event, "s": inner.seq, "d": d });
+        let tx = inner.gateway.as_ref().expect("the bot is connected");
+        tx.send(WsMessage::Text(frame.to_string())).expect("gateway open");
+    }
+
+    /// Dispatches a slash command from a user in a DM; returns the interaction id.
+    pub fn command(&self, name: &str, options: Value) -> u64 {
+        self.interaction(
+            2,
+            json!({ "id": "1100", "name": name, "type": 1, "options": options }),
+            None,
+        )
+    }
+
+    /// Dispatches an autocomplete request for `option` of `name`, with `partial` typed so far.
+    pub fn autocomplete(&self, name: &str, option: &str, partial: &str) -> u64 {
+        self.interaction(
+            4,
+            json!({ "id": "1100", "name": name, "type": 1, "options": [
+                { "name": option, "type": 3, "value": partial, "focused": true }
+            ]}),
+            None,
+        )
+    }
+
+    /// Dispatches a button press (`custom_id`) on a message of the bot.
+    pub fn button(&self, custom_id: &str) -> u64 {
+        self.interaction(
+            3,
+            json!({ "custom_id": custom_id, "component_type": 2 }),
+            Some(self.bot_message()),
+        )
+    }
+
+    /// Dispatches a select-menu choice.
+    pub fn select(&self, custom_id: &str, value: &str) -> u64 {
+        self.interaction(
+            3,
+            json!({ "custom_id": custom_id, "component_type": 3, "values": [value] }),
+            Some(self.bot_message()),
+        )
+    }
+
+    fn bot_message(&self) -> Value {
+        json!({
+            "id": self.next_id().to_string(), "channel_id": CHANNEL_ID.to_string(),
+            "author": user(APP_ID, "storybot", true), "content": "",
+            "timestamp": "2026-11-27T08:00:00.000000+00:00", "edited_timestamp": null,
+            "tts": false, "mention_everyone": false, "mentions": [], "mention_roles": [],
+            "attachments": [], "embeds": [], "pinned": false, "type": 0, "flags": 0,
+            "components": []
+        })
+    }
+
+    fn interaction(&self, kind: u8, data: Value, message: Option<Value>) -> u64 {
+        let id = self.next_id();
+        let mut d = json!({
+            "id": id.to_string(), "application_id": APP_ID.to_string(), "type": kind,
+            "data": data, "channel_id": CHANNEL_ID.to_string(),
+            "channel": { "id": CHANNEL_ID.to_string(), "type": 1 },
+            "user": user(USER_ID, "reader", false), "token": format!("itoken-{id}"),
+            "version": 1, "app_permissions": "0", "locale": "en-US", "entitlements": [],
+            "authorizing_integration_owners": { "0": GUILD_ID.to_string() },
+            "context": 1, "attachment_size_limit": 10_485_760
+        });
+        if let Some(m) = message {
+            d["message"] = m;
+        }
+        self.shared
+            .inner
+            .lock()
+            .unwrap()
+            .dispatched
+            .insert(id, Instant::now());
+        self.dispatch("INTERACTION_CREATE", d);
+        id
+    }
+
+    /// When interaction `id` was dispatched.
+    pub fn dispatched_at(&self, id: u64) -> Instant {
+        self.shared.inner.lock().unwrap().dispatched[&id]
+    }
+
+    /// Closes the gateway connection, as Discord does when it drops a session.
+    pub fn drop_gateway(&self) {
+        if let Some(tx) = self.shared.inner.lock().unwrap().gateway.take() {
+            let _ = tx.send(WsMessage::Close(None));
+        }
+    }
+}
+
+fn user(id: u64, name: &str, bot: bool) -> Value {
+    json!({ "id": id.to_string(), "username": name, "discriminator": "0",
+            "global_name": null, "avatar": null, "bot": bot })
+}
+
+async fn serve_rest(listener: TcpListener, shared: Arc<Shared>) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            return;
+        };
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |req| {
+                let shared = shared.clone();
+                async move { Ok::<_, Infallible>(handle(shared, req).await) }
+            });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}
+
+fn reply(status: u16, body: Value) -> Response<Full<Bytes>> {
+    let mut r = Response::builder()
+        .status(status)
+        .header("content-type", "application/json");
+    if status == 204 {
+        return r.body(Full::new(Bytes::new())).unwrap();
+    }
+    r = r.header("x-ratelimit-limit", "5");
+    r.body(Full::new(Bytes::from(body.to_string()))).unwrap()
+}
+
+async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    let method = req.method().to_string();
+    let path = req.uri().path().to_string();
+    let headers: HashMap<String, String> = req
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
+        .collect();
+    let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    let content_type = headers.get("content-type").cloned().unwrap_or_default();
+    let (json, files) = if let Some(boundary) = content_type.split("boundary=").nth(1) {
+        parse_multipart(&body, boundary.trim_matches('"'))
+    } else {
+        (serde_json::from_slice(&body).ok(), Vec::new())
+    };
+    let interaction_route = path.starts_with("/api/v10/interactions/")
+        || path.starts_with("/api/v10/webhooks/");
+    let authorised = interaction_route
+        || headers.get("authorization").map(String::as_str)
+            == Some(&format!("Bot {}", shared.token));
+    let (status, response) = {
+        let mut inner = shared.inner.lock().unwrap();
+        let fault = inner
+            .faults
+            .iter_mut()
+            .find(|f| f.times > 0 && f.method == method && path.contains(&f.path));
+        let (status, response) = if !authorised {
+            (401, reply(401, json!({ "message": "401: Unauthorized", "code": 0 })))
+        } else if let Some(f) = fault {
+            f.times -= 1;
+            let mut r = reply(
+                f.status,
+                if f.status == 429 {
+                    json!({ "message": "You are being rate limited.",
+                            "retry_after": f.retry_after, "global": f.global })
+                } else {
+                    json!({ "message": "Internal Server Error", "code": 0 })
+                },
+            );
+            if f.status == 429 {
+                r.headers_mut()
+                    .insert("retry-after", f.retry_after.ceil().to_string().parse().unwrap());
+            }
+            (f.status, r)
+        } else {
+            route(&shared, &method, &path, json.as_ref())
+        };
+        inner.requests.push(Recorded {
+            method: method.clone(),
+            path: path.clone(),
+            headers,
+            json,
+            files,
+            at: Instant::now(),
+            status,
+        });
+        (status, response)
+    };
+    let _ = status;
+    shared.changed.notify_waiters();
+    response
+}
+
+fn route(
+    shared: &Shared,
+    method: &str,
+    path: &str,
+    json: Option<&Value>,
+) -> (u16, Response<Full<Bytes>>) {
+    let parts: Vec<&str> = path.trim_start_matches("/api/v10/").split('/').collect();
+    let ok = |status: u16, body: Value| (status, reply(status, body));
+    match (method, parts.as_slice()) {
+        ("GET", ["gateway"]) => ok(200, json!({ "url": shared.ws_url })),
+        ("GET", ["gateway", "bot"]) => ok(
+            200,
+            json!({ "url": shared.ws_url, "shards": 1, "session_start_limit":
+                { "total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1 } }),
+        ),
+        ("GET", ["users", "@me"]) => ok(200, user(APP_ID, "storybot", true)),
+        ("PUT", ["applications", _, "commands"])
+        | ("PUT", ["applications", _, "guilds", _, "commands"]) => {
+            let mut cmds = json.cloned().unwrap_or(json!([]));
+            if let Some(list) = cmds.as_array_mut() {
+                for (i, c) in list.iter_mut().enumerate() {
+                    c["id"] = json!((1100 + i).to_string());
+                    c["application_id"] = json!(APP_ID.to_string());
+                    c["version"] = json!("1");
+                }
+            }
+            ok(200, cmds)
+        }
+        ("POST", ["interactions", _, _, "callback"]) => ok(204, Value::Null),
+        ("PATCH", ["webhooks", _, _, "messages", "@original"])
+        | ("POST", ["webhooks", _, _])
+        | ("POST", ["channels", _, "messages"]) => {
+            let mut m = json.cloned().unwrap_or(json!({}));
+            m["id"] = json!("1200");
+            m["channel_id"] = json!(CHANNEL_ID.to_string());
+            ok(200, m)
+        }
+        ("DELETE", ["webhooks", _, _, "messages", "@original"]) => ok(204, Value::Null),
+        _ => ok(404, json!({ "message": "404: Not Found", "code": 0 })),
+    }
+}
+
+/// Splits a multipart/form-data body into its `payload_json` and its files.
+fn parse_multipart(body: &[u8], boundary: &str) -> (Option<Value>, Vec<(String, String, Vec<u8>)>) {
+    let delimiter = format!("--{boundary}");
+    let mut json = None;
+    let mut files = Vec::new();
+    let text = body;
+    let mut starts = Vec::new();
+    let d = delimiter.as_bytes();
+    let mut i = 0;
+    while i + d.len() <= text.len() {
+        if &text[i..i + d.len()] == d {
+            starts.push(i);
+            i += d.len();
+        } else {
+            i += 1;
+        }
+    }
+    for w in starts.windows(2) {
+        let part = &text[w[0] + d.len()..w[1]];
+        let part = part.strip_prefix(b"\r\n").unwrap_or(part);
+        let Some(split) = part.windows(4).position(|x| x == b"\r\n\r\n") else {
+            continue;
+        };
+        let head = String::from_utf8_lossy(&part[..split]).to_string();
+        let mut content = &part[split + 4..];
+        if content.ends_with(b"\r\n") {
+            content = &content[..content.len() - 2];
+        }
+        let field = |key: &str| {
+            head.split(&format!("{key}=\""))
+                .nth(1)
+                .and_then(|s| s.split('"').next())
+                .map(str::to_string)
+        };
+        let name = field(" name").or_else(|| field("name")).unwrap_or_default();
+        if name == "payload_json" {
+            json = serde_json::from_slice(content).ok();
+        } else {
+            files.push((name, field("filename").unwrap_or_default(), content.to_vec()));
+        }
+    }
+    (json, files)
+}
+
+async fn serve_gateway(listener: TcpListener, shared: Arc<Shared>) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            return;
+        };
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            let Ok(ws) = tokio_tungstenite::accept_async(stream).await else {
+                return;
+            };
+            let (mut sink, mut stream) = ws.split();
+            let (tx, mut rx) = mpsc::unbounded_channel::<WsMessage>();
+            tokio::spawn(async move {
+                while let Some(m) = rx.recv().await {
+                    let close = matches!(m, WsMessage::Close(_));
+                    if sink.send(m).await.is_err() || close {
+                        break;
+                    }
+                }
+            });
+            let hello = json!({ "op": 10, "d": { "heartbeat_interval": 41250 } });
+            let _ = tx.send(WsMessage::Text(hello.to_string()));
+            while let Some(Ok(msg)) = stream.next().await {
+                let WsMessage::Text(text) = msg else {
+                    if let WsMessage::Close(_) = msg {
+                        break;
+                    }
+                    continue;
+                };
+                let Ok(frame) = serde_json::from_str::<Value>(&text) else {
+                    continue;
+                };
+                match frame["op"].as_u64() {
+                    Some(1) => {
+                        let _ = tx.send(WsMessage::Text(json!({ "op": 11 }).to_string()));
+                    }
+                    Some(2) => {
+                        let token = frame["d"]["token"].as_str().unwrap_or("");
+                        let token = token.strip_prefix("Bot ").unwrap_or(token);
+                        shared.inner.lock().unwrap().identifies += 1;
+                        if token != shared.token {
+                            let _ = tx.send(WsMessage::Close(Some(CloseFrame {
+                                code: CloseCode::from(4004),
+                                reason: "Authentication failed.".into(),
+                            })));
+                            break;
+                        }
+                        let ready = {
+                            let mut inner = shared.inner.lock().unwrap();
+                            inner.seq += 1;
+                            json!({ "op": 0, "t": "READY", "s": inner.seq, "d": {
+                                "v": 10,
+                                "user": user(APP_ID, "storybot", true),
+                                "guilds": [{ "id": GUILD_ID.to_string(), "unavailable": true }],
+                                "session_id": format!("session-{}", inner.identifies),
+                                "resume_gateway_url": shared.ws_url,
+                                "shard": [0, 1],
+                                "application": { "id": APP_ID.to_string(), "flags": 0 }
+                            }})
+                        };
+                        let _ = tx.send(WsMessage::Text(ready.to_string()));
+                        {
+                            let mut inner = shared.inner.lock().unwrap();
+                            inner.gateway = Some(tx.clone());
+                            inner.ready_sessions += 1;
+                        }
+                        shared.changed.notify_waiters();
+                    }
+                    _ => {}
+                }
+            }
+        });
+    }
+}
