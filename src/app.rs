@@ -185,7 +185,11 @@ impl App {
 
     /// Stories whose titles match what a user has typed so far, for autocomplete: every word,
     /// the last as a prefix; else any word; the trending stories when nothing is typed.
-    pub async fn title_matches(&self, partial: &str, limit: usize) -> Result<Vec<StoryRow>, StoreError> {
+    pub async fn title_matches(
+        &self,
+        partial: &str,
+        limit: usize,
+    ) -> Result<Vec<StoryRow>, StoreError> {
         let partial = crate::text::truncate_chars(partial.trim(), MAX_QUERY_CHARS);
         if partial.is_empty() {
             let window = chrono::Duration::hours(self.config.digest.top_window_hours);
@@ -193,7 +197,10 @@ impl App {
         }
         let terms = SearchTerms::parse(&partial);
         for mode in [Mode::AllPrefix, Mode::Any] {
-            let hits = self.store.search(&terms, Scope::Titles, mode, limit as i64).await?;
+            let hits = self
+                .store
+                .search(&terms, Scope::Titles, mode, limit as i64)
+                .await?;
             if !hits.is_empty() {
                 return Ok(hits.into_iter().map(|(r, _)| r).collect());
             }

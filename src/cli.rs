@@ -388,5 +388,5 @@ pub async fn shutdown_signal() {
         () = ctrl_c => {}
         () = term => {}
     }
-    tracing::info!("shutting down after the current cycle");
+    tracing::info!("shutdown requested: finishing the work in progress");
 }

@@ -48,8 +48,12 @@ pub fn token_from_env(value: Option<String>) -> Result<Token, BotError> {
     if t.is_empty() {
         return Err(BotError::MissingToken);
     }
-    if t.chars().any(|c| c.is_whitespace() || c.is_control() || !c.is_ascii()) {
-        return Err(BotError::MalformedToken("it contains spaces or non-ASCII characters"));
+    if t.chars()
+        .any(|c| c.is_whitespace() || c.is_control() || !c.is_ascii())
+    {
+        return Err(BotError::MalformedToken(
+            "it contains spaces or non-ASCII characters",
+        ));
     }
     if t.len() < 20 {
         return Err(BotError::MalformedToken("it is too short"));
@@ -99,12 +103,12 @@ pub async fn run(
             initialize_owners: false,
             ..Default::default()
         })
+        .initialize_owners(false)
         .setup(move |_ctx, ready, framework| {
             Box::pin(async move {
                 let payload = register::payload(&framework.options().commands);
                 let application_id = ready.application.id.get();
-                if let Err(e) = register::register(&rest, application_id, &scopes, &payload).await
-                {
+                if let Err(e) = register::register(&rest, application_id, &scopes, &payload).await {
                     let message = e.to_string();
                     let _ = fatal_tx.send(BotError::Register(e));
                     return Err(super::BotError::Internal(message));
@@ -160,12 +164,8 @@ pub async fn run(
         let _ = task.await;
     }
     summary.abort();
-    log_summary(&stats, &rest_at_end, shards_running(&client).await);
+    log_summary(&stats, &rest_at_end);
     result
-}
-
-async fn shards_running(client: &serenity::Client) -> usize {
-    client.shard_manager.runners.lock().await.len()
 }
 
 /// Logs the summary line every `every` until stopped.
@@ -177,15 +177,15 @@ async fn summarise(
 ) {
     loop {
         tokio::select! {
-            () = tokio::time::sleep(every) => log_summary(&stats, &rest, 1),
+            () = tokio::time::sleep(every) => log_summary(&stats, &rest),
             _ = stop.wait_for(|s| *s) => return,
         }
     }
 }
 
-fn log_summary(stats: &Stats, rest: &Rest, shards: usize) {
+fn log_summary(stats: &Stats, rest: &Rest) {
     tracing::info!(
-        shards,
+        shards = stats.shards.load(Ordering::Relaxed),
         rest_requests = rest.stats.requests.load(Ordering::Relaxed),
         rate_limited = rest.stats.rate_limited.load(Ordering::Relaxed),
         guilds = stats.guilds.load(Ordering::Relaxed),
@@ -226,6 +226,8 @@ impl GuildCounter {
 impl serenity::EventHandler for GuildCounter {
     async fn ready(&self, _ctx: serenity::Context, ready: serenity::Ready) {
         self.update(|g| g.extend(ready.guilds.iter().map(|u| u.id.get())));
+        let shards = ready.shard.map_or(1, |s| u64::from(s.total));
+        self.stats.shards.store(shards, Ordering::Relaxed);
         tracing::info!(
             user = %ready.user.name,
             shard = ?ready.shard.map(|s| s.id.0),

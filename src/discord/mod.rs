@@ -43,6 +43,8 @@ pub struct Stats {
     pub errors: AtomicU64,
     pub autocompletes: AtomicU64,
     pub guilds: AtomicU64,
+    /// Shards this process runs (from READY).
+    pub shards: AtomicU64,
 }
 
 /// Why an interaction could not get the answer it asked for.

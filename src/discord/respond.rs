@@ -145,13 +145,19 @@ async fn finish_deferred(
             .await?;
         message.flags = Some(EPHEMERAL);
         let path = format!("/webhooks/{}/{}", ix.application_id, ix.token);
-        let body = body(serde_json::to_value(&message).unwrap_or_default(), reply.files);
+        let body = body(
+            serde_json::to_value(&message).unwrap_or_default(),
+            reply.files,
+        );
         data.rest
             .send(webhook(ix, Method::POST, path, body))
             .await?;
         return Ok(());
     }
-    let body = body(serde_json::to_value(&message).unwrap_or_default(), reply.files);
+    let body = body(
+        serde_json::to_value(&message).unwrap_or_default(),
+        reply.files,
+    );
     data.rest
         .send(webhook(ix, Method::PATCH, original, body))
         .await?;

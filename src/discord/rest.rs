@@ -198,7 +198,11 @@ impl Rest {
             let status = response.status();
             let headers = response.headers().clone();
             self.limits.observe(&req.route, &headers).await;
-            let body = response.bytes().await.map(|b| b.to_vec()).unwrap_or_default();
+            let body = response
+                .bytes()
+                .await
+                .map(|b| b.to_vec())
+                .unwrap_or_default();
             if status.is_success() {
                 return Ok(Response {
                     status: status.as_u16(),
@@ -245,9 +249,7 @@ impl Rest {
                 message: parsed
                     .map(|b| crate::text::truncate_chars(&b.message, 300))
                     .filter(|m| !m.is_empty())
-                    .unwrap_or_else(|| {
-                        status.canonical_reason().unwrap_or("error").to_string()
-                    }),
+                    .unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_string()),
             });
         }
         Err(RestError::GaveUp {
@@ -273,7 +275,8 @@ impl Rest {
                 .header("Content-Type", "application/json")
                 .body(serde_json::to_vec(v).map_err(|e| build_error(e.to_string()))?),
             Body::Multipart { payload, files } => {
-                let json = serde_json::to_string(payload).map_err(|e| build_error(e.to_string()))?;
+                let json =
+                    serde_json::to_string(payload).map_err(|e| build_error(e.to_string()))?;
                 let mut form = reqwest::multipart::Form::new().part(
                     "payload_json",
                     reqwest::multipart::Part::text(json)

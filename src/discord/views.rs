@@ -5,8 +5,8 @@
 
 use crate::app::App;
 use crate::digest::discord::{
-    self as payload, field, headline_line, ActionRow, Button, ButtonStyle, Embed, Footer,
-    Message, SelectOption, StringSelect, DESCRIPTION_MAX, TITLE_MAX,
+    self as payload, field, headline_line, ActionRow, Button, ButtonStyle, Embed, Footer, Message,
+    SelectOption, StringSelect, DESCRIPTION_MAX, TITLE_MAX,
 };
 use crate::digest::markdown::{escape_within, link_url};
 use crate::digest::{png, Digest, Headline, RATINGS_ATTRIBUTION};
@@ -275,10 +275,7 @@ pub fn story_list(app: &App, title: &str, stories: &[Story], empty: &str) -> Mes
 
 /// The answer to a query that matched nothing: the closest titles, for the asker only.
 pub fn not_found(query: &str, suggestions: &[StoryRow]) -> Message {
-    let mut description = format!(
-        "No story matches **{}**.",
-        escape_within(query.trim(), 100)
-    );
+    let mut description = format!("No story matches **{}**.", escape_within(query.trim(), 100));
     if suggestions.is_empty() {
         description.push_str("\nTry other words, or `/top` for the current stories.");
     } else {

@@ -25,6 +25,9 @@ pub const GUILD_ID: u64 = 900_000_000_000_000_002;
 pub const CHANNEL_ID: u64 = 900_000_000_000_000_003;
 pub const USER_ID: u64 = 900_000_000_000_000_004;
 
+/// A multipart file: field name, file name, bytes.
+pub type Part = (String, String, Vec<u8>);
+
 /// One REST request as the fake received it.
 #[derive(Debug, Clone)]
 pub struct Recorded {
@@ -34,7 +37,7 @@ pub struct Recorded {
     /// The JSON body, or the `payload_json` part of a multipart body.
     pub json: Option<Value>,
     /// Multipart files: (field name, file name, bytes).
-    pub files: Vec<(String, String, Vec<u8>)>,
+    pub files: Vec<Part>,
     pub at: Instant,
     /// The status the fake answered.
     pub status: u16,
@@ -82,7 +85,9 @@ impl FakeDiscord {
     /// Starts REST and gateway listeners on loopback; `token` is the only one accepted.
     pub async fn start(token: &str) -> FakeDiscord {
         let rest = TcpListener::bind("127.0.0.1:0").await.expect("bind REST");
-        let ws = TcpListener::bind("127.0.0.1:0").await.expect("bind gateway");
+        let ws = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind gateway");
         let shared = Arc::new(Shared {
             inner: Mutex::new(Inner {
                 next_id: 1_000_000_000_000_000_000,
@@ -122,7 +127,10 @@ impl FakeDiscord {
                     .iter()
                     .map(|r| format!("{} {} -> {}", r.method, r.path, r.status))
                     .collect();
-                panic!("timed out waiting for {what}; requests so far:\n{}", summary.join("\n"));
+                panic!(
+                    "timed out waiting for {what}; requests so far:\n{}",
+                    summary.join("\n")
+                );
             }
         }
     }
@@ -171,7 +179,8 @@ impl FakeDiscord {
         inner.seq += 1;
         let frame = json!({ "op": 0, "t": event, "s": inner.seq, "d": d });
         let tx = inner.gateway.as_ref().expect("the bot is connected");
-        tx.send(WsMessage::Text(frame.to_string())).expect("gateway open");
+        tx.send(WsMessage::Text(frame.to_string()))
+            .expect("gateway open");
     }
 
     /// Dispatches a slash command from a user in a DM; returns the interaction id.
@@ -302,15 +311,20 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Full<By
         .iter()
         .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
         .collect();
-    let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    let body = req
+        .into_body()
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
     let content_type = headers.get("content-type").cloned().unwrap_or_default();
     let (json, files) = if let Some(boundary) = content_type.split("boundary=").nth(1) {
         parse_multipart(&body, boundary.trim_matches('"'))
     } else {
         (serde_json::from_slice(&body).ok(), Vec::new())
     };
-    let interaction_route = path.starts_with("/api/v10/interactions/")
-        || path.starts_with("/api/v10/webhooks/");
+    let interaction_route =
+        path.starts_with("/api/v10/interactions/") || path.starts_with("/api/v10/webhooks/");
     let authorised = interaction_route
         || headers.get("authorization").map(String::as_str)
             == Some(&format!("Bot {}", shared.token));
@@ -321,7 +335,10 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Full<By
             .iter_mut()
             .find(|f| f.times > 0 && f.method == method && path.contains(&f.path));
         let (status, response) = if !authorised {
-            (401, reply(401, json!({ "message": "401: Unauthorized", "code": 0 })))
+            (
+                401,
+                reply(401, json!({ "message": "401: Unauthorized", "code": 0 })),
+            )
         } else if let Some(f) = fault {
             f.times -= 1;
             let mut r = reply(
@@ -334,8 +351,10 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Full<By
                 },
             );
             if f.status == 429 {
-                r.headers_mut()
-                    .insert("retry-after", f.retry_after.ceil().to_string().parse().unwrap());
+                r.headers_mut().insert(
+                    "retry-after",
+                    f.retry_after.ceil().to_string().parse().unwrap(),
+                );
             }
             (f.status, r)
         } else {
@@ -400,7 +419,7 @@ fn route(
 }
 
 /// Splits a multipart/form-data body into its `payload_json` and its files.
-fn parse_multipart(body: &[u8], boundary: &str) -> (Option<Value>, Vec<(String, String, Vec<u8>)>) {
+fn parse_multipart(body: &[u8], boundary: &str) -> (Option<Value>, Vec<Part>) {
     let delimiter = format!("--{boundary}");
     let mut json = None;
     let mut files = Vec::new();
@@ -437,7 +456,11 @@ fn parse_multipart(body: &[u8], boundary: &str) -> (Option<Value>, Vec<(String, 
         if name == "payload_json" {
             json = serde_json::from_slice(content).ok();
         } else {
-            files.push((name, field("filename").unwrap_or_default(), content.to_vec()));
+            files.push((
+                name,
+                field("filename").unwrap_or_default(),
+                content.to_vec(),
+            ));
         }
     }
     (json, files)
@@ -468,6 +491,8 @@ async fn serve_gateway(listener: TcpListener, shared: Arc<Shared>) {
             while let Some(Ok(msg)) = stream.next().await {
                 let WsMessage::Text(text) = msg else {
                     if let WsMessage::Close(_) = msg {
+                        // Complete the closing handshake, as Discord does.
+                        let _ = tx.send(WsMessage::Close(None));
                         break;
                     }
                     continue;

@@ -143,14 +143,12 @@ impl DiscordSchema {
 pub fn schema_for(r: &fake_discord::Recorded) -> Option<&'static str> {
     let p = r.path.as_str();
     Some(match r.method.as_str() {
-        "POST" if p.ends_with("/callback") => {
-            match r.json.as_ref()?["type"].as_u64()? {
-                4 | 5 => "CreateMessageInteractionCallbackRequest",
-                6 | 7 => "UpdateMessageInteractionCallbackRequest",
-                8 => "ApplicationCommandAutocompleteCallbackRequest",
-                _ => return None,
-            }
-        }
+        "POST" if p.ends_with("/callback") => match r.json.as_ref()?["type"].as_u64()? {
+            4 | 5 => "CreateMessageInteractionCallbackRequest",
+            6 | 7 => "UpdateMessageInteractionCallbackRequest",
+            8 => "ApplicationCommandAutocompleteCallbackRequest",
+            _ => return None,
+        },
         "PATCH" if p.ends_with("/messages/@original") => "IncomingWebhookUpdateRequestPartial",
         "POST" if p.starts_with("/api/v10/webhooks/") => "IncomingWebhookRequestPartial",
         "POST" if p.ends_with("/messages") => "MessageCreateRequest",
@@ -166,7 +164,10 @@ pub fn validate_recorded(schema: &mut DiscordSchema, requests: &[fake_discord::R
     let mut checked = 0;
     for r in requests {
         let Some(name) = schema_for(r) else { continue };
-        let body = r.json.as_ref().unwrap_or_else(|| panic!("{} {} has no JSON", r.method, r.path));
+        let body = r
+            .json
+            .as_ref()
+            .unwrap_or_else(|| panic!("{} {} has no JSON", r.method, r.path));
         let items: Vec<&serde_json::Value> = if name == "ApplicationCommandUpdateRequest" {
             let list = body.as_array().expect("registration is an array");
             assert!(!list.is_empty(), "no commands registered");
@@ -181,10 +182,18 @@ pub fn validate_recorded(schema: &mut DiscordSchema, requests: &[fake_discord::R
             schema.assert_valid(name, item);
             checked += 1;
         }
-        let message = if r.path.ends_with("/callback") { &body["data"] } else { body };
+        let message = if r.path.ends_with("/callback") {
+            &body["data"]
+        } else {
+            body
+        };
         if let Some(embeds) = message["embeds"].as_array() {
             let total: usize = embeds.iter().map(embed_chars).sum();
-            assert!(total <= 6000, "{} characters in one message's embeds", total);
+            assert!(
+                total <= 6000,
+                "{} characters in one message's embeds",
+                total
+            );
             assert_eq!(
                 message["allowed_mentions"],
                 serde_json::json!({ "parse": [] }),
@@ -206,4 +215,3 @@ pub fn embed_chars(e: &serde_json::Value) -> usize {
             fs.iter().map(|f| len(&f["name"]) + len(&f["value"])).sum()
         })
 }
-

@@ -11,7 +11,12 @@ use super::{BotError, Context, Data};
 
 /// Every command the bot registers.
 pub fn all() -> Vec<poise::Command<Data, BotError>> {
-    vec![story::story(), top::top(), blindspot::blindspot(), about::about()]
+    vec![
+        story::story(),
+        top::top(),
+        blindspot::blindspot(),
+        about::about(),
+    ]
 }
 
 /// Runs a command's `work` and answers its interaction with the result.
