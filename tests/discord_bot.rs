@@ -404,12 +404,12 @@ async fn top_blindspot_and_about_registered_to_a_development_server() {
     let id = fake.command("top", json!([]));
     let top = callback(&fake, id).await;
     let text = embed(&top)["description"].as_str().unwrap().to_string();
-    assert_eq!(
-        text.matches("articles ·").count(),
-        5,
-        "five by default: {text}"
-    );
-    assert!(text.starts_with("**1.**"), "{text}");
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 5, "five by default, one line each: {text}");
+    for (i, line) in lines.iter().enumerate() {
+        assert!(line.starts_with(&format!("**{}.**", i + 1)), "{line}");
+        assert!(line.contains(" sources · "), "{line}");
+    }
 
     let id = fake.command("blindspot", json!([]));
     let b = callback(&fake, id).await;

@@ -276,11 +276,12 @@ async fn on_event(
 }
 
 /// Errors poise catches before or around a command (argument parsing and the like): the user
-/// gets a short ephemeral message with an error id, the log the details.
+/// gets a short ephemeral message with an error id, the log the details. A command this
+/// version does not know (a stale registration) gets a plain answer instead.
 async fn on_error(error: poise::FrameworkError<'_, Data, super::BotError>) {
     use super::respond::{error_id, respond, Ix, Style};
     let id = error_id();
-    match &error {
+    let (data, interaction, text) = match &error {
         poise::FrameworkError::Setup { error, .. } => {
             tracing::error!(error_id = %id, %error, "setup failed");
             return;
@@ -289,13 +290,28 @@ async fn on_error(error: poise::FrameworkError<'_, Data, super::BotError>) {
             tracing::error!(error_id = %id, %error, "event handler failed");
             return;
         }
-        other => tracing::error!(error_id = %id, error = %other, "command failed"),
-    }
-    let Some(ctx) = error.ctx() else { return };
-    let poise::Context::Application(actx) = ctx else {
-        return;
+        poise::FrameworkError::UnknownInteraction {
+            framework,
+            interaction,
+            ..
+        } => {
+            tracing::warn!(command = %interaction.data.name, "unknown command (stale registration?)");
+            let text = "This command is not available any more. Discord may take a moment to \
+                        show the current commands.";
+            (framework.user_data, *interaction, text.to_string())
+        }
+        other => {
+            tracing::error!(error_id = %id, error = %other, "interaction failed");
+            let Some(poise::Context::Application(actx)) = other.ctx() else {
+                return;
+            };
+            let text = format!(
+                "Something went wrong on our side (error id `{id}`). It has been logged; \
+                 please try again in a moment."
+            );
+            (actx.data(), actx.interaction, text)
+        }
     };
-    let interaction = actx.interaction;
     let ix = Ix {
         id: interaction.id.get(),
         token: &interaction.token,
@@ -303,11 +319,7 @@ async fn on_error(error: poise::FrameworkError<'_, Data, super::BotError>) {
         kind: "command",
         name: &interaction.data.name,
     };
-    let text = format!(
-        "Something went wrong on our side (error id `{id}`). It has been logged; please try \
-         again in a moment."
-    );
-    respond(ctx.data(), ix, Style::NewMessage, async move {
+    respond(data, ix, Style::NewMessage, async move {
         Ok(super::views::notice(&text).into())
     })
     .await;

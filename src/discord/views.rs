@@ -229,11 +229,9 @@ pub fn story_list(app: &App, title: &str, stories: &[Story], empty: &str) -> Mes
             None => format!("**{name}**"),
         };
         let mut entry = format!(
-            "**{}.** {name}\n{} articles · {} sources · {} {}",
+            "**{}.** {name} · {} sources · {}",
             rank + 1,
-            c.articles,
             c.sources,
-            payload::emoji_bar(&c),
             c.summary_line()
         );
         if let Some(side) = c.blindspot {
