@@ -253,7 +253,7 @@ async fn dispatch(app: &App, command: Command) -> Result<()> {
                     writeln!(out, "see `storybot feeds` for the failing feeds")?;
                 }
             } else {
-                crate::ingest::poll::run(app, shutdown_signal()).await?;
+                crate::ingest::poll::run(app, shutdown_signal(), None).await?;
             }
         }
         Command::Feeds { enable } => {

@@ -33,6 +33,7 @@ pub struct Config {
     pub cluster: ClusterConfig,
     pub ingest: IngestConfig,
     pub discord: DiscordConfig,
+    pub subscriptions: SubscriptionsConfig,
     /// The feeds to poll.
     pub feeds: Vec<FeedConfig>,
     /// Outlets added to, or overriding, the bundled ratings table.
@@ -108,6 +109,41 @@ impl Default for DiscordConfig {
             defer_after_ms: 1_500,
             requests_per_second: 48,
             summary_minutes: 30,
+        }
+    }
+}
+
+/// Channel subscriptions (`/subscribe`, `/briefing`) and their delivery.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SubscriptionsConfig {
+    /// Subscriptions one server may have.
+    pub max_per_guild: i64,
+    /// Outlets a new story needs before a topic subscription posts it.
+    pub min_sources: i64,
+    /// A followed story is posted again when its articles grew by this many percent (or a
+    /// side that had no coverage now has some).
+    pub growth_percent: i64,
+    /// Deliveries not sent within this many minutes are dropped (and logged), not posted late.
+    pub max_delivery_age_minutes: i64,
+    /// A briefing missed while the bot was down is still posted this late, once.
+    pub briefing_grace_minutes: i64,
+    /// How often matching runs besides after each ingest cycle.
+    pub match_interval_seconds: u64,
+    /// How often a paused subscription is tried again (permissions may have been fixed).
+    pub pause_retry_minutes: i64,
+}
+
+impl Default for SubscriptionsConfig {
+    fn default() -> Self {
+        SubscriptionsConfig {
+            max_per_guild: 25,
+            min_sources: 5,
+            growth_percent: 50,
+            max_delivery_age_minutes: 60,
+            briefing_grace_minutes: 60,
+            match_interval_seconds: 60,
+            pause_retry_minutes: 10,
         }
     }
 }
@@ -335,6 +371,19 @@ impl Config {
             return Err(invalid(
                 "discord.requests_per_second must be between 1 and 50 (Discord's global limit)"
                     .into(),
+            ));
+        }
+        let sub = &self.subscriptions;
+        if sub.max_per_guild < 1
+            || sub.min_sources < 1
+            || sub.growth_percent < 1
+            || sub.max_delivery_age_minutes < 1
+            || sub.briefing_grace_minutes < 0
+            || sub.match_interval_seconds == 0
+            || sub.pause_retry_minutes < 1
+        {
+            return Err(invalid(
+                "subscriptions: limits, intervals and ages must be positive".into(),
             ));
         }
         if d.summary_minutes == 0 {

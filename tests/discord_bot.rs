@@ -168,7 +168,10 @@ async fn story_hit_answers_with_the_digest_bias_bar_and_buttons() {
         .iter()
         .map(|c| c["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["story", "top", "blindspot", "about"]);
+    assert_eq!(
+        names,
+        ["story", "top", "blindspot", "about", "subscribe", "briefing", "subscriptions", "unsubscribe"]
+    );
     assert!(reg.headers["authorization"] == format!("Bot {TOKEN}"));
 
     validate(

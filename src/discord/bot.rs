@@ -67,6 +67,16 @@ pub async fn run(
     token: Token,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), BotError> {
+    run_with_clock(app, token, shutdown, super::Clock::default()).await
+}
+
+/// [`run`] with the clock subscriptions are scheduled by.
+pub async fn run_with_clock(
+    app: App,
+    token: Token,
+    shutdown: impl Future<Output = ()> + Send,
+    clock: super::Clock,
+) -> Result<(), BotError> {
     let config = app.config.discord.clone();
     let base = if config.api_base_url.is_empty() {
         DISCORD_API.to_string()
@@ -91,7 +101,11 @@ pub async fn run(
         rest: rest.clone(),
         config: config.clone(),
         stats: stats.clone(),
+        clock,
+        outbox: Arc::new(tokio::sync::Notify::new()),
     };
+    let shared = Arc::new(data.clone());
+    let ingested = Arc::new(tokio::sync::Notify::new());
     let (fatal_tx, mut fatal_rx) = mpsc::unbounded_channel::<BotError>();
     let guilds: Arc<Mutex<HashSet<u64>>> = Arc::default();
     let scopes = register::scopes(&config.guild_ids);
@@ -133,15 +147,22 @@ pub async fn run(
     let ingest = (!app.config.feeds.is_empty()).then(|| {
         let app = app.clone();
         let mut stop = stop_rx.clone();
+        let ingested = ingested.clone();
         tokio::spawn(async move {
             let stopped = async move {
                 let _ = stop.wait_for(|s| *s).await;
             };
-            if let Err(e) = crate::ingest::poll::run(&app, stopped).await {
+            if let Err(e) = crate::ingest::poll::run(&app, stopped, Some(&ingested)).await {
                 tracing::error!(error = %format!("{e:#}"), "feed ingest stopped");
             }
         })
     });
+    let matching = tokio::spawn(match_loop(shared.clone(), ingested, stop_rx.clone()));
+    let delivery = tokio::spawn(super::delivery::run(
+        shared.clone(),
+        shared.outbox.clone(),
+        stop_rx.clone(),
+    ));
     let summary = tokio::spawn(summarise(
         stats.clone(),
         rest_for_summary,
@@ -163,9 +184,32 @@ pub async fn run(
     if let Some(task) = ingest {
         let _ = task.await;
     }
+    let _ = matching.await;
+    let _ = delivery.await;
     summary.abort();
     log_summary(&stats, &rest_at_end);
     result
+}
+
+/// Matches subscriptions after every ingest cycle and every `match_interval_seconds`.
+async fn match_loop(
+    data: Arc<Data>,
+    ingested: Arc<tokio::sync::Notify>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let every = Duration::from_secs(data.app.config.subscriptions.match_interval_seconds);
+    loop {
+        match super::matcher::run_once(&data.app, data.clock.now()).await {
+            Ok(r) if r.total() > 0 => data.outbox.notify_one(),
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "subscription matching failed"),
+        }
+        tokio::select! {
+            () = tokio::time::sleep(every) => {}
+            () = ingested.notified() => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+    }
 }
 
 /// Logs the summary line every `every` until stopped.

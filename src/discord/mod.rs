@@ -11,28 +11,54 @@ pub mod bot;
 pub mod commands;
 pub mod components;
 pub mod custom_id;
+pub mod delivery;
+pub mod matcher;
 pub mod ratelimit;
 pub mod register;
 pub mod respond;
 pub mod rest;
+pub mod schedule;
 pub mod views;
 
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::Notify;
 
 use crate::app::{App, LookupError};
 use crate::config::DiscordConfig;
 use crate::store::StoreError;
 
-pub use bot::{run, BotError as RunError};
+pub use bot::{run, run_with_clock, BotError as RunError};
 
-/// State every handler shares (poise's user data).
-#[derive(Debug)]
+/// State every handler shares (poise's user data); cheap to clone.
+#[derive(Debug, Clone)]
 pub struct Data {
     pub app: App,
     pub rest: Arc<rest::Rest>,
     pub config: DiscordConfig,
     pub stats: Arc<Stats>,
+    pub clock: Clock,
+    /// Wakes the delivery worker when the outbox has new rows.
+    pub outbox: Arc<Notify>,
+}
+
+/// The time subscriptions are scheduled by: the system clock, which tests can move (to cross
+/// a daylight-saving change without waiting for one).
+#[derive(Debug, Clone, Default)]
+pub struct Clock(Arc<AtomicI64>);
+
+impl Clock {
+    pub fn now(&self) -> DateTime<Utc> {
+        Utc::now() + chrono::Duration::milliseconds(self.0.load(Ordering::Relaxed))
+    }
+
+    /// Makes `now()` read `t` from this moment on.
+    pub fn set(&self, t: DateTime<Utc>) {
+        let offset = (t - Utc::now()).num_milliseconds();
+        self.0.store(offset, Ordering::Relaxed);
+    }
 }
 
 /// Counters for the periodic summary line.

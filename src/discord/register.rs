@@ -14,7 +14,18 @@ use super::{BotError, Data};
 /// The registration payload of these commands: a JSON array of application commands.
 pub fn payload(commands: &[poise::Command<Data, BotError>]) -> Value {
     let builders = poise::builtins::create_application_commands(commands);
-    serde_json::to_value(builders).expect("command builders serialise")
+    let mut payload = serde_json::to_value(builders).expect("command builders serialise");
+    // serenity writes the permission bit set as a string; Discord's OpenAPI description types
+    // it as an integer, which Discord accepts as well.
+    for command in payload.as_array_mut().into_iter().flatten() {
+        let bits = command["default_member_permissions"]
+            .as_str()
+            .and_then(|s| s.parse::<u64>().ok());
+        if let Some(bits) = bits {
+            command["default_member_permissions"] = Value::from(bits);
+        }
+    }
+    payload
 }
 
 /// Where the commands go.

@@ -202,8 +202,13 @@ pub fn backoff(interval: Duration, failures: u32, url: &str) -> Duration {
 
 /// Runs cycles until `shutdown` resolves. A cycle under way finishes first (its fetches are
 /// bounded by the request timeout; its writes are one transaction), so nothing is left
-/// half-written; a kill mid-write rolls that transaction back.
-pub async fn run(app: &App, shutdown: impl std::future::Future<Output = ()>) -> anyhow::Result<()> {
+/// half-written; a kill mid-write rolls that transaction back. `after_cycle`, when given, is
+/// notified after every cycle that stored new articles (subscription matching listens).
+pub async fn run(
+    app: &App,
+    shutdown: impl std::future::Future<Output = ()>,
+    after_cycle: Option<&tokio::sync::Notify>,
+) -> anyhow::Result<()> {
     let fetcher = fetcher(app)?;
     tokio::pin!(shutdown);
     loop {
@@ -217,6 +222,9 @@ pub async fn run(app: &App, shutdown: impl std::future::Future<Output = ()>) -> 
                 new_stories = report.batch.new_stories,
                 "ingest cycle"
             );
+        }
+        if let Some(n) = after_cycle.filter(|_| report.batch.new_articles > 0) {
+            n.notify_one();
         }
         let wait = next_wake(app, Utc::now()).await?;
         tokio::select! {

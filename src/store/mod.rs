@@ -9,6 +9,7 @@
 
 pub mod feeds;
 pub mod search;
+pub mod subscriptions;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -139,17 +140,31 @@ impl Store {
     }
 
     async fn migrate(&self) -> Result<(), StoreError> {
-        let sql = match self.backend {
-            Backend::Sqlite => include_str!("migrations/sqlite/0001_init.sql"),
-            Backend::Postgres => include_str!("migrations/postgres/0001_init.sql"),
+        // Append new migrations; never edit one that has shipped.
+        let steps: [(i64, &str, &'static str); 2] = match self.backend {
+            Backend::Sqlite => [
+                (1, "init", include_str!("migrations/sqlite/0001_init.sql")),
+                (2, "subscriptions", include_str!("migrations/sqlite/0002_subscriptions.sql")),
+            ],
+            Backend::Postgres => [
+                (1, "init", include_str!("migrations/postgres/0001_init.sql")),
+                (2, "subscriptions", include_str!("migrations/postgres/0002_subscriptions.sql")),
+            ],
         };
-        let migrator = Migrator::with_migrations(vec![Migration::new(
-            1,
-            "init".into(),
-            MigrationType::Simple,
-            sql.into_sql_str(),
-            false,
-        )]);
+        let migrator = Migrator::with_migrations(
+            steps
+                .into_iter()
+                .map(|(version, name, sql)| {
+                    Migration::new(
+                        version,
+                        name.into(),
+                        MigrationType::Simple,
+                        sql.into_sql_str(),
+                        false,
+                    )
+                })
+                .collect(),
+        );
         migrator.run(&self.pool).await?;
         Ok(())
     }

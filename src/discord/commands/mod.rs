@@ -1,8 +1,9 @@
-//! The slash commands, one file each. [`all`] is the list that is registered and dispatched.
+//! The slash commands, one file per command group. [`all`] is the list that is registered and dispatched.
 
 pub mod about;
 pub mod blindspot;
 pub mod story;
+pub mod subscribe;
 pub mod top;
 
 use super::respond::{respond, Ix, Style};
@@ -16,6 +17,10 @@ pub fn all() -> Vec<poise::Command<Data, BotError>> {
         top::top(),
         blindspot::blindspot(),
         about::about(),
+        subscribe::subscribe(),
+        subscribe::briefing(),
+        subscribe::subscriptions(),
+        subscribe::unsubscribe(),
     ]
 }
 

@@ -41,7 +41,7 @@ pub async fn story(
 
 /// Titles of stories matching what has been typed so far (the trending ones when nothing
 /// has); the chosen value is the story id, so the command finds exactly that story.
-async fn autocomplete(ctx: Context<'_>, partial: &str) -> CreateAutocompleteResponse {
+pub(crate) async fn autocomplete(ctx: Context<'_>, partial: &str) -> CreateAutocompleteResponse {
     let data = ctx.data();
     data.stats.autocompletes.fetch_add(1, Ordering::Relaxed);
     let partial = truncate_chars(partial.trim(), MAX_QUERY_CHARS);

@@ -1,0 +1,418 @@
+//! Subscriptions: `/subscribe topic`, `/subscribe story`, `/briefing`, `/subscriptions` and
+//! `/unsubscribe`. Server only; by default only members with Manage Channels see them
+//! (`default_member_permissions`), and the permission is checked again here. A subscription is
+//! accepted only once its confirmation is posted in the channel, which proves the bot can post
+//! there; it never backfills earlier stories.
+
+use poise::serenity_prelude::{
+    AutocompleteChoice, CommandInteraction, CreateAutocompleteResponse, PartialChannel,
+    Permissions,
+};
+
+use super::answer;
+use crate::app::Lookup;
+use crate::digest::discord::{Embed, Message};
+use crate::digest::markdown::escape_within;
+use crate::discord::delivery::{self, ChannelPost};
+use crate::discord::matcher::side_bits;
+use crate::discord::schedule;
+use crate::discord::views::{self, Reply};
+use crate::discord::{BotError, Context, Data};
+use crate::store::subscriptions::{Follow, NewSubscription, SubscribeError, Subscription};
+
+/// What the bot needs in a channel it posts in.
+const POST_PERMISSIONS: [(Permissions, &str); 4] = [
+    (Permissions::VIEW_CHANNEL, "View Channel"),
+    (Permissions::SEND_MESSAGES, "Send Messages"),
+    (Permissions::EMBED_LINKS, "Embed Links"),
+    (Permissions::ATTACH_FILES, "Attach Files"),
+];
+
+/// Follow a topic or a story in a channel
+#[poise::command(
+    slash_command,
+    subcommands("topic", "follow_story"),
+    subcommand_required,
+    default_member_permissions = "MANAGE_CHANNELS",
+    install_context = "Guild",
+    interaction_context = "Guild"
+)]
+pub async fn subscribe(_ctx: Context<'_>) -> Result<(), BotError> {
+    Ok(())
+}
+
+/// Post new stories about a topic once enough outlets cover them
+#[poise::command(slash_command, default_member_permissions = "MANAGE_CHANNELS")]
+pub async fn topic(
+    ctx: Context<'_>,
+    #[description = "Words every story must contain, e.g. peace talks"]
+    #[min_length = 2]
+    #[max_length = 100]
+    query: String,
+    #[description = "Where to post (default: this channel)"]
+    #[channel_types("Text", "News")]
+    channel: Option<PartialChannel>,
+    #[description = "Outlets a story needs first (default from the server's config)"]
+    #[min = 1]
+    #[max = 50]
+    min_sources: Option<u8>,
+) -> Result<(), BotError> {
+    let data = ctx.data();
+    let app = &data.app;
+    let min = min_sources.map_or(app.config.subscriptions.min_sources, i64::from);
+    answer(ctx, async {
+        let query = query.trim().to_string();
+        if crate::store::SearchTerms::parse(&query).is_empty() {
+            return Err(BotError::User("Give a few words to look for.".into()));
+        }
+        let watermark = app.store.max_story_seq().await?;
+        let follow = Follow::Topic {
+            query: query.clone(),
+            min_sources: min,
+        };
+        let what = format!(
+            "new stories about **{}** once {min} outlets cover them",
+            escape_within(&query, 100)
+        );
+        create(ctx, follow, channel, watermark, (0, 0), &what).await
+    })
+    .await
+}
+
+/// Post an update when a story grows markedly
+#[poise::command(
+    slash_command,
+    rename = "story",
+    default_member_permissions = "MANAGE_CHANNELS"
+)]
+pub async fn follow_story(
+    ctx: Context<'_>,
+    #[description = "The story: words from its headline, or its id"]
+    #[min_length = 1]
+    #[max_length = 300]
+    #[autocomplete = "super::story::autocomplete"]
+    story: String,
+    #[description = "Where to post (default: this channel)"]
+    #[channel_types("Text", "News")]
+    channel: Option<PartialChannel>,
+) -> Result<(), BotError> {
+    let app = &ctx.data().app;
+    answer(ctx, async {
+        let story = match app.find_story(&story).await? {
+            Lookup::Found(s) => s,
+            Lookup::NotFound { .. } => {
+                return Err(BotError::User(format!(
+                    "No story matches **{}**. Pick one from the suggestions.",
+                    escape_within(&story, 100)
+                )))
+            }
+        };
+        let sides = side_bits(&app.coverage(&story).by_side);
+        let growth = app.config.subscriptions.growth_percent;
+        let what = format!(
+            "updates on **{}** when its coverage grows by {growth}% or reaches a new side",
+            escape_within(&story.title, 200)
+        );
+        let follow = Follow::Story {
+            story_id: story.id.to_string(),
+        };
+        let progress = (story.articles.len() as i64, sides);
+        create(ctx, follow, channel, 0, progress, &what).await
+    })
+    .await
+}
+
+/// A daily digest of the top stories at a local time
+#[poise::command(
+    slash_command,
+    default_member_permissions = "MANAGE_CHANNELS",
+    install_context = "Guild",
+    interaction_context = "Guild"
+)]
+pub async fn briefing(
+    ctx: Context<'_>,
+    #[description = "Local time, 24-hour HH:MM, e.g. 07:30"]
+    #[min_length = 3]
+    #[max_length = 5]
+    time: String,
+    #[description = "Time zone, e.g. Europe/Paris or America/New_York"]
+    #[max_length = 64]
+    #[autocomplete = "autocomplete_zone"]
+    timezone: String,
+    #[description = "How many stories (1 to 10, default 5)"]
+    #[min = 1]
+    #[max = 10]
+    count: Option<u8>,
+    #[description = "Where to post (default: this channel)"]
+    #[channel_types("Text", "News")]
+    channel: Option<PartialChannel>,
+) -> Result<(), BotError> {
+    answer(ctx, async {
+        let at = schedule::parse_time(&time).ok_or_else(|| {
+            BotError::User(format!(
+                "`{}` is not a time: use 24-hour HH:MM, e.g. 07:30.",
+                escape_within(&time, 10)
+            ))
+        })?;
+        let tz = schedule::parse_zone(&timezone).ok_or_else(|| {
+            BotError::User(format!(
+                "`{}` is not a time zone: use a name such as Europe/Paris (pick one from the \
+                 suggestions).",
+                escape_within(&timezone, 64)
+            ))
+        })?;
+        let time = at.format("%H:%M").to_string();
+        let count = i64::from(count.unwrap_or(5).clamp(1, 10));
+        let what = format!("a briefing of the top {count} stories every day at {time} ({tz})");
+        let follow = Follow::Briefing {
+            time,
+            timezone: tz.name().to_string(),
+            count,
+        };
+        create(ctx, follow, channel, 0, (0, 0), &what).await
+    })
+    .await
+}
+
+/// This server's subscriptions and their state
+#[poise::command(
+    slash_command,
+    default_member_permissions = "MANAGE_CHANNELS",
+    install_context = "Guild",
+    interaction_context = "Guild"
+)]
+pub async fn subscriptions(ctx: Context<'_>) -> Result<(), BotError> {
+    answer(ctx, async {
+        let (guild, _) = authorise(ctx)?;
+        let subs = ctx.data().app.store.guild_subscriptions(guild).await?;
+        let mut text = String::new();
+        for s in &subs {
+            text.push_str(&format!("{}\n", describe(s)));
+        }
+        if subs.is_empty() {
+            text = "No subscriptions yet: `/subscribe topic`, `/subscribe story` or `/briefing`."
+                .into();
+        }
+        let limit = ctx.data().app.config.subscriptions.max_per_guild;
+        let mut m = Message::embeds(vec![Embed {
+            title: format!("Subscriptions ({} of {limit})", subs.len()),
+            description: crate::text::truncate_utf16(&text, 4096),
+            ..Embed::default()
+        }]);
+        m = m.ephemeral();
+        Ok(m.into())
+    })
+    .await
+}
+
+/// Stop a subscription
+#[poise::command(
+    slash_command,
+    default_member_permissions = "MANAGE_CHANNELS",
+    install_context = "Guild",
+    interaction_context = "Guild"
+)]
+pub async fn unsubscribe(
+    ctx: Context<'_>,
+    #[description = "The subscription (see /subscriptions)"]
+    #[max_length = 20]
+    #[autocomplete = "autocomplete_subscription"]
+    subscription: String,
+) -> Result<(), BotError> {
+    answer(ctx, async {
+        let (guild, _) = authorise(ctx)?;
+        let id: i64 = subscription
+            .trim()
+            .trim_start_matches('#')
+            .parse()
+            .map_err(|_| BotError::User("Pick a subscription from the list.".into()))?;
+        if ctx.data().app.store.unsubscribe(guild, id).await? {
+            Ok(views::notice(&format!("Subscription #{id} removed.")).into())
+        } else {
+            Err(BotError::User(format!(
+                "This server has no subscription #{id}."
+            )))
+        }
+    })
+    .await
+}
+
+/// One line per subscription: what, where, and whether it is active.
+fn describe(s: &Subscription) -> String {
+    let what = match &s.follow {
+        Follow::Topic { query, min_sources } => format!(
+            "topic **{}** ({min_sources}+ sources)",
+            escape_within(query, 100)
+        ),
+        Follow::Story { story_id } => format!("story `{story_id}`"),
+        Follow::Briefing {
+            time,
+            timezone,
+            count,
+        } => format!("briefing of {count} at {time} {timezone}"),
+    };
+    let state = match &s.paused_reason {
+        None => "active".to_string(),
+        Some(why) => format!("⏸️ paused: {why}"),
+    };
+    format!("`#{}` {what} in <#{}> · {state}", s.id, s.channel_id)
+}
+
+fn interaction<'a>(ctx: Context<'a>) -> Result<&'a CommandInteraction, BotError> {
+    match ctx {
+        poise::Context::Application(a) => Ok(a.interaction),
+        poise::Context::Prefix(_) => Err(BotError::Internal("not a slash command".into())),
+    }
+}
+
+/// The server, and the member who asked, if they may manage subscriptions.
+fn authorise(ctx: Context<'_>) -> Result<(u64, u64), BotError> {
+    let i = interaction(ctx)?;
+    let guild = i
+        .guild_id
+        .ok_or_else(|| BotError::User("Subscriptions belong to servers: use this in one.".into()))?;
+    let perms = i
+        .member
+        .as_ref()
+        .and_then(|m| m.permissions)
+        .unwrap_or_else(Permissions::empty);
+    if !(perms.manage_channels() || perms.administrator()) {
+        return Err(BotError::User(
+            "You need the Manage Channels permission to manage subscriptions.".into(),
+        ));
+    }
+    Ok((guild.get(), i.user.id.get()))
+}
+
+/// Stores a subscription after posting its confirmation in the channel; undoes it when the
+/// channel refuses the post.
+async fn create(
+    ctx: Context<'_>,
+    follow: Follow,
+    channel: Option<PartialChannel>,
+    watermark: i64,
+    (last_count, last_sides): (i64, i64),
+    what: &str,
+) -> Result<Reply, BotError> {
+    let (guild, user) = authorise(ctx)?;
+    let i = interaction(ctx)?;
+    let data: &Data = ctx.data();
+    let channel_id = channel.map_or(i.channel_id.get(), |c| c.id.get());
+    if channel_id == i.channel_id.get() {
+        if let Some(perms) = i.app_permissions {
+            let missing: Vec<&str> = POST_PERMISSIONS
+                .iter()
+                .filter(|(p, _)| !perms.contains(*p) && !perms.administrator())
+                .map(|(_, name)| *name)
+                .collect();
+            if !missing.is_empty() {
+                return Err(BotError::User(format!(
+                    "I can't post in <#{channel_id}>: I am missing {}. Nothing was subscribed.",
+                    missing.join(", ")
+                )));
+            }
+        }
+    }
+    let new = NewSubscription {
+        guild_id: guild,
+        channel_id,
+        follow,
+        watermark,
+        last_count,
+        last_sides,
+        created_by: user,
+    };
+    let store = &data.app.store;
+    let limit = data.app.config.subscriptions.max_per_guild;
+    let sub = match store.subscribe(&new, limit, data.clock.now()).await {
+        Ok(s) => s,
+        Err(SubscribeError::Limit { limit }) => {
+            return Err(BotError::User(format!(
+                "This server has reached its limit of {limit} subscriptions. Remove one with \
+                 `/unsubscribe` first."
+            )))
+        }
+        Err(SubscribeError::Duplicate) => {
+            return Err(BotError::User(
+                "That channel already has this subscription (see `/subscriptions`).".into(),
+            ))
+        }
+        Err(SubscribeError::Store(e)) => return Err(e.into()),
+    };
+    let confirmation = ChannelPost {
+        message: Message::embeds(vec![Embed {
+            description: format!("📰 This channel will get {what}. (subscription #{})", sub.id),
+            color: crate::digest::discord::colour(None),
+            ..Embed::default()
+        }]),
+        content: None,
+        nonce: Some(format!("sbc{}", sub.id)),
+        enforce_nonce: true,
+        message_reference: None,
+    };
+    match delivery::post(data, channel_id, &confirmation, Vec::new()).await {
+        Ok(message_id) => {
+            if message_id != 0 {
+                store.set_anchor(sub.id, message_id).await?;
+            }
+            Ok(views::notice(&format!(
+                "Subscribed <#{channel_id}> to {what}. Remove it with `/unsubscribe` (#{}).",
+                sub.id
+            ))
+            .into())
+        }
+        Err(e) => {
+            store.unsubscribe(guild, sub.id).await?;
+            match delivery::refusal(&e, channel_id) {
+                Some(why) => Err(BotError::User(format!(
+                    "I can't post there: {why}. Nothing was subscribed."
+                ))),
+                None => Err(e.into()),
+            }
+        }
+    }
+}
+
+async fn autocomplete_zone(_ctx: Context<'_>, partial: &str) -> CreateAutocompleteResponse {
+    let p = partial.trim().to_lowercase();
+    let choices = chrono_tz::TZ_VARIANTS
+        .iter()
+        .map(|tz| tz.name())
+        .filter(|n| p.is_empty() || n.to_lowercase().contains(&p))
+        .take(25)
+        .map(|n| AutocompleteChoice::new(n, n))
+        .collect();
+    CreateAutocompleteResponse::new().set_choices(choices)
+}
+
+async fn autocomplete_subscription(ctx: Context<'_>, partial: &str) -> CreateAutocompleteResponse {
+    let guild = interaction(ctx).ok().and_then(|i| i.guild_id);
+    let subs = match guild {
+        Some(g) => ctx
+            .data()
+            .app
+            .store
+            .guild_subscriptions(g.get())
+            .await
+            .unwrap_or_default(),
+        None => Vec::new(),
+    };
+    let p = partial.trim().to_lowercase();
+    let choices = subs
+        .iter()
+        .map(|s| {
+            let name = match &s.follow {
+                Follow::Topic { query, .. } => format!("#{} topic: {query}", s.id),
+                Follow::Story { story_id } => format!("#{} story {story_id}", s.id),
+                Follow::Briefing { time, timezone, .. } => {
+                    format!("#{} briefing {time} {timezone}", s.id)
+                }
+            };
+            (crate::text::truncate_chars(&name, 100), s.id.to_string())
+        })
+        .filter(|(name, _)| p.is_empty() || name.to_lowercase().contains(&p))
+        .take(25)
+        .map(|(name, id)| AutocompleteChoice::new(name, id))
+        .collect();
+    CreateAutocompleteResponse::new().set_choices(choices)
+}

@@ -1,0 +1,331 @@
+//! The delivery worker: the one path by which subscription posts reach Discord.
+//!
+//! It sends due outbox rows through the shared [`super::rest::Rest`] client (one rate budget:
+//! paced under the global limit, per-channel buckets from Discord's headers, 429s waited out,
+//! 5xx retried), several channels at once and each channel in order. Each post carries the
+//! row's fixed `nonce` with `enforce_nonce`, so a send repeated after a crash (the row still
+//! `pending`) is refused by Discord as a duplicate instead of posted twice. A 403 or 404 pauses
+//! the subscription with the reason (shown by `/subscriptions`) and retries it later; the first
+//! success resumes it. Rows older than `max_delivery_age_minutes` are dropped with a log line.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use reqwest::Method;
+use serde::Serialize;
+use tokio::sync::{watch, Notify, Semaphore};
+
+use super::rest::{Body, Request, RestError};
+use super::views;
+use super::Data;
+use crate::digest::discord::Message;
+use crate::model::StoryId;
+use crate::store::subscriptions::{Delivery, Follow, Subscription};
+use crate::store::StoreError;
+
+/// Channels posted to at once.
+const PARALLEL_CHANNELS: usize = 16;
+/// Rows fetched per round.
+const BATCH: i64 = 500;
+
+/// A message posted in a channel: the rendered message plus what only channel posts carry.
+#[derive(Debug, Serialize)]
+pub struct ChannelPost {
+    #[serde(flatten)]
+    pub message: Message,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub enforce_nonce: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message_reference: Option<MessageReference>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct MessageReference {
+    pub message_id: String,
+    /// Post anyway when the earlier message was deleted.
+    pub fail_if_not_exists: bool,
+}
+
+/// What became of one delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Outcome {
+    Sent,
+    Dropped(String),
+    Failed(String),
+    Paused(String),
+    Retry(String),
+}
+
+/// Posts `post` (with its files) in `channel_id`; returns the new message's id.
+pub async fn post(
+    data: &Data,
+    channel_id: u64,
+    post: &ChannelPost,
+    files: Vec<super::rest::File>,
+) -> Result<u64, RestError> {
+    let path = format!("/channels/{channel_id}/messages");
+    let payload = serde_json::to_value(post).map_err(|e| RestError::Build {
+        route: format!("POST {path}"),
+        message: e.to_string(),
+    })?;
+    let body = if files.is_empty() {
+        Body::Json(payload)
+    } else {
+        Body::Multipart { payload, files }
+    };
+    let response = data
+        .rest
+        .send(Request {
+            method: Method::POST,
+            route: format!("POST {path}"),
+            path,
+            body,
+            interaction: false,
+            // Safe to repeat: the nonce makes Discord refuse a duplicate.
+            idempotent_retry: post.enforce_nonce,
+        })
+        .await?;
+    let id = serde_json::from_slice::<serde_json::Value>(&response.body)
+        .ok()
+        .and_then(|v| v["id"].as_str().and_then(|s| s.parse().ok()))
+        .unwrap_or(0);
+    Ok(id)
+}
+
+/// Why Discord refused a post, in words for `/subscriptions`.
+pub fn refusal(e: &RestError, channel_id: u64) -> Option<String> {
+    let RestError::Status { status, code, .. } = e else {
+        return None;
+    };
+    Some(match (status, code) {
+        (403, Some(50001)) => format!("cannot see <#{channel_id}> (missing View Channel)"),
+        (403, _) => format!(
+            "missing permission to post in <#{channel_id}> (needs Send Messages, Embed Links \
+             and Attach Files)"
+        ),
+        (404, _) => format!("channel <#{channel_id}> no longer exists"),
+        _ => return None,
+    })
+}
+
+/// Runs until `stop`: sends what is due, then sleeps until the next row is due or `wake`.
+pub async fn run(data: Arc<Data>, wake: Arc<Notify>, mut stop: watch::Receiver<bool>) {
+    loop {
+        let now = data.clock.now();
+        let sent = match round(&data, now).await {
+            Ok(n) => n,
+            Err(e) => {
+                tracing::error!(error = %e, "delivery round failed");
+                0
+            }
+        };
+        if sent > 0 {
+            continue;
+        }
+        let next = data.app.store.next_due().await.ok().flatten();
+        let wait = next
+            .map_or(std::time::Duration::from_secs(5), |t| {
+                (t - data.clock.now())
+                    .to_std()
+                    .unwrap_or(std::time::Duration::ZERO)
+            })
+            .clamp(
+                std::time::Duration::from_millis(200),
+                std::time::Duration::from_secs(5),
+            );
+        tokio::select! {
+            () = tokio::time::sleep(wait) => {}
+            () = wake.notified() => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+    }
+}
+
+/// One round: every due row, channels in parallel, each channel in order. Returns how many
+/// rows were handled.
+pub async fn round(data: &Arc<Data>, now: DateTime<Utc>) -> Result<usize, StoreError> {
+    let due = data.app.store.due_deliveries(now, BATCH).await?;
+    if due.is_empty() {
+        return Ok(0);
+    }
+    let n = due.len();
+    let mut by_channel: HashMap<u64, Vec<Delivery>> = HashMap::new();
+    let mut order = Vec::new();
+    for d in due {
+        if !by_channel.contains_key(&d.channel_id) {
+            order.push(d.channel_id);
+        }
+        by_channel.entry(d.channel_id).or_default().push(d);
+    }
+    let permits = Arc::new(Semaphore::new(PARALLEL_CHANNELS));
+    let mut tasks = tokio::task::JoinSet::new();
+    for channel in order {
+        let rows = by_channel.remove(&channel).unwrap_or_default();
+        let data = data.clone();
+        let permits = permits.clone();
+        tasks.spawn(async move {
+            let _permit = permits.acquire_owned().await;
+            let mut paused = std::collections::HashSet::new();
+            for d in rows {
+                // One refused post pauses its subscription: the rest wait for the retry.
+                if paused.contains(&d.subscription_id) {
+                    continue;
+                }
+                let outcome = deliver(&data, &d).await;
+                if let Err(e) = record(&data, &d, &outcome).await {
+                    tracing::error!(error = %e, delivery = d.id, "cannot record a delivery");
+                }
+                if matches!(outcome, Outcome::Paused(_)) {
+                    paused.insert(d.subscription_id);
+                }
+            }
+        });
+    }
+    while tasks.join_next().await.is_some() {}
+    Ok(n)
+}
+
+async fn record(data: &Data, d: &Delivery, outcome: &Outcome) -> Result<(), StoreError> {
+    let store = &data.app.store;
+    let now = data.clock.now();
+    let cfg = &data.app.config.subscriptions;
+    match outcome {
+        Outcome::Sent => {}
+        Outcome::Dropped(why) => {
+            tracing::warn!(delivery = d.id, subscription = d.subscription_id, reason = %why, "delivery dropped");
+            store.mark_unsent(d.id, "dropped", why).await?;
+        }
+        Outcome::Failed(why) => {
+            tracing::error!(delivery = d.id, subscription = d.subscription_id, reason = %why, "delivery failed");
+            store.mark_unsent(d.id, "failed", why).await?;
+        }
+        Outcome::Paused(why) => {
+            tracing::warn!(subscription = d.subscription_id, reason = %why, "subscription paused");
+            store.set_paused(d.subscription_id, Some(why), now).await?;
+            let retry = now + Duration::minutes(cfg.pause_retry_minutes);
+            store.retry_delivery(d.id, retry, why).await?;
+        }
+        Outcome::Retry(why) => {
+            let wait = Duration::seconds(30 << d.attempts.clamp(0, 6));
+            tracing::warn!(delivery = d.id, reason = %why, retry_in_s = wait.num_seconds(), "delivery will be retried");
+            store.retry_delivery(d.id, now + wait, why).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn deliver(data: &Data, d: &Delivery) -> Outcome {
+    let now = data.clock.now();
+    let max_age = Duration::minutes(data.app.config.subscriptions.max_delivery_age_minutes);
+    if now - d.created_at > max_age {
+        return Outcome::Dropped(format!(
+            "not sent within {} minutes",
+            max_age.num_minutes()
+        ));
+    }
+    let sub = match data.app.store.subscription(d.subscription_id).await {
+        Ok(Some(sub)) => sub,
+        Ok(None) => return Outcome::Dropped("the subscription was removed".into()),
+        Err(e) => return Outcome::Retry(e.to_string()),
+    };
+    let (post_body, files) = match render(data, &sub, d).await {
+        Ok(Some(r)) => r,
+        Ok(None) => return Outcome::Dropped("the story no longer exists".into()),
+        Err(e) => return Outcome::Retry(e.to_string()),
+    };
+    match post(data, d.channel_id, &post_body, files).await {
+        Ok(message_id) => {
+            let store = &data.app.store;
+            let saved = async {
+                store.mark_sent(d.id, message_id, now).await?;
+                if !matches!(sub.follow, Follow::Briefing { .. }) && message_id != 0 {
+                    store.set_anchor(sub.id, message_id).await?;
+                }
+                if sub.paused_reason.is_some() {
+                    store.set_paused(sub.id, None, now).await?;
+                    tracing::info!(subscription = sub.id, "subscription resumed");
+                }
+                Ok::<_, StoreError>(())
+            };
+            if let Err(e) = saved.await {
+                // Sent but not recorded: the retry repeats the nonce and Discord refuses it.
+                return Outcome::Retry(e.to_string());
+            }
+            tracing::info!(delivery = d.id, subscription = sub.id, channel = d.channel_id, "delivered");
+            Outcome::Sent
+        }
+        Err(e) => match refusal(&e, d.channel_id) {
+            Some(why) => Outcome::Paused(why),
+            None if matches!(e, RestError::Status { .. }) => Outcome::Failed(e.to_string()),
+            None => Outcome::Retry(e.to_string()),
+        },
+    }
+}
+
+/// The post for a delivery, or `None` when its story has gone.
+async fn render(
+    data: &Data,
+    sub: &Subscription,
+    d: &Delivery,
+) -> Result<Option<(ChannelPost, Vec<super::rest::File>)>, StoreError> {
+    let app = &data.app;
+    let (content, reply, files, message) = match &sub.follow {
+        Follow::Briefing { count, .. } => {
+            let stories = app.trending(*count as usize).await?;
+            let message = views::story_list(
+                app,
+                "Your daily briefing: the top stories",
+                &stories,
+                "No stories right now.",
+            );
+            (None, None, Vec::new(), message)
+        }
+        follow => {
+            let Some(id) = StoryId::parse(&d.subject) else {
+                return Ok(None);
+            };
+            let Some(story) = app.store.story(&id).await? else {
+                return Ok(None);
+            };
+            let reply = views::digest(app, &story);
+            let c = app.coverage(&story);
+            let (content, anchor) = match follow {
+                Follow::Topic { query, .. } => (
+                    format!(
+                        "New story for **{}**: {} sources",
+                        crate::digest::markdown::escape_within(query, 100),
+                        c.sources
+                    ),
+                    None,
+                ),
+                _ => (
+                    format!(
+                        "This story grew: {} articles from {} sources",
+                        story.articles.len(),
+                        c.sources
+                    ),
+                    sub.anchor_message,
+                ),
+            };
+            (Some(content), anchor, reply.files, reply.message)
+        }
+    };
+    Ok(Some((
+        ChannelPost {
+            message,
+            content,
+            nonce: Some(d.nonce.clone()),
+            enforce_nonce: true,
+            message_reference: reply.map(|m| MessageReference {
+                message_id: m.to_string(),
+                fail_if_not_exists: false,
+            }),
+        },
+        files,
+    )))
+}

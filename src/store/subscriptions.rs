@@ -1,0 +1,460 @@
+//! Subscriptions of Discord channels and the outbox of their deliveries.
+//!
+//! A match becomes one `deliveries` row per subscription, subject (a story id, or `briefing`)
+//! and revision, unique, so matching can run any number of times and a delivery is recorded
+//! once. The delivery worker moves rows from `pending` to `sent` (or `dropped` when too old,
+//! `failed` when Discord refuses the payload); each row has a fixed nonce that Discord uses to
+//! refuse a duplicate when a send is repeated after a crash.
+
+use chrono::{DateTime, TimeZone, Utc};
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use super::{Store, StoreError};
+
+/// What a subscription follows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Follow {
+    /// New stories matching `query` once they have `min_sources` outlets.
+    Topic { query: String, min_sources: i64 },
+    /// One story's growth.
+    Story { story_id: String },
+    /// The top stories every day at `time` (HH:MM) in `timezone`.
+    Briefing {
+        time: String,
+        timezone: String,
+        count: i64,
+    },
+}
+
+impl Follow {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Follow::Topic { .. } => "topic",
+            Follow::Story { .. } => "story",
+            Follow::Briefing { .. } => "briefing",
+        }
+    }
+}
+
+/// A stored subscription.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Subscription {
+    pub id: i64,
+    pub guild_id: u64,
+    pub channel_id: u64,
+    pub follow: Follow,
+    /// Topic: stories up to this sequence number existed before the subscription.
+    pub watermark: i64,
+    /// Story: articles and sides (bits: 1 left, 2 center, 4 right) when last posted.
+    pub last_count: i64,
+    pub last_sides: i64,
+    /// The message later updates reply to.
+    pub anchor_message: Option<u64>,
+    pub created_by: u64,
+    pub created_at: DateTime<Utc>,
+    /// Set while deliveries fail for a reason only a person can fix (permissions, channel).
+    pub paused_reason: Option<String>,
+}
+
+/// A subscription about to be stored.
+#[derive(Debug, Clone)]
+pub struct NewSubscription {
+    pub guild_id: u64,
+    pub channel_id: u64,
+    pub follow: Follow,
+    pub watermark: i64,
+    pub last_count: i64,
+    pub last_sides: i64,
+    pub created_by: u64,
+}
+
+/// A delivery in the outbox.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delivery {
+    pub id: i64,
+    pub subscription_id: i64,
+    pub subject: String,
+    pub revision: i64,
+    pub channel_id: u64,
+    pub nonce: String,
+    pub attempts: i64,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Why a new subscription was not stored.
+#[derive(Debug, thiserror::Error)]
+pub enum SubscribeError {
+    #[error("this server already has {limit} subscriptions, the most allowed")]
+    Limit { limit: i64 },
+    #[error("this channel already has that subscription")]
+    Duplicate,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+const COLUMNS: &str = "id, guild_id, channel_id, kind, query, story_id, min_sources, brief_time, \
+     timezone, brief_count, watermark, last_count, last_sides, anchor_message, created_by, \
+     created_at, paused_reason";
+
+fn time(t: i64) -> DateTime<Utc> {
+    Utc.timestamp_opt(t, 0).single().unwrap_or_default()
+}
+
+fn subscription(r: &AnyRow) -> Result<Subscription, StoreError> {
+    let kind: String = r.try_get("kind")?;
+    let follow = match kind.as_str() {
+        "topic" => Follow::Topic {
+            query: r.try_get("query")?,
+            min_sources: r.try_get("min_sources")?,
+        },
+        "story" => Follow::Story {
+            story_id: r.try_get::<Option<String>, _>("story_id")?.unwrap_or_default(),
+        },
+        "briefing" => Follow::Briefing {
+            time: r.try_get::<Option<String>, _>("brief_time")?.unwrap_or_default(),
+            timezone: r.try_get::<Option<String>, _>("timezone")?.unwrap_or_default(),
+            count: r.try_get("brief_count")?,
+        },
+        other => return Err(StoreError::Corrupt(format!("subscription kind {other:?}"))),
+    };
+    Ok(Subscription {
+        id: r.try_get("id")?,
+        guild_id: r.try_get::<i64, _>("guild_id")? as u64,
+        channel_id: r.try_get::<i64, _>("channel_id")? as u64,
+        follow,
+        watermark: r.try_get("watermark")?,
+        last_count: r.try_get("last_count")?,
+        last_sides: r.try_get("last_sides")?,
+        anchor_message: r
+            .try_get::<Option<i64>, _>("anchor_message")?
+            .map(|m| m as u64),
+        created_by: r.try_get::<i64, _>("created_by")? as u64,
+        created_at: time(r.try_get("created_at")?),
+        paused_reason: r.try_get("paused_reason")?,
+    })
+}
+
+fn delivery(r: &AnyRow) -> Result<Delivery, StoreError> {
+    Ok(Delivery {
+        id: r.try_get("id")?,
+        subscription_id: r.try_get("subscription_id")?,
+        subject: r.try_get("subject")?,
+        revision: r.try_get("revision")?,
+        channel_id: r.try_get::<i64, _>("channel_id")? as u64,
+        nonce: r.try_get("nonce")?,
+        attempts: r.try_get("attempts")?,
+        created_at: time(r.try_get("created_at")?),
+    })
+}
+
+/// The nonce of a delivery: fixed by its unique key, at most 25 characters (Discord's limit).
+pub fn nonce(subscription_id: i64, subject: &str, revision: i64) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in format!("{subscription_id}:{subject}:{revision}").bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("sb{h:016x}")
+}
+
+impl Store {
+    /// Stores a subscription unless the server is at `limit` or the channel already has it.
+    pub async fn subscribe(
+        &self,
+        s: &NewSubscription,
+        limit: i64,
+        now: DateTime<Utc>,
+    ) -> Result<Subscription, SubscribeError> {
+        let mut tx = self.pool.begin().await.map_err(StoreError::from)?;
+        let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM subscriptions WHERE guild_id = $1")
+            .bind(s.guild_id as i64)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(StoreError::from)?
+            .try_get("n")
+            .map_err(StoreError::from)?;
+        if n >= limit {
+            return Err(SubscribeError::Limit { limit });
+        }
+        let (query, story_id, min_sources, brief_time, timezone, brief_count) = match &s.follow {
+            Follow::Topic { query, min_sources } => {
+                (query.clone(), None, *min_sources, None, None, 0)
+            }
+            Follow::Story { story_id } => (String::new(), Some(story_id.clone()), 0, None, None, 0),
+            Follow::Briefing {
+                time,
+                timezone,
+                count,
+            } => (
+                String::new(),
+                None,
+                0,
+                Some(time.clone()),
+                Some(timezone.clone()),
+                *count,
+            ),
+        };
+        let dup: Option<i64> = sqlx::query(
+            "SELECT id FROM subscriptions WHERE channel_id = $1 AND kind = $2 AND query = $3 \
+             AND COALESCE(story_id, '') = $4 AND COALESCE(brief_time, '') = $5 \
+             AND COALESCE(timezone, '') = $6",
+        )
+        .bind(s.channel_id as i64)
+        .bind(s.follow.kind())
+        .bind(&query)
+        .bind(story_id.as_deref().unwrap_or(""))
+        .bind(brief_time.as_deref().unwrap_or(""))
+        .bind(timezone.as_deref().unwrap_or(""))
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(StoreError::from)?
+        .map(|r| r.try_get("id"))
+        .transpose()
+        .map_err(StoreError::from)?;
+        if dup.is_some() {
+            return Err(SubscribeError::Duplicate);
+        }
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO subscriptions (guild_id, channel_id, kind, query, story_id, min_sources, \
+               brief_time, timezone, brief_count, watermark, last_count, last_sides, created_by, \
+               created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+             RETURNING {COLUMNS}"
+        )))
+        .bind(s.guild_id as i64)
+        .bind(s.channel_id as i64)
+        .bind(s.follow.kind())
+        .bind(query)
+        .bind(story_id)
+        .bind(min_sources)
+        .bind(brief_time)
+        .bind(timezone)
+        .bind(brief_count)
+        .bind(s.watermark)
+        .bind(s.last_count)
+        .bind(s.last_sides)
+        .bind(s.created_by as i64)
+        .bind(now.timestamp())
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(StoreError::from)?;
+        let sub = subscription(&row)?;
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(sub)
+    }
+
+    /// A server's subscriptions, oldest first.
+    pub async fn guild_subscriptions(&self, guild_id: u64) -> Result<Vec<Subscription>, StoreError> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM subscriptions WHERE guild_id = $1 ORDER BY id"
+        )))
+        .bind(guild_id as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(subscription).collect()
+    }
+
+    /// Every subscription of one kind (`topic`, `story`, `briefing`).
+    pub async fn subscriptions_of_kind(&self, kind: &str) -> Result<Vec<Subscription>, StoreError> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM subscriptions WHERE kind = $1 ORDER BY id"
+        )))
+        .bind(kind)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(subscription).collect()
+    }
+
+    pub async fn subscription(&self, id: i64) -> Result<Option<Subscription>, StoreError> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM subscriptions WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(subscription).transpose()
+    }
+
+    /// Removes a server's subscription and its undelivered posts; false when there is none.
+    pub async fn unsubscribe(&self, guild_id: u64, id: i64) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let owned = sqlx::query("SELECT id FROM subscriptions WHERE id = $1 AND guild_id = $2")
+            .bind(id)
+            .bind(guild_id as i64)
+            .fetch_optional(&mut *tx)
+            .await?
+            .is_some();
+        if owned {
+            sqlx::query("DELETE FROM deliveries WHERE subscription_id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("DELETE FROM subscriptions WHERE id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(owned)
+    }
+
+    /// Pauses a subscription with the reason people will see (`None` resumes it).
+    pub async fn set_paused(
+        &self,
+        id: i64,
+        reason: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE subscriptions SET paused_reason = $1, paused_at = $2 WHERE id = $3")
+            .bind(reason)
+            .bind(reason.map(|_| now.timestamp()))
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The message later updates of a subscription reply to.
+    pub async fn set_anchor(&self, id: i64, message_id: u64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE subscriptions SET anchor_message = $1 WHERE id = $2")
+            .bind(message_id as i64)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Records a match in the outbox (once: a second call for the same subscription, subject
+    /// and revision does nothing) and, for a followed story, the coverage it was posted at.
+    /// Returns whether a new delivery was recorded.
+    pub async fn enqueue(
+        &self,
+        sub: &Subscription,
+        subject: &str,
+        revision: i64,
+        progress: Option<(i64, i64)>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO deliveries (subscription_id, subject, revision, channel_id, nonce, \
+               next_attempt, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+             ON CONFLICT (subscription_id, subject, revision) DO NOTHING",
+        )
+        .bind(sub.id)
+        .bind(subject)
+        .bind(revision)
+        .bind(sub.channel_id as i64)
+        .bind(nonce(sub.id, subject, revision))
+        .bind(now.timestamp())
+        .bind(now.timestamp())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            > 0;
+        if let Some((count, sides)) = progress {
+            sqlx::query("UPDATE subscriptions SET last_count = $1, last_sides = $2 WHERE id = $3")
+                .bind(count)
+                .bind(sides)
+                .bind(sub.id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(inserted)
+    }
+
+    /// Pending deliveries due by `now`, oldest first.
+    pub async fn due_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, subscription_id, subject, revision, channel_id, nonce, attempts, created_at \
+             FROM deliveries WHERE state = 'pending' AND next_attempt <= $1 ORDER BY id LIMIT $2",
+        )
+        .bind(now.timestamp())
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(delivery).collect()
+    }
+
+    /// When the next pending delivery is due, if any.
+    pub async fn next_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let row = sqlx::query(
+            "SELECT MIN(next_attempt) AS t FROM deliveries WHERE state = 'pending'",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row.try_get::<Option<i64>, _>("t")?.map(time))
+    }
+
+    /// A delivery reached Discord as message `message_id`.
+    pub async fn mark_sent(
+        &self,
+        id: i64,
+        message_id: u64,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE deliveries SET state = 'sent', sent_at = $1, message_id = $2, \
+               attempts = attempts + 1, error = NULL WHERE id = $3",
+        )
+        .bind(now.timestamp())
+        .bind(message_id as i64)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// A delivery ends unsent: `dropped` (too old) or `failed` (refused), with the reason.
+    pub async fn mark_unsent(&self, id: i64, state: &str, error: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE deliveries SET state = $1, error = $2 WHERE id = $3")
+            .bind(state)
+            .bind(error)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// A delivery is tried again at `at`.
+    pub async fn retry_delivery(
+        &self,
+        id: i64,
+        at: DateTime<Utc>,
+        error: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE deliveries SET attempts = attempts + 1, next_attempt = $1, error = $2 \
+             WHERE id = $3",
+        )
+        .bind(at.timestamp())
+        .bind(error)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Counts of deliveries per state, for logs and tests.
+    pub async fn delivery_counts(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        let rows = sqlx::query("SELECT state, COUNT(*) AS n FROM deliveries GROUP BY state ORDER BY state")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("state")?, r.try_get("n")?)))
+            .collect()
+    }
+
+    /// The newest story's sequence number (the watermark of a new topic subscription).
+    pub async fn max_story_seq(&self) -> Result<i64, StoreError> {
+        let row = sqlx::query("SELECT MAX(seq) AS m FROM stories")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get::<Option<i64>, _>("m")?.unwrap_or(0))
+    }
+}
