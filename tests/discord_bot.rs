@@ -170,7 +170,16 @@ async fn story_hit_answers_with_the_digest_bias_bar_and_buttons() {
         .collect();
     assert_eq!(
         names,
-        ["story", "top", "blindspot", "about", "subscribe", "briefing", "subscriptions", "unsubscribe"]
+        [
+            "story",
+            "top",
+            "blindspot",
+            "about",
+            "subscribe",
+            "briefing",
+            "subscriptions",
+            "unsubscribe"
+        ]
     );
     assert!(reg.headers["authorization"] == format!("Bot {TOKEN}"));
 

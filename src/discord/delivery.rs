@@ -223,10 +223,7 @@ async fn deliver(data: &Data, d: &Delivery) -> Outcome {
     let now = data.clock.now();
     let max_age = Duration::minutes(data.app.config.subscriptions.max_delivery_age_minutes);
     if now - d.created_at > max_age {
-        return Outcome::Dropped(format!(
-            "not sent within {} minutes",
-            max_age.num_minutes()
-        ));
+        return Outcome::Dropped(format!("not sent within {} minutes", max_age.num_minutes()));
     }
     let sub = match data.app.store.subscription(d.subscription_id).await {
         Ok(Some(sub)) => sub,
@@ -256,7 +253,12 @@ async fn deliver(data: &Data, d: &Delivery) -> Outcome {
                 // Sent but not recorded: the retry repeats the nonce and Discord refuses it.
                 return Outcome::Retry(e.to_string());
             }
-            tracing::info!(delivery = d.id, subscription = sub.id, channel = d.channel_id, "delivered");
+            tracing::info!(
+                delivery = d.id,
+                subscription = sub.id,
+                channel = d.channel_id,
+                "delivered"
+            );
             Outcome::Sent
         }
         Err(e) => match refusal(&e, d.channel_id) {

@@ -66,10 +66,17 @@ async fn topic(app: &App, sub: &Subscription, now: DateTime<Utc>) -> Result<usiz
     };
     let terms = SearchTerms::parse(query);
     let mut n = 0;
-    for (row, _) in app.store.search(&terms, Scope::Everything, Mode::All, 50).await? {
+    for (row, _) in app
+        .store
+        .search(&terms, Scope::Everything, Mode::All, 50)
+        .await?
+    {
         if row.seq > sub.watermark
             && row.source_count >= *min_sources
-            && app.store.enqueue(sub, row.id.as_str(), 0, None, now).await?
+            && app
+                .store
+                .enqueue(sub, row.id.as_str(), 0, None, now)
+                .await?
         {
             n += 1;
         }

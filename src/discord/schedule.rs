@@ -91,10 +91,22 @@ mod tests {
         let seven = parse_time("07:00").unwrap();
         let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
         // EST (UTC-5) before 8 March 2026, EDT (UTC-4) after; back on 1 November.
-        assert_eq!(occurrence(d("2026-03-07"), seven, ny), utc("2026-03-07T12:00:00Z"));
-        assert_eq!(occurrence(d("2026-03-08"), seven, ny), utc("2026-03-08T11:00:00Z"));
-        assert_eq!(occurrence(d("2026-10-31"), seven, ny), utc("2026-10-31T11:00:00Z"));
-        assert_eq!(occurrence(d("2026-11-01"), seven, ny), utc("2026-11-01T12:00:00Z"));
+        assert_eq!(
+            occurrence(d("2026-03-07"), seven, ny),
+            utc("2026-03-07T12:00:00Z")
+        );
+        assert_eq!(
+            occurrence(d("2026-03-08"), seven, ny),
+            utc("2026-03-08T11:00:00Z")
+        );
+        assert_eq!(
+            occurrence(d("2026-10-31"), seven, ny),
+            utc("2026-10-31T11:00:00Z")
+        );
+        assert_eq!(
+            occurrence(d("2026-11-01"), seven, ny),
+            utc("2026-11-01T12:00:00Z")
+        );
     }
 
     #[test]
@@ -115,15 +127,27 @@ mod tests {
         let seven = parse_time("07:00").unwrap();
         let since = utc("2026-03-01T00:00:00Z");
         let grace = Duration::minutes(60);
-        assert_eq!(due(utc("2026-03-08T10:59:00Z"), seven, ny, since, grace), None);
+        assert_eq!(
+            due(utc("2026-03-08T10:59:00Z"), seven, ny, since, grace),
+            None
+        );
         let (date, at) = due(utc("2026-03-08T11:00:00Z"), seven, ny, since, grace).unwrap();
-        assert_eq!((date_key(date), at), (20260308, utc("2026-03-08T11:00:00Z")));
+        assert_eq!(
+            (date_key(date), at),
+            (20260308, utc("2026-03-08T11:00:00Z"))
+        );
         // Down at 07:00, back at 07:40: still due, same key; back at 08:01: missed.
         let late = due(utc("2026-03-08T11:40:00Z"), seven, ny, since, grace).unwrap();
         assert_eq!(date_key(late.0), 20260308);
-        assert_eq!(due(utc("2026-03-08T12:01:00Z"), seven, ny, since, grace), None);
+        assert_eq!(
+            due(utc("2026-03-08T12:01:00Z"), seven, ny, since, grace),
+            None
+        );
         // Subscribed at 07:10 local: today's 07:00 is not backfilled.
         let after = utc("2026-03-08T11:10:00Z");
-        assert_eq!(due(utc("2026-03-08T11:20:00Z"), seven, ny, after, grace), None);
+        assert_eq!(
+            due(utc("2026-03-08T11:20:00Z"), seven, ny, after, grace),
+            None
+        );
     }
 }

@@ -144,11 +144,19 @@ impl Store {
         let steps: [(i64, &str, &'static str); 2] = match self.backend {
             Backend::Sqlite => [
                 (1, "init", include_str!("migrations/sqlite/0001_init.sql")),
-                (2, "subscriptions", include_str!("migrations/sqlite/0002_subscriptions.sql")),
+                (
+                    2,
+                    "subscriptions",
+                    include_str!("migrations/sqlite/0002_subscriptions.sql"),
+                ),
             ],
             Backend::Postgres => [
                 (1, "init", include_str!("migrations/postgres/0001_init.sql")),
-                (2, "subscriptions", include_str!("migrations/postgres/0002_subscriptions.sql")),
+                (
+                    2,
+                    "subscriptions",
+                    include_str!("migrations/postgres/0002_subscriptions.sql"),
+                ),
             ],
         };
         let migrator = Migrator::with_migrations(

@@ -109,11 +109,17 @@ fn subscription(r: &AnyRow) -> Result<Subscription, StoreError> {
             min_sources: r.try_get("min_sources")?,
         },
         "story" => Follow::Story {
-            story_id: r.try_get::<Option<String>, _>("story_id")?.unwrap_or_default(),
+            story_id: r
+                .try_get::<Option<String>, _>("story_id")?
+                .unwrap_or_default(),
         },
         "briefing" => Follow::Briefing {
-            time: r.try_get::<Option<String>, _>("brief_time")?.unwrap_or_default(),
-            timezone: r.try_get::<Option<String>, _>("timezone")?.unwrap_or_default(),
+            time: r
+                .try_get::<Option<String>, _>("brief_time")?
+                .unwrap_or_default(),
+            timezone: r
+                .try_get::<Option<String>, _>("timezone")?
+                .unwrap_or_default(),
             count: r.try_get("brief_count")?,
         },
         other => return Err(StoreError::Corrupt(format!("subscription kind {other:?}"))),
@@ -244,7 +250,10 @@ impl Store {
     }
 
     /// A server's subscriptions, oldest first.
-    pub async fn guild_subscriptions(&self, guild_id: u64) -> Result<Vec<Subscription>, StoreError> {
+    pub async fn guild_subscriptions(
+        &self,
+        guild_id: u64,
+    ) -> Result<Vec<Subscription>, StoreError> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM subscriptions WHERE guild_id = $1 ORDER BY id"
         )))
@@ -383,11 +392,10 @@ impl Store {
 
     /// When the next pending delivery is due, if any.
     pub async fn next_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
-        let row = sqlx::query(
-            "SELECT MIN(next_attempt) AS t FROM deliveries WHERE state = 'pending'",
-        )
-        .fetch_one(&self.pool)
-        .await?;
+        let row =
+            sqlx::query("SELECT MIN(next_attempt) AS t FROM deliveries WHERE state = 'pending'")
+                .fetch_one(&self.pool)
+                .await?;
         Ok(row.try_get::<Option<i64>, _>("t")?.map(time))
     }
 
@@ -442,9 +450,11 @@ impl Store {
 
     /// Counts of deliveries per state, for logs and tests.
     pub async fn delivery_counts(&self) -> Result<Vec<(String, i64)>, StoreError> {
-        let rows = sqlx::query("SELECT state, COUNT(*) AS n FROM deliveries GROUP BY state ORDER BY state")
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT state, COUNT(*) AS n FROM deliveries GROUP BY state ORDER BY state",
+        )
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter()
             .map(|r| Ok((r.try_get("state")?, r.try_get("n")?)))
             .collect()

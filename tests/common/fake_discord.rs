@@ -65,6 +65,20 @@ struct Inner {
     next_id: u64,
     /// When each interaction was dispatched, by id.
     dispatched: HashMap<u64, Instant>,
+    /// Messages created in each channel, in order.
+    messages: HashMap<u64, Vec<Value>>,
+    /// (channel, nonce) of created messages, for `enforce_nonce`.
+    nonces: HashMap<(u64, String), Value>,
+    /// Channels that answer 403 or 404 to posts.
+    refused: HashMap<u64, u16>,
+    /// Enforce Discord's limits: 50 requests/s globally, 5 messages per 5 s per channel.
+    enforce_limits: bool,
+    global_window: std::collections::VecDeque<Instant>,
+    channel_windows: HashMap<u64, std::collections::VecDeque<Instant>>,
+    /// 429s answered: (global, per channel).
+    rate_limited: (u32, u32),
+    /// Delay before answering a channel post.
+    post_delay: Duration,
 }
 
 struct Shared {
@@ -108,7 +122,8 @@ impl FakeDiscord {
         self.shared.inner.lock().unwrap().requests.clone()
     }
 
-    /// Waits until `pred` holds for the recorded requests, returning its value.
+    /// Waits until `pred` holds for the recorded requests, returning its value. `pred` runs
+    /// under the fake's lock: it must not call the fake.
     pub async fn wait_until<T>(
         &self,
         what: &str,
@@ -147,6 +162,99 @@ impl FakeDiscord {
                 panic!("the bot did not complete gateway session {n}");
             }
         }
+    }
+
+    /// Messages the bot created in `channel`, in order.
+    pub fn channel_messages(&self, channel: u64) -> Vec<Value> {
+        self.shared
+            .inner
+            .lock()
+            .unwrap()
+            .messages
+            .get(&channel)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Every created message, by channel.
+    pub fn all_messages(&self) -> HashMap<u64, Vec<Value>> {
+        self.shared.inner.lock().unwrap().messages.clone()
+    }
+
+    /// Posts in `channel` are answered with `status` (403 or 404) until [`Self::accept`].
+    pub fn refuse(&self, channel: u64, status: u16) {
+        self.shared
+            .inner
+            .lock()
+            .unwrap()
+            .refused
+            .insert(channel, status);
+    }
+
+    pub fn accept(&self, channel: u64) {
+        self.shared.inner.lock().unwrap().refused.remove(&channel);
+    }
+
+    /// Answers 429 beyond 50 requests/s globally or 5 messages per 5 s in a channel.
+    pub fn enforce_rate_limits(&self) {
+        self.shared.inner.lock().unwrap().enforce_limits = true;
+    }
+
+    /// 429s answered so far: (global, per channel).
+    pub fn rate_limited(&self) -> (u32, u32) {
+        self.shared.inner.lock().unwrap().rate_limited
+    }
+
+    /// Channel posts are answered `delay` after the message is created (a slow Discord).
+    pub fn delay_posts(&self, delay: Duration) {
+        self.shared.inner.lock().unwrap().post_delay = delay;
+    }
+
+    /// Dispatches a slash command in a server channel, from a member with `permissions`
+    /// (bits); the bot's own permissions there are `app_permissions`.
+    pub fn guild_command(
+        &self,
+        name: &str,
+        options: Value,
+        permissions: u64,
+        app_permissions: u64,
+    ) -> u64 {
+        let mut resolved = serde_json::Map::new();
+        collect_channels(&options, &mut resolved);
+        let data = json!({ "id": "1100", "name": name, "type": 1, "options": options,
+                           "resolved": { "channels": resolved } });
+        self.guild_interaction(2, data, permissions, app_permissions)
+    }
+
+    /// Autocomplete inside a server (for subscription commands).
+    pub fn guild_autocomplete(&self, name: &str, options: Value) -> u64 {
+        let data = json!({ "id": "1100", "name": name, "type": 1, "options": options });
+        self.guild_interaction(4, data, 1 << 4, 0)
+    }
+
+    fn guild_interaction(&self, kind: u8, data: Value, permissions: u64, app: u64) -> u64 {
+        let id = self.next_id();
+        let member_user = user(USER_ID, "moderator", false);
+        let d = json!({
+            "id": id.to_string(), "application_id": APP_ID.to_string(), "type": kind,
+            "data": data, "guild_id": GUILD_ID.to_string(), "channel_id": CHANNEL_ID.to_string(),
+            "channel": { "id": CHANNEL_ID.to_string(), "type": 0, "name": "news",
+                         "guild_id": GUILD_ID.to_string() },
+            "member": { "user": member_user, "roles": [], "joined_at": "2026-01-01T00:00:00.000000+00:00",
+                        "deaf": false, "mute": false, "flags": 0, "permissions": permissions.to_string() },
+            "token": format!("itoken-{id}"), "version": 1,
+            "app_permissions": app.to_string(), "locale": "en-US", "guild_locale": "en-US",
+            "entitlements": [], "authorizing_integration_owners": { "0": GUILD_ID.to_string() },
+            "context": 0, "attachment_size_limit": 10_485_760
+        });
+        self.shared
+            .inner
+            .lock()
+            .unwrap()
+            .dispatched
+            .insert(id, Instant::now());
+        self.dispatch("INTERACTION_CREATE", d);
+        id
     }
 
     /// How many IDENTIFYs the gateway has seen.
@@ -269,6 +377,20 @@ impl FakeDiscord {
     }
 }
 
+/// Resolved channel objects for every channel option (type 7) in `options`, nested included.
+fn collect_channels(options: &Value, out: &mut serde_json::Map<String, Value>) {
+    for o in options.as_array().into_iter().flatten() {
+        if o["type"] == 7 {
+            let id = o["value"].as_str().unwrap_or_default().to_string();
+            out.insert(
+                id.clone(),
+                json!({ "id": id, "name": "channel", "type": 0, "permissions": "0" }),
+            );
+        }
+        collect_channels(&o["options"], out);
+    }
+}
+
 fn user(id: u64, name: &str, bot: bool) -> Value {
     json!({ "id": id.to_string(), "username": name, "discriminator": "0",
             "global_name": null, "avatar": null, "bot": bot })
@@ -303,6 +425,148 @@ fn reply(status: u16, body: Value) -> Response<Full<Bytes>> {
     r.body(Full::new(Bytes::from(body.to_string()))).unwrap()
 }
 
+/// Discord's limits, when enforced: a 429 for a request over 50 in the last second, or a
+/// channel post over 5 in that channel's last 5 seconds. Counts the requests it lets through.
+fn rate_limit(
+    inner: &mut Inner,
+    method: &str,
+    path: &str,
+    interaction_route: bool,
+) -> Option<(u16, Response<Full<Bytes>>)> {
+    if !inner.enforce_limits || interaction_route {
+        return None;
+    }
+    let now = Instant::now();
+    while inner
+        .global_window
+        .front()
+        .is_some_and(|t| now - *t >= Duration::from_secs(1))
+    {
+        inner.global_window.pop_front();
+    }
+    let limited = |global: bool, retry: Duration| {
+        let secs = retry.as_secs_f64().max(0.001);
+        let mut r = reply(
+            429,
+            json!({ "message": "You are being rate limited.", "retry_after": secs, "global": global }),
+        );
+        let h = r.headers_mut();
+        h.insert("retry-after", secs.ceil().to_string().parse().unwrap());
+        h.insert(
+            "x-ratelimit-scope",
+            (if global { "global" } else { "user" }).parse().unwrap(),
+        );
+        if global {
+            h.insert("x-ratelimit-global", "true".parse().unwrap());
+        }
+        (429, r)
+    };
+    if inner.global_window.len() >= 50 {
+        inner.rate_limited.0 += 1;
+        let retry = Duration::from_secs(1) - (now - inner.global_window[0]);
+        return Some(limited(true, retry));
+    }
+    let channel = channel_of(method, path);
+    if let Some(c) = channel {
+        let w = inner.channel_windows.entry(c).or_default();
+        while w
+            .front()
+            .is_some_and(|t| now - *t >= Duration::from_secs(5))
+        {
+            w.pop_front();
+        }
+        if w.len() >= 5 {
+            let retry = Duration::from_secs(5) - (now - w[0]);
+            inner.rate_limited.1 += 1;
+            return Some(limited(false, retry));
+        }
+        w.push_back(now);
+    }
+    inner.global_window.push_back(now);
+    None
+}
+
+/// The channel of a message post (`POST /api/v10/channels/{id}/messages`).
+fn channel_of(method: &str, path: &str) -> Option<u64> {
+    let rest = path.strip_prefix("/api/v10/channels/")?;
+    let (id, tail) = rest.split_once('/')?;
+    (method == "POST" && tail == "messages")
+        .then(|| id.parse().ok())
+        .flatten()
+}
+
+/// A message post: refused channels answer 403 or 404; `enforce_nonce` returns the message
+/// already created with that nonce instead of a second one.
+fn channel_post(
+    inner: &mut Inner,
+    method: &str,
+    path: &str,
+    json: Option<&Value>,
+) -> Option<(u16, Response<Full<Bytes>>)> {
+    let channel = channel_of(method, path)?;
+    if let Some(status) = inner.refused.get(&channel).copied() {
+        let (code, message) = if status == 403 {
+            (50013, "Missing Permissions")
+        } else {
+            (10003, "Unknown Channel")
+        };
+        return Some((
+            status,
+            reply(status, json!({ "message": message, "code": code })),
+        ));
+    }
+    let body = json.cloned().unwrap_or(json!({}));
+    let nonce = body["nonce"].as_str().map(str::to_string);
+    if body["enforce_nonce"] == true {
+        if let Some(existing) = nonce
+            .as_ref()
+            .and_then(|n| inner.nonces.get(&(channel, n.clone())))
+        {
+            return Some((
+                200,
+                with_bucket(inner, channel, reply(200, existing.clone())),
+            ));
+        }
+    }
+    inner.next_id += 1;
+    let mut m = body;
+    m["id"] = json!(inner.next_id.to_string());
+    m["channel_id"] = json!(channel.to_string());
+    if let Some(n) = nonce {
+        inner.nonces.insert((channel, n), m.clone());
+    }
+    inner.messages.entry(channel).or_default().push(m.clone());
+    Some((200, with_bucket(inner, channel, reply(200, m))))
+}
+
+/// Adds the per-channel bucket headers Discord sends with a message post.
+fn with_bucket(inner: &Inner, channel: u64, mut r: Response<Full<Bytes>>) -> Response<Full<Bytes>> {
+    if !inner.enforce_limits {
+        return r;
+    }
+    let now = Instant::now();
+    let w = inner.channel_windows.get(&channel);
+    let used = w.map_or(0, |w| w.len());
+    let reset = w
+        .and_then(|w| w.front())
+        .map_or(0.0, |t| 5.0 - (now - *t).as_secs_f64());
+    let h = r.headers_mut();
+    h.insert("x-ratelimit-limit", "5".parse().unwrap());
+    h.insert(
+        "x-ratelimit-remaining",
+        (5 - used.min(5)).to_string().parse().unwrap(),
+    );
+    h.insert(
+        "x-ratelimit-reset-after",
+        format!("{:.3}", reset.max(0.0)).parse().unwrap(),
+    );
+    h.insert(
+        "x-ratelimit-bucket",
+        format!("channel-{channel}").parse().unwrap(),
+    );
+    r
+}
+
 async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Full<Bytes>> {
     let method = req.method().to_string();
     let path = req.uri().path().to_string();
@@ -325,6 +589,8 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Full<By
     };
     let interaction_route =
         path.starts_with("/api/v10/interactions/") || path.starts_with("/api/v10/webhooks/");
+    let delay = shared.inner.lock().unwrap().post_delay;
+    let is_post = channel_of(&method, &path).is_some();
     let authorised = interaction_route
         || headers.get("authorization").map(String::as_str)
             == Some(&format!("Bot {}", shared.token));
@@ -357,6 +623,10 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Full<By
                 );
             }
             (f.status, r)
+        } else if let Some(limited) = rate_limit(&mut inner, &method, &path, interaction_route) {
+            limited
+        } else if let Some(r) = channel_post(&mut inner, &method, &path, json.as_ref()) {
+            r
         } else {
             route(&shared, &method, &path, json.as_ref())
         };
@@ -373,6 +643,10 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Full<By
     };
     let _ = status;
     shared.changed.notify_waiters();
+    if is_post && !delay.is_zero() {
+        // The message exists; only the answer is slow (a response the client may never see).
+        tokio::time::sleep(delay).await;
+    }
     response
 }
 
@@ -405,9 +679,7 @@ fn route(
             ok(200, cmds)
         }
         ("POST", ["interactions", _, _, "callback"]) => ok(204, Value::Null),
-        ("PATCH", ["webhooks", _, _, "messages", "@original"])
-        | ("POST", ["webhooks", _, _])
-        | ("POST", ["channels", _, "messages"]) => {
+        ("PATCH", ["webhooks", _, _, "messages", "@original"]) | ("POST", ["webhooks", _, _]) => {
             let mut m = json.cloned().unwrap_or(json!({}));
             m["id"] = json!("1200");
             m["channel_id"] = json!(CHANNEL_ID.to_string());

@@ -5,8 +5,7 @@
 //! there; it never backfills earlier stories.
 
 use poise::serenity_prelude::{
-    AutocompleteChoice, CommandInteraction, CreateAutocompleteResponse, PartialChannel,
-    Permissions,
+    AutocompleteChoice, CommandInteraction, CreateAutocompleteResponse, PartialChannel, Permissions,
 };
 
 use super::answer;
@@ -268,9 +267,9 @@ fn interaction<'a>(ctx: Context<'a>) -> Result<&'a CommandInteraction, BotError>
 /// The server, and the member who asked, if they may manage subscriptions.
 fn authorise(ctx: Context<'_>) -> Result<(u64, u64), BotError> {
     let i = interaction(ctx)?;
-    let guild = i
-        .guild_id
-        .ok_or_else(|| BotError::User("Subscriptions belong to servers: use this in one.".into()))?;
+    let guild = i.guild_id.ok_or_else(|| {
+        BotError::User("Subscriptions belong to servers: use this in one.".into())
+    })?;
     let perms = i
         .member
         .as_ref()
@@ -341,7 +340,10 @@ async fn create(
     };
     let confirmation = ChannelPost {
         message: Message::embeds(vec![Embed {
-            description: format!("📰 This channel will get {what}. (subscription #{})", sub.id),
+            description: format!(
+                "📰 This channel will get {what}. (subscription #{})",
+                sub.id
+            ),
             color: crate::digest::discord::colour(None),
             ..Embed::default()
         }]),

@@ -1,6 +1,6 @@
 -- Subscriptions of Discord channels, and the outbox of their deliveries.
 CREATE TABLE subscriptions (
-    id             INTEGER PRIMARY KEY,
+    id             INTEGER PRIMARY KEY AUTOINCREMENT,
     guild_id       BIGINT NOT NULL,
     channel_id     BIGINT NOT NULL,
     kind           TEXT NOT NULL,               -- topic, story or briefing
@@ -24,7 +24,7 @@ CREATE INDEX subscriptions_guild ON subscriptions (guild_id);
 -- One row per subscription, subject and revision: a match is recorded once, however often
 -- matching runs, and sent by the delivery worker.
 CREATE TABLE deliveries (
-    id              INTEGER PRIMARY KEY,
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
     subscription_id BIGINT NOT NULL REFERENCES subscriptions (id) ON DELETE CASCADE,
     subject         TEXT NOT NULL,              -- a story id, or 'briefing'
     revision        BIGINT NOT NULL,            -- articles at the match, or the briefing's date
