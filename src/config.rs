@@ -93,7 +93,8 @@ pub struct DiscordConfig {
     /// of globally.
     pub guild_ids: Vec<u64>,
     /// A reply ready within this many milliseconds is sent at once; a slower one is deferred
-    /// ("thinking...") and followed up. Discord's deadline for the first response is 3 s.
+    /// ("thinking...") and followed up; 0 defers every reply. Discord's deadline for the first
+    /// response is 3 s.
     pub defer_after_ms: u64,
     /// Requests per second under Discord's global limit of 50 (interaction replies exempt).
     pub requests_per_second: u32,
@@ -361,10 +362,9 @@ impl Config {
                 }
             }
         }
-        if !(1..=2_500).contains(&d.defer_after_ms) {
+        if d.defer_after_ms > 2_500 {
             return Err(invalid(
-                "discord.defer_after_ms must be between 1 and 2500 (Discord's deadline is 3 s)"
-                    .into(),
+                "discord.defer_after_ms must be at most 2500 (Discord's deadline is 3 s)".into(),
             ));
         }
         if !(1..=50).contains(&d.requests_per_second) {

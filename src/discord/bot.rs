@@ -323,7 +323,7 @@ async fn on_event(
 /// gets a short ephemeral message with an error id, the log the details. A command this
 /// version does not know (a stale registration) gets a plain answer instead.
 async fn on_error(error: poise::FrameworkError<'_, Data, super::BotError>) {
-    use super::respond::{error_id, respond, Ix, Style};
+    use super::respond::{error_id, internal_error_text, respond, Ix, Style};
     let id = error_id();
     let (data, interaction, text) = match &error {
         poise::FrameworkError::Setup { error, .. } => {
@@ -349,22 +349,14 @@ async fn on_error(error: poise::FrameworkError<'_, Data, super::BotError>) {
             let Some(poise::Context::Application(actx)) = other.ctx() else {
                 return;
             };
-            let text = format!(
-                "Something went wrong on our side (error id `{id}`). It has been logged; \
-                 please try again in a moment."
-            );
-            (actx.data(), actx.interaction, text)
+            (actx.data(), actx.interaction, internal_error_text(&id))
         }
     };
-    let ix = Ix {
-        id: interaction.id.get(),
-        token: &interaction.token,
-        application_id: interaction.application_id.get(),
-        kind: "command",
-        name: &interaction.data.name,
-    };
-    respond(data, ix, Style::NewMessage, async move {
-        Ok(super::views::notice(&text).into())
-    })
+    respond(
+        data,
+        Ix::command(interaction),
+        Style::NewMessage,
+        async move { Ok(super::views::notice(&text).into()) },
+    )
     .await;
 }

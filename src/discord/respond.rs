@@ -41,6 +41,27 @@ pub struct Ix<'a> {
     pub name: &'a str,
 }
 
+impl<'a> Ix<'a> {
+    /// A slash command's interaction.
+    pub fn command(i: &'a poise::serenity_prelude::CommandInteraction) -> Ix<'a> {
+        Ix {
+            id: i.id.get(),
+            token: &i.token,
+            application_id: i.application_id.get(),
+            kind: "command",
+            name: &i.data.name,
+        }
+    }
+}
+
+/// What a user sees when something failed on our side; `id` is also in the log line.
+pub fn internal_error_text(id: &str) -> String {
+    format!(
+        "Something went wrong on our side (error id `{id}`). It has been logged; please try \
+         again in a moment."
+    )
+}
+
 /// Computes a reply with `work` and delivers it as described in the module documentation.
 pub async fn respond<F>(data: &Data, ix: Ix<'_>, style: Style, work: F)
 where
@@ -52,9 +73,15 @@ where
     let deadline = received + Duration::from_millis(data.config.defer_after_ms);
     tokio::pin!(work);
     let mut deferred = false;
-    let result = match tokio::time::timeout_at(deadline, &mut work).await {
-        Ok(result) => result,
-        Err(_) => {
+    // 0 defers every reply (the work is not even started before the deferral).
+    let early = if data.config.defer_after_ms == 0 {
+        None
+    } else {
+        tokio::time::timeout_at(deadline, &mut work).await.ok()
+    };
+    let result = match early {
+        Some(result) => result,
+        None => {
             deferred = true;
             let kind = match style {
                 Style::NewMessage => 5,
@@ -74,11 +101,7 @@ where
             let id = error_id();
             tracing::error!(error_id = %id, error = %e, "interaction failed");
             data.stats.errors.fetch_add(1, Ordering::Relaxed);
-            let text = format!(
-                "Something went wrong on our side (error id `{id}`). It has been logged; \
-                 please try again in a moment."
-            );
-            (views::notice(&text).into(), "error")
+            (views::notice(&internal_error_text(&id)).into(), "error")
         }
     };
     let sent = if deferred {

@@ -32,14 +32,12 @@ where
     let poise::Context::Application(actx) = ctx else {
         return Ok(());
     };
-    let interaction = actx.interaction;
-    let ix = Ix {
-        id: interaction.id.get(),
-        token: &interaction.token,
-        application_id: interaction.application_id.get(),
-        kind: "command",
-        name: &interaction.data.name,
-    };
-    respond(ctx.data(), ix, Style::NewMessage, work).await;
+    respond(
+        ctx.data(),
+        Ix::command(actx.interaction),
+        Style::NewMessage,
+        work,
+    )
+    .await;
     Ok(())
 }
