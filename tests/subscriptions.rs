@@ -378,7 +378,11 @@ async fn refused_posts_pause_the_subscription_until_the_channel_is_fixed() {
     fake.accept(OTHER);
     let id = fake.guild_command("subscribe", topic(OTHER), MANAGER, CAN_POST);
     assert!(text(&callback(&fake, id).await).starts_with("Subscribed"));
+    let gone = OTHER + 1;
+    let id = fake.guild_command("subscribe", topic(gone), MANAGER, CAN_POST);
+    assert!(text(&callback(&fake, id).await).starts_with("Subscribed"));
     fake.refuse(OTHER, 403);
+    fake.refuse(gone, 404);
     feeds.serve(&ZEBRA).await;
     ingest(&db, &feeds).await;
     // (The first 403 there was the refused confirmation.)
@@ -393,6 +397,10 @@ async fn refused_posts_pause_the_subscription_until_the_channel_is_fixed() {
     let id = fake.guild_command("subscriptions", json!([]), MANAGER, CAN_POST);
     let t = text(&callback(&fake, id).await);
     assert!(t.contains("paused: missing permission to post"), "{t}");
+    assert!(
+        t.contains(&format!("paused: channel <#{gone}> no longer exists")),
+        "{t}"
+    );
 
     // Fixed: the retry after `pause_retry_minutes` delivers and resumes.
     fake.accept(OTHER);
@@ -405,6 +413,10 @@ async fn refused_posts_pause_the_subscription_until_the_channel_is_fixed() {
     let id = fake.guild_command("subscriptions", json!([]), MANAGER, CAN_POST);
     let t = text(&callback(&fake, id).await);
     assert!(t.contains("· active"), "{t}");
+    assert!(
+        t.contains("no longer exists"),
+        "the deleted channel stays paused: {t}"
+    );
 
     // Unsubscribe through its autocomplete.
     let id = fake.guild_autocomplete(

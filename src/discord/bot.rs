@@ -23,7 +23,7 @@ use crate::app::App;
 
 /// Why the bot stopped or could not start.
 #[derive(Debug, thiserror::Error)]
-pub enum BotError {
+pub enum RunError {
     #[error(
         "DISCORD_TOKEN is not set: create a bot at https://discord.com/developers/applications \
          and export its token in the DISCORD_TOKEN environment variable"
@@ -42,21 +42,21 @@ pub enum BotError {
 }
 
 /// Checks the token's shape without revealing it.
-pub fn token_from_env(value: Option<String>) -> Result<Token, BotError> {
+pub fn token_from_env(value: Option<String>) -> Result<Token, RunError> {
     let value = value.unwrap_or_default();
     let t = value.trim();
     if t.is_empty() {
-        return Err(BotError::MissingToken);
+        return Err(RunError::MissingToken);
     }
     if t.chars()
         .any(|c| c.is_whitespace() || c.is_control() || !c.is_ascii())
     {
-        return Err(BotError::MalformedToken(
+        return Err(RunError::MalformedToken(
             "it contains spaces or non-ASCII characters",
         ));
     }
     if t.len() < 20 {
-        return Err(BotError::MalformedToken("it is too short"));
+        return Err(RunError::MalformedToken("it is too short"));
     }
     Ok(Token::new(t))
 }
@@ -66,7 +66,7 @@ pub async fn run(
     app: App,
     token: Token,
     shutdown: impl Future<Output = ()> + Send,
-) -> Result<(), BotError> {
+) -> Result<(), RunError> {
     run_with_clock(app, token, shutdown, super::Clock::default()).await
 }
 
@@ -76,7 +76,7 @@ pub async fn run_with_clock(
     token: Token,
     shutdown: impl Future<Output = ()> + Send,
     clock: super::Clock,
-) -> Result<(), BotError> {
+) -> Result<(), RunError> {
     let config = app.config.discord.clone();
     let base = if config.api_base_url.is_empty() {
         DISCORD_API.to_string()
@@ -85,7 +85,7 @@ pub async fn run_with_clock(
     };
     let rest = Arc::new(
         Rest::new(&base, token.clone(), config.requests_per_second)
-            .map_err(|e| BotError::Http(e.to_string()))?,
+            .map_err(|e| RunError::Http(e.to_string()))?,
     );
     let mut http = serenity::HttpBuilder::new(token.expose());
     if !config.api_base_url.is_empty() {
@@ -106,7 +106,7 @@ pub async fn run_with_clock(
     };
     let shared = Arc::new(data.clone());
     let ingested = Arc::new(tokio::sync::Notify::new());
-    let (fatal_tx, mut fatal_rx) = mpsc::unbounded_channel::<BotError>();
+    let (fatal_tx, mut fatal_rx) = mpsc::unbounded_channel::<RunError>();
     let guilds: Arc<Mutex<HashSet<u64>>> = Arc::default();
     let scopes = register::scopes(&config.guild_ids);
     let framework = poise::Framework::builder()
@@ -124,7 +124,7 @@ pub async fn run_with_clock(
                 let application_id = ready.application.id.get();
                 if let Err(e) = register::register(&rest, application_id, &scopes, &payload).await {
                     let message = e.to_string();
-                    let _ = fatal_tx.send(BotError::Register(e));
+                    let _ = fatal_tx.send(RunError::Register(e));
                     return Err(super::BotError::Internal(message));
                 }
                 Ok(data)
@@ -241,14 +241,14 @@ fn log_summary(stats: &Stats, rest: &Rest) {
     );
 }
 
-fn connect_error(e: &serenity::Error) -> BotError {
+fn connect_error(e: &serenity::Error) -> RunError {
     use serenity::{Error, GatewayError, HttpError};
     match e {
-        Error::Gateway(GatewayError::InvalidAuthentication) => BotError::TokenRejected,
+        Error::Gateway(GatewayError::InvalidAuthentication) => RunError::TokenRejected,
         Error::Http(HttpError::UnsuccessfulRequest(r)) if r.status_code.as_u16() == 401 => {
-            BotError::TokenRejected
+            RunError::TokenRejected
         }
-        other => BotError::Connect(other.to_string()),
+        other => RunError::Connect(other.to_string()),
     }
 }
 

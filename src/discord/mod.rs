@@ -30,7 +30,7 @@ use crate::app::{App, LookupError};
 use crate::config::DiscordConfig;
 use crate::store::StoreError;
 
-pub use bot::{run, run_with_clock, BotError as RunError};
+pub use bot::{run, run_with_clock, RunError};
 
 /// State every handler shares (poise's user data); cheap to clone.
 #[derive(Debug, Clone)]
