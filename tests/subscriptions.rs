@@ -390,7 +390,10 @@ async fn refused_posts_pause_the_subscription_until_the_channel_is_fixed() {
         let refused = r
             .iter()
             .filter(|r| r.status == 403 && r.path.contains(&OTHER.to_string()));
-        (refused.count() >= 2).then_some(())
+        let missing = r
+            .iter()
+            .any(|r| r.status == 404 && r.path.contains(&gone.to_string()));
+        (refused.count() >= 2 && missing).then_some(())
     })
     .await;
     tokio::time::sleep(Duration::from_millis(500)).await;
