@@ -14,6 +14,7 @@ use std::time::Duration;
 use reqwest::Method;
 use serde_json::json;
 use tokio::time::Instant;
+use tracing::Instrument;
 
 use super::rest::{Body, Request, RestError};
 use super::views::{self, Reply};
@@ -67,9 +68,15 @@ pub async fn respond<F>(data: &Data, ix: Ix<'_>, style: Style, work: F)
 where
     F: Future<Output = Result<Reply, BotError>>,
 {
-    let received = Instant::now();
     let span = tracing::info_span!("interaction", kind = ix.kind, name = ix.name, id = ix.id);
-    let _enter = span.enter();
+    deliver(data, ix, style, work).instrument(span).await;
+}
+
+async fn deliver<F>(data: &Data, ix: Ix<'_>, style: Style, work: F)
+where
+    F: Future<Output = Result<Reply, BotError>>,
+{
+    let received = Instant::now();
     let deadline = received + Duration::from_millis(data.config.defer_after_ms);
     tokio::pin!(work);
     let mut deferred = false;
