@@ -117,13 +117,16 @@ pub fn refusal(e: &RestError, channel_id: u64) -> Option<String> {
 pub async fn run(data: Arc<Data>, wake: Arc<Notify>, mut stop: watch::Receiver<bool>) {
     loop {
         let now = data.clock.now();
-        let sent = match round(&data, now).await {
+        let sent = match round(&data, now, &stop).await {
             Ok(n) => n,
             Err(e) => {
                 tracing::error!(error = %e, "delivery round failed");
                 0
             }
         };
+        if *stop.borrow() {
+            return;
+        }
         if sent > 0 {
             continue;
         }
@@ -147,8 +150,13 @@ pub async fn run(data: Arc<Data>, wake: Arc<Notify>, mut stop: watch::Receiver<b
 }
 
 /// One round: every due row, channels in parallel, each channel in order. Returns how many
-/// rows were handled.
-pub async fn round(data: &Arc<Data>, now: DateTime<Utc>) -> Result<usize, StoreError> {
+/// rows were handled. Once `stop` is set, posts under way finish and no new one starts (the
+/// rest stay pending for the next start).
+pub async fn round(
+    data: &Arc<Data>,
+    now: DateTime<Utc>,
+    stop: &watch::Receiver<bool>,
+) -> Result<usize, StoreError> {
     let due = data.app.store.due_deliveries(now, BATCH).await?;
     if due.is_empty() {
         return Ok(0);
@@ -168,10 +176,14 @@ pub async fn round(data: &Arc<Data>, now: DateTime<Utc>) -> Result<usize, StoreE
         let rows = by_channel.remove(&channel).unwrap_or_default();
         let data = data.clone();
         let permits = permits.clone();
+        let stop = stop.clone();
         tasks.spawn(async move {
             let _permit = permits.acquire_owned().await;
             let mut paused = std::collections::HashSet::new();
             for d in rows {
+                if *stop.borrow() {
+                    return;
+                }
                 // One refused post pauses its subscription: the rest wait for the retry.
                 if paused.contains(&d.subscription_id) {
                     continue;
