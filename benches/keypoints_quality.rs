@@ -14,8 +14,8 @@ use std::path::PathBuf;
 
 use chrono::Utc;
 use rust_stemmers::{Algorithm, Stemmer};
-use storybot::ingest::OutletDirectory;
 use storybot::model::Article;
+use storybot::outlets::OutletDirectory;
 use storybot::summarise::keypoints::SummaryParams;
 
 fn tokens(stemmer: &Stemmer, s: &str) -> Vec<String> {

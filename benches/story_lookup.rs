@@ -3,7 +3,8 @@
 //! `cargo bench --bench story_lookup` (optionally `-- --stories N --queries N`). The store is
 //! generated once, deterministically, into `target/bench/lookup-<stories>.db` and reused.
 //! Each sample is one in-process `App::find_story` (id or full-text match, ranking, loading the
-//! story and its articles); digest rendering is timed separately. Prints p50 / p99 / max.
+//! story's row and coverage); the digest (reading the headlines it shows, rendering the payload)
+//! is timed separately. Prints p50 / p99 / max.
 
 mod common;
 
@@ -14,9 +15,9 @@ use std::time::{Duration, Instant};
 use chrono::{TimeZone, Utc};
 use storybot::app::{App, Lookup};
 use storybot::config::Config;
-use storybot::digest::{discord, Digest};
+use storybot::digest::discord;
 use storybot::model::{Article, StoryId};
-use storybot::store::{NewStory, Store, StoryUpdate};
+use storybot::store::{NewArticle, NewStory, Store, StoryUpdate};
 
 /// Writes the synthetic store through the store's own write path (`StoreTx`), so its tables
 /// and search indexes are exactly what the application writes.
@@ -24,7 +25,7 @@ async fn build_store(path: &Path, stories: usize) -> anyhow::Result<()> {
     let store = Store::open(&format!("sqlite://{}", path.display())).await?;
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     let vocab = 30_000;
-    let outlets: Vec<(String, String)> = storybot::ingest::OutletDirectory::load(&[])?
+    let outlets: Vec<(String, String)> = storybot::outlets::OutletDirectory::load(&[])?
         .iter()
         .take(400)
         .map(|o| (o.name.clone(), o.domains[0].clone()))
@@ -63,9 +64,9 @@ async fn build_store(path: &Path, stories: usize) -> anyhow::Result<()> {
             );
             let (outlet, domain) = &outlets[rng.below(outlets.len())];
             let published = t0 + chrono::Duration::minutes(a as i64);
-            articles.push((
-                seq,
-                Article {
+            articles.push(NewArticle {
+                story_seq: seq,
+                article: Article {
                     url: format!("https://{domain}/a/{article_seq}"),
                     title: headline.clone(),
                     summary: String::new(),
@@ -74,7 +75,7 @@ async fn build_store(path: &Path, stories: usize) -> anyhow::Result<()> {
                     published,
                     fetched: published,
                 },
-            ));
+            });
             headlines.push(headline);
             article_seq += 1;
         }
@@ -187,12 +188,12 @@ async fn main() -> anyhow::Result<()> {
             Lookup::Found(story) => {
                 found += 1;
                 let t = Instant::now();
-                let digest = Digest::build(&story, &app.outlets, &app.config);
+                let digest = app.digest(&story).await?;
                 let payload = serde_json::to_string(&discord::message(&digest))?;
                 std::hint::black_box(payload);
                 render.push(t.elapsed());
             }
-            Lookup::NotFound { .. } => missed += 1,
+            Lookup::NotFound { .. } | Lookup::EmptyStore => missed += 1,
         }
     }
     println!("{found} found, {missed} not found (with suggestions)");
@@ -201,6 +202,6 @@ async fn main() -> anyhow::Result<()> {
     report("  words of a title", words);
     report("  story id", id);
     report("  miss (suggestions)", miss);
-    report("digest build + payload", render);
+    report("digest (read + payload)", render);
     Ok(())
 }

@@ -1,6 +1,6 @@
 //! Rebuilds `data/outlets.csv` from the published rating sets:
 //! `cargo run --example derive_outlets -- ../shared/data/ratings > data/outlets.csv`
-//! The merge rule is documented in `storybot::ingest::ratings`.
+//! The merge rule is documented in `storybot::outlets::ratings`.
 
 use std::path::PathBuf;
 
@@ -14,12 +14,12 @@ fn main() -> anyhow::Result<()> {
         std::fs::read_to_string(dir.join(name))
             .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", dir.join(name).display()))
     };
-    let (rows, stats) = storybot::ingest::ratings::derive(
+    let (rows, stats) = storybot::outlets::ratings::derive(
         &read("allsides_2023-11-15.csv")?,
         &read("mbfc_emnlp18.tsv")?,
         &read("adfontes_snapshot.csv")?,
     )?;
-    print!("{}", storybot::ingest::ratings::to_csv(&rows));
-    eprintln!("{}", storybot::ingest::ratings::describe(&stats));
+    print!("{}", storybot::outlets::ratings::to_csv(&rows));
+    eprintln!("{}", storybot::outlets::ratings::describe(&stats));
     Ok(())
 }

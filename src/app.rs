@@ -1,6 +1,6 @@
-//! The shared state every front end uses (CLI now, the Discord bot later): configuration,
+//! The shared state every front end uses (the command line, the Discord bot): settings,
 //! outlet directory and store, plus the operations they share: importing JSONL, seeding the
-//! demo data, and finding the story a user asks for.
+//! demo data, writing batches through clustering, and finding the story a user asks for.
 
 use std::io::BufRead;
 use std::sync::Arc;
@@ -9,38 +9,49 @@ use chrono::{DateTime, Utc};
 use tokio::sync::Mutex;
 
 use crate::cluster::Clusterer;
-use crate::config::Config;
-use crate::ingest::import::{read_jsonl, LineError};
-use crate::ingest::outlets::OutletTableError;
-use crate::ingest::{normalise, IncomingArticle, OutletDirectory};
+use crate::config::{Config, ConfigError, Settings};
+use crate::digest::{lead_outlets, Digest};
+use crate::ingest::import::{JsonlReader, LineError};
+use crate::ingest::{normalise, IncomingArticle};
 use crate::model::{Story, StoryId};
+use crate::outlets::{OutletDirectory, OutletTableError};
 use crate::pipeline::{self, BatchReport};
 use crate::store::{Mode, Scope, SearchTerms, Store, StoreError, StoryRow};
+use crate::summarise::Coverage;
 
 /// Longest query accepted, in characters.
 pub const MAX_QUERY_CHARS: usize = 300;
-/// Articles per write transaction during an import.
-const IMPORT_BATCH: usize = 2_000;
+/// Articles per write transaction: a writer holds the lock for a fraction of a second.
+pub const WRITE_BATCH: usize = 2_000;
+/// Rejected lines an import report keeps (the rest are counted).
+const MAX_REJECTS_KEPT: usize = 100;
 
 /// The application's shared state; cheap to clone.
 #[derive(Debug, Clone)]
 pub struct App {
-    pub config: Config,
-    pub outlets: OutletDirectory,
+    pub settings: Arc<Settings>,
+    pub outlets: Arc<OutletDirectory>,
     pub store: Store,
-    /// The online clusterer, restored from the store on first use; one writer at a time.
-    clusterer: Arc<Mutex<Option<Clusterer>>>,
+    /// The online clusterer, restored from the store when needed; one writer at a time.
+    clusterer: Arc<Mutex<Option<Synced>>>,
+}
+
+/// A clusterer and the store's write generation it reflects.
+#[derive(Debug)]
+struct Synced {
+    clusterer: Clusterer,
+    generation: i64,
 }
 
 /// Start-up failed.
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
     Outlets(#[from] OutletTableError),
-    #[error("config: {0}")]
-    Config(String),
 }
 
 /// A query the lookup refuses, with the reason a user sees.
@@ -62,32 +73,54 @@ pub enum Lookup {
     NotFound {
         suggestions: Vec<StoryRow>,
     },
+    /// The store holds no story at all.
+    EmptyStore,
 }
 
 /// What an import did.
 #[derive(Debug, Default, Clone)]
 pub struct ImportReport {
     pub batch: BatchReport,
-    /// Lines that were not imported, with their reason.
+    /// Non-empty lines read.
+    pub lines: usize,
+    /// Lines that were not imported: the first [`MAX_REJECTS_KEPT`] with their reason.
     pub rejected: Vec<LineError>,
+    /// All rejected lines, counted.
+    pub rejected_count: usize,
+    /// Why reading stopped early, if it did (the lines before it were imported).
+    pub read_error: Option<String>,
+}
+
+impl ImportReport {
+    fn reject(&mut self, e: LineError) {
+        self.rejected_count += 1;
+        if self.rejected.len() < MAX_REJECTS_KEPT {
+            self.rejected.push(e);
+        }
+    }
 }
 
 impl App {
-    /// Opens the store and outlet directory; seeds the demo data into an empty store when the
-    /// configuration says so.
+    /// Validates the configuration, opens the store and outlet directory, and seeds the demo
+    /// data into an empty store when the configuration says so.
     pub async fn open(config: Config) -> Result<App, AppError> {
-        let overrides = config.valid_outlets().map_err(AppError::Config)?;
-        let outlets = OutletDirectory::load(&overrides)?;
-        let store = Store::open(&config.store.url).await?;
+        let settings = Settings::new(&config)?;
+        App::with_settings(settings).await
+    }
+
+    /// [`App::open`] with settings validated already.
+    pub async fn with_settings(settings: Settings) -> Result<App, AppError> {
+        let outlets = OutletDirectory::load(&settings.outlets)?;
+        let store = Store::open(&settings.store.url).await?;
         let app = App {
-            config,
-            outlets,
+            settings: Arc::new(settings),
+            outlets: Arc::new(outlets),
             store,
             clusterer: Arc::new(Mutex::new(None)),
         };
-        if app.config.store.seed_demo && app.store.story_count().await? == 0 {
+        if app.settings.store.seed_demo && app.store.story_count().await? == 0 {
             let report = app
-                .import(crate::ingest::demo::DEMO_JSONL.as_bytes())
+                .import(std::io::Cursor::new(crate::ingest::demo::DEMO_JSONL))
                 .await?;
             tracing::info!(
                 stories = report.batch.new_stories,
@@ -98,73 +131,133 @@ impl App {
         Ok(app)
     }
 
-    /// Imports JSONL: good lines are stored (in batches, each in one transaction), bad lines
-    /// are reported with their line number and reason.
-    pub async fn import(&self, reader: impl BufRead) -> Result<ImportReport, StoreError> {
-        let (raw, mut rejected) = read_jsonl(reader);
-        let now = Utc::now();
+    /// Imports JSONL as it is read: good lines are stored in batches (each one transaction),
+    /// bad lines are reported with their line number and reason. Memory stays bounded
+    /// whatever the input's size: lines are read on a blocking thread a batch ahead.
+    pub async fn import<R>(&self, reader: R) -> Result<ImportReport, StoreError>
+    where
+        R: BufRead + Send + 'static,
+    {
+        let (tx, mut rx) = tokio::sync::mpsc::channel(2);
+        let reading = tokio::task::spawn_blocking(move || {
+            let mut lines = JsonlReader::new(reader);
+            loop {
+                let chunk = lines.next_chunk(WRITE_BATCH);
+                let done = chunk.done;
+                if tx.blocking_send(chunk).is_err() || done {
+                    return;
+                }
+            }
+        });
         let mut report = ImportReport::default();
-        let mut batch = Vec::with_capacity(IMPORT_BATCH.min(raw.len()));
-        for (line, article) in raw {
-            match normalise(article, &self.outlets, now) {
-                Ok(a) => batch.push(a),
-                Err(e) => rejected.push(LineError {
-                    line,
-                    reason: e.to_string(),
-                }),
+        while let Some(chunk) = rx.recv().await {
+            let now = Utc::now();
+            report.lines += chunk.lines;
+            for e in chunk.errors {
+                report.reject(e);
             }
-            if batch.len() == IMPORT_BATCH {
-                report.batch += self.ingest(std::mem::take(&mut batch), now).await?;
+            if let Some(e) = chunk.read_error {
+                report.read_error = Some(e);
+            }
+            let mut batch = Vec::with_capacity(chunk.articles.len());
+            for (line, raw) in chunk.articles {
+                match normalise(raw, &self.outlets, now) {
+                    Ok(a) => batch.push(a),
+                    Err(e) => report.reject(LineError {
+                        line,
+                        reason: e.to_string(),
+                    }),
+                }
+            }
+            if !batch.is_empty() {
+                report.batch += self.ingest(batch, now).await?;
             }
         }
-        if !batch.is_empty() {
-            report.batch += self.ingest(batch, now).await?;
-        }
-        rejected.sort_by_key(|e| e.line);
-        report.rejected = rejected;
+        let _ = reading.await;
+        report.rejected.sort_by_key(|e| e.line);
         Ok(report)
     }
 
-    /// Stores a batch of normalised articles (clustering the ones without a story key).
+    /// Stores normalised articles (clustering the ones without a story key), in transactions
+    /// of at most [`WRITE_BATCH`] articles.
     pub async fn ingest(
+        &self,
+        mut articles: Vec<IncomingArticle>,
+        now: DateTime<Utc>,
+    ) -> Result<BatchReport, StoreError> {
+        let mut report = BatchReport::default();
+        // Publication order across the batches, as one transaction would have it.
+        articles.sort_by(|a, b| {
+            (a.article.published, &a.article.url).cmp(&(b.article.published, &b.article.url))
+        });
+        let mut rest = articles.into_iter().peekable();
+        while rest.peek().is_some() {
+            let batch: Vec<IncomingArticle> = rest.by_ref().take(WRITE_BATCH).collect();
+            report += self.write_batch(batch, now).await?;
+        }
+        Ok(report)
+    }
+
+    /// One batch in one transaction, holding the write lock. The clusterer is rebuilt from
+    /// the store first when another process (or a failed write) changed the store since it
+    /// last wrote, so every writer clusters against the same stories.
+    async fn write_batch(
         &self,
         batch: Vec<IncomingArticle>,
         now: DateTime<Utc>,
     ) -> Result<BatchReport, StoreError> {
         let mut guard = self.clusterer.lock().await;
-        if guard.is_none() {
-            let restored =
-                pipeline::restore_clusterer(&self.store, self.config.cluster_params()).await?;
-            *guard = Some(restored);
+        let mut tx = self.store.begin_clustering().await?;
+        let generation = tx.write_generation().await?;
+        if guard.as_ref().is_none_or(|s| s.generation != generation) {
+            let clusterer = pipeline::restore_clusterer(&self.store, self.cluster_params()).await?;
+            *guard = Some(Synced {
+                clusterer,
+                generation,
+            });
         }
-        let clusterer = guard.as_mut().expect("restored above");
-        let result = pipeline::apply(&self.store, &self.outlets, clusterer, batch, now).await;
-        if result.is_err() {
-            // The clusterer ran ahead of a transaction that rolled back: rebuild it next time.
-            *guard = None;
+        let synced = guard.as_mut().expect("restored above");
+        let result = async {
+            let report =
+                pipeline::apply(&mut tx, &self.outlets, &mut synced.clusterer, batch, now).await?;
+            let generation = tx.bump_generation().await?;
+            tx.commit().await?;
+            Ok::<_, StoreError>((report, generation))
         }
-        result
+        .await;
+        match result {
+            Ok((report, generation)) => {
+                synced.generation = generation;
+                Ok(report)
+            }
+            Err(e) => {
+                // The clusterer ran ahead of a transaction that rolled back: rebuild it.
+                *guard = None;
+                Err(e)
+            }
+        }
+    }
+
+    /// The clusterer's parameters: the shipped tuning with the configured window.
+    pub fn cluster_params(&self) -> crate::cluster::Params {
+        crate::cluster::Params {
+            window: self.settings.cluster_window,
+            ..Default::default()
+        }
     }
 
     /// Finds the story a user means: an exact story id, else the best full-text match of all
     /// the query's words (whole words in titles first, then the last word as a prefix, then
-    /// key points and headlines too), ranked by relevance and then coverage. Hostile input is harmless
-    /// (see [`crate::store::search`]).
+    /// key points and headlines too), ranked by relevance and then coverage. Hostile input is
+    /// harmless (see [`crate::store::search`]).
     pub async fn find_story(&self, query: &str) -> Result<Lookup, LookupError> {
-        let query = query.trim();
-        let len = query.chars().count();
-        if len > MAX_QUERY_CHARS {
-            return Err(LookupError::TooLong { len });
-        }
-        if query.is_empty() {
-            return Err(LookupError::Empty);
-        }
-        if let Some(id) = StoryId::parse(query) {
+        let query = clean_query(query)?;
+        if let Some(id) = StoryId::parse(&query) {
             if let Some(story) = self.store.story(&id).await? {
                 return Ok(Lookup::Found(Box::new(story)));
             }
         }
-        let terms = SearchTerms::parse(query);
+        let terms = SearchTerms::parse(&query);
         // Cheapest and most precise first: whole words in titles.
         let tiers = [
             (Scope::Titles, Mode::All),
@@ -174,9 +267,12 @@ impl App {
         for (scope, mode) in tiers {
             let hits = self.store.search(&terms, scope, mode, 20).await?;
             if let Some(best) = best_hit(hits) {
-                let story = self.store.with_articles(best).await?;
+                let story = self.store.with_coverage(best).await?;
                 return Ok(Lookup::Found(Box::new(story)));
             }
+        }
+        if self.store.story_count().await? == 0 {
+            return Ok(Lookup::EmptyStore);
         }
         Ok(Lookup::NotFound {
             suggestions: self.suggestions(&terms, 5).await?,
@@ -190,10 +286,12 @@ impl App {
         partial: &str,
         limit: usize,
     ) -> Result<Vec<StoryRow>, StoreError> {
-        let partial = crate::text::truncate_chars(partial.trim(), MAX_QUERY_CHARS);
+        let partial = crate::text::clean(partial, MAX_QUERY_CHARS);
         if partial.is_empty() {
-            let window = chrono::Duration::hours(self.config.digest.top_window_hours);
-            return self.store.trending(limit, window).await;
+            return self
+                .store
+                .trending(limit, self.settings.digest.top_window)
+                .await;
         }
         let terms = SearchTerms::parse(&partial);
         for mode in [Mode::AllPrefix, Mode::Any] {
@@ -208,26 +306,29 @@ impl App {
         Ok(Vec::new())
     }
 
-    /// The trending stories (see [`crate::summarise::trending`]), with their articles.
+    /// The trending stories (see [`crate::summarise::trending`]).
     pub async fn trending(&self, count: usize) -> Result<Vec<Story>, StoreError> {
-        let window = chrono::Duration::hours(self.config.digest.top_window_hours);
-        let mut out = Vec::new();
-        for row in self.store.trending(count, window).await? {
-            out.push(self.store.with_articles(row).await?);
-        }
-        Ok(out)
+        let rows = self
+            .store
+            .trending(count, self.settings.digest.top_window)
+            .await?;
+        self.store.with_coverages(rows).await
     }
 
     /// Up to `count` current stories covered mostly by one side, most trending first.
     pub async fn blindspots(&self, count: usize) -> Result<Vec<Story>, StoreError> {
-        let window = chrono::Duration::hours(self.config.digest.top_window_hours);
+        let rows = self
+            .store
+            .trending(500, self.settings.digest.top_window)
+            .await?;
         let mut found = Vec::new();
-        for row in self.store.trending(500, window).await? {
-            let story = self.store.with_articles(row).await?;
-            if self.coverage(&story).blindspot.is_some() {
-                found.push(story);
-                if found.len() == count {
-                    break;
+        for chunk in rows.chunks(50) {
+            for story in self.store.with_coverages(chunk.to_vec()).await? {
+                if self.coverage(&story).blindspot.is_some() {
+                    found.push(story);
+                    if found.len() == count {
+                        return Ok(found);
+                    }
                 }
             }
         }
@@ -235,8 +336,23 @@ impl App {
     }
 
     /// A story's coverage under the configured blindspot rule.
-    pub fn coverage(&self, story: &Story) -> crate::summarise::Coverage {
-        crate::summarise::Coverage::compute(&story.articles, &self.outlets, &self.config.blindspot)
+    pub fn coverage(&self, story: &Story) -> Coverage {
+        Coverage::compute(&story.outlets, &self.outlets, &self.settings.blindspot)
+    }
+
+    /// A story's digest: reads the few articles it shows.
+    pub async fn digest(&self, story: &Story) -> Result<Digest, StoreError> {
+        let leads: Vec<i64> = lead_outlets(story, &self.outlets, self.settings.digest.headlines)
+            .iter()
+            .map(|o| o.first_article)
+            .collect();
+        let articles = self.store.articles_by_seq(&leads).await?;
+        Ok(Digest::build(
+            story,
+            &articles,
+            &self.outlets,
+            &self.settings,
+        ))
     }
 
     /// Titles close to a query that matched nothing: stories sharing any word, else titles
@@ -266,6 +382,32 @@ impl App {
     }
 }
 
+impl crate::ingest::poll::Sink for App {
+    type Report = BatchReport;
+
+    fn write(
+        &self,
+        batch: Vec<IncomingArticle>,
+        now: DateTime<Utc>,
+    ) -> impl std::future::Future<Output = Result<BatchReport, StoreError>> + Send {
+        self.ingest(batch, now)
+    }
+}
+
+/// A query as a lookup uses it: invisible and control characters removed (as they are from
+/// titles, so a pasted title still matches), whitespace collapsed, length checked.
+fn clean_query(query: &str) -> Result<String, LookupError> {
+    let len = query.trim().chars().count();
+    if len > MAX_QUERY_CHARS {
+        return Err(LookupError::TooLong { len });
+    }
+    let query = crate::text::clean(query, MAX_QUERY_CHARS);
+    if query.is_empty() {
+        return Err(LookupError::Empty);
+    }
+    Ok(query)
+}
+
 /// Relevance first; among near-equal matches, the better covered story wins.
 fn best_hit(hits: Vec<(StoryRow, f64)>) -> Option<StoryRow> {
     hits.into_iter()
@@ -275,4 +417,22 @@ fn best_hit(hits: Vec<(StoryRow, f64)>) -> Option<StoryRow> {
         })
         .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.seq.cmp(&a.0.seq)))
         .map(|(row, _)| row)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queries_lose_what_titles_lost() {
+        assert_eq!(
+            clean_query("peace\u{200B} talks\u{202E}").unwrap(),
+            "peace talks"
+        );
+        assert!(matches!(clean_query(" \u{200B} "), Err(LookupError::Empty)));
+        assert!(matches!(
+            clean_query(&"x".repeat(301)),
+            Err(LookupError::TooLong { len: 301 })
+        ));
+    }
 }

@@ -1,21 +1,30 @@
-//! The command line: `storybot story|stories|top|import`, with `--config` and `--db` on all.
-//! This is an edge of the program: errors here are `anyhow`, with context for the user.
+//! The command line: `storybot story|stories|top|blindspot|import|ingest|feeds|run|commands`,
+//! with `--config` and `--db` on all. One function per command, as ripgrep's main has one
+//! per mode. This is an edge of the program: errors here are `anyhow`, with context.
+//!
+//! Exit status, as ripgrep's: **0** done; **1** nothing found (no story matches the query, the
+//! store has no story yet, an import with no valid line); **2** an error (bad configuration,
+//! unreachable store, unreadable file). A closed output pipe (`storybot stories | head`) ends
+//! the program quietly with 0.
 
 use std::io::Write as _;
 use std::path::PathBuf;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 
 use crate::app::{App, Lookup};
 use crate::config::Config;
-use crate::digest::{self, export::ExportStory, Digest};
+use crate::digest::export::{ExportArticle, ExportStory, ExportWriter};
+use crate::model::Story;
+use crate::secrets::redact_url;
 
 #[derive(Debug, Parser)]
 #[command(
     name = "storybot",
     version,
-    about = "News stories as digests: key points, coverage and bias distribution"
+    about = "News stories as digests: key points, coverage and bias distribution",
+    after_help = "Exit status: 0 done, 1 nothing found, 2 error."
 )]
 pub struct Cli {
     /// Configuration file [default: ./config.toml when present, else built-in defaults]
@@ -51,8 +60,8 @@ pub enum Command {
     /// The trending stories: coverage, its growth and recency
     Top {
         /// How many (1 to 100)
-        #[arg(default_value_t = 10, value_parser = clap::value_parser!(i64).range(1..=100))]
-        count: i64,
+        #[arg(default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=100))]
+        count: u16,
         /// Print the export JSON of those stories
         #[arg(long)]
         json: bool,
@@ -60,8 +69,8 @@ pub enum Command {
     /// Stories covered mostly by one side (see the blindspot rule in README)
     Blindspot {
         /// How many (1 to 100)
-        #[arg(default_value_t = 10, value_parser = clap::value_parser!(i64).range(1..=100))]
-        count: i64,
+        #[arg(default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=100))]
+        count: u16,
         /// Print the export JSON of those stories
         #[arg(long)]
         json: bool,
@@ -94,6 +103,48 @@ pub enum Command {
     },
 }
 
+impl Command {
+    /// Whether the command runs until stopped (its log defaults to info level).
+    pub fn is_service(&self) -> bool {
+        matches!(self, Command::Run | Command::Ingest { once: false })
+    }
+}
+
+/// How a command ended, as an exit status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Done (0).
+    Done,
+    /// Nothing found (1): no story matches, the store is empty, nothing importable.
+    NothingFound,
+}
+
+impl Outcome {
+    pub fn code(self) -> u8 {
+        match self {
+            Outcome::Done => 0,
+            Outcome::NothingFound => 1,
+        }
+    }
+}
+
+/// The exit status of an error (2), or 0 for a closed output pipe.
+pub fn error_code(e: &anyhow::Error) -> u8 {
+    if is_broken_pipe(e) {
+        0
+    } else {
+        2
+    }
+}
+
+/// Whether the error is writing to a closed pipe (the reader went away: not a failure).
+pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
 /// Loads the configuration the flags point at.
 pub fn load_config(cli: &Cli) -> Result<Config> {
     let mut config = match &cli.config {
@@ -114,258 +165,366 @@ pub fn load_config(cli: &Cli) -> Result<Config> {
 }
 
 /// Runs a parsed command line.
-pub async fn run(cli: Cli) -> Result<()> {
+pub async fn run(cli: Cli) -> Result<Outcome> {
     let config = load_config(&cli)?;
-    if let Command::Commands { .. } = cli.command {
+    match cli.command {
         // No store, no network: the payload depends on the code alone.
-        let payload = crate::discord::register::payload(&crate::discord::commands::all());
-        println!("{}", serde_json::to_string_pretty(&payload)?);
-        return Ok(());
+        Command::Commands { .. } => commands_payload(),
+        Command::Run => run_bot(config).await,
+        command => {
+            let app = App::open(config).await?;
+            let result = dispatch(&app, command).await;
+            app.store.close().await;
+            result
+        }
     }
-    if let Command::Run = cli.command {
-        // Checked before opening anything, so a missing token fails fast and clearly.
-        let token = crate::discord::bot::token_from_env(std::env::var("DISCORD_TOKEN").ok())?;
-        let app = App::open(config).await?;
-        let result = crate::discord::run(app.clone(), token, shutdown_signal()).await;
-        app.store.close().await;
-        return Ok(result?);
-    }
-    let app = App::open(config).await?;
-    let result = dispatch(&app, cli.command).await;
-    app.store.close().await;
-    result
 }
 
-async fn dispatch(app: &App, command: Command) -> Result<()> {
-    let mut out = anstream::stdout().lock();
+async fn dispatch(app: &App, command: Command) -> Result<Outcome> {
     match command {
-        Command::Story { query, json, png } => {
-            let query = query.join(" ");
-            match app.find_story(&query).await? {
-                Lookup::Found(story) => {
-                    let digest = Digest::build(&story, &app.outlets, &app.config);
-                    if json {
-                        let payload = digest::discord::message(&digest);
-                        writeln!(out, "{}", serde_json::to_string_pretty(&payload)?)?;
-                    } else {
-                        write!(out, "{}", digest::text::render(&digest))?;
-                    }
-                    if let Some(path) = png {
-                        let bytes = digest::png::bias_bar(&digest.coverage)?;
-                        std::fs::write(&path, bytes)
-                            .with_context(|| format!("cannot write {}", path.display()))?;
-                    }
-                }
-                Lookup::NotFound { suggestions } => {
-                    let mut msg = format!(
-                        "no story matches {:?}",
-                        crate::text::truncate_chars(&query, 80)
-                    );
-                    if suggestions.is_empty() {
-                        msg.push_str("; try `storybot top` to see the current stories");
-                    } else {
-                        msg.push_str(". Closest titles:");
-                        for s in &suggestions {
-                            msg.push_str(&format!("\n  {}  {}", s.id, s.title));
-                        }
-                    }
-                    bail!(msg);
-                }
-            }
+        Command::Story { query, json, png } => story(app, &query.join(" "), json, png).await,
+        Command::Stories { json } => stories(app, json).await,
+        Command::Top { count, json } => top(app, usize::from(count), json).await,
+        Command::Blindspot { count, json } => blindspot(app, usize::from(count), json).await,
+        Command::Ingest { once: true } => ingest_once(app).await,
+        Command::Ingest { once: false } => ingest_until_stopped(app).await,
+        Command::Feeds { enable } => feeds(app, enable).await,
+        Command::Import { file } => import(app, file).await,
+        Command::Run | Command::Commands { .. } => {
+            unreachable!("handled before the store is opened")
         }
-        Command::Stories { json } => {
-            if json {
-                write!(out, "[")?;
-            }
-            let mut after = 0;
-            let mut first = true;
-            loop {
-                let rows = app.store.stories_after(after, 200).await?;
-                let Some(last) = rows.last() else { break };
-                after = last.seq;
-                for row in rows {
-                    let story = app.store.with_articles(row).await?;
-                    if json {
-                        let e = ExportStory::new(&story, &app.outlets, &app.config);
-                        write!(
-                            out,
-                            "{}\n{}",
-                            if first { "" } else { "," },
-                            serde_json::to_string(&e)?
-                        )?;
-                    } else {
-                        writeln!(out, "{}", list_line(app, &story))?;
-                        for p in &story.key_points {
-                            writeln!(out, "          • {p}")?;
-                        }
-                        for a in &story.articles {
-                            writeln!(out, "          {}", a.url)?;
-                        }
-                        writeln!(out)?;
-                    }
-                    first = false;
-                }
-            }
-            if json {
-                writeln!(out, "{}]", if first { "" } else { "\n" })?;
-            }
+    }
+}
+
+fn commands_payload() -> Result<Outcome> {
+    let payload = crate::discord::register::payload(&crate::discord::commands::all());
+    let mut out = anstream::stdout().lock();
+    writeln!(out, "{}", serde_json::to_string_pretty(&payload)?)?;
+    Ok(Outcome::Done)
+}
+
+async fn run_bot(config: Config) -> Result<Outcome> {
+    // Checked before opening anything, so a missing token fails fast and clearly.
+    let token = crate::discord::bot::token_from_env(std::env::var("DISCORD_TOKEN").ok())?;
+    let app = App::open(config).await?;
+    let result = crate::discord::run(app.clone(), token, shutdown_signal()).await;
+    app.store.close().await;
+    result?;
+    Ok(Outcome::Done)
+}
+
+const EMPTY_STORE: &str = "the store has no stories yet: import articles with `storybot import \
+     FILE.jsonl`, fetch the configured feeds with `storybot ingest --once`, or set \
+     `seed_demo = true` under [store] in the config for the bundled demo stories";
+
+async fn story(app: &App, query: &str, json: bool, png: Option<PathBuf>) -> Result<Outcome> {
+    let story = match app.find_story(query).await? {
+        Lookup::Found(story) => story,
+        Lookup::EmptyStore => {
+            eprintln!("{EMPTY_STORE}");
+            return Ok(Outcome::NothingFound);
         }
-        Command::Top { count, json } => {
-            let stories = app.trending(count as usize).await?;
-            if stories.is_empty() && !json {
-                writeln!(
-                    out,
-                    "No stories yet: import some with `storybot import FILE.jsonl`."
-                )?;
-            }
-            print_list(&mut out, app, &stories, json)?;
-        }
-        Command::Blindspot { count, json } => {
-            let stories = app.blindspots(count as usize).await?;
-            if stories.is_empty() && !json {
-                writeln!(out, "No blindspots among the current stories.")?;
-            }
-            print_list(&mut out, app, &stories, json)?;
-        }
-        Command::Ingest { once } => {
-            if app.config.feeds.is_empty() {
-                bail!("no feeds configured: add [[feeds]] entries to the config file");
-            }
-            if once {
-                let fetcher = crate::ingest::poll::fetcher(app)?;
-                let r = crate::ingest::poll::cycle(app, &fetcher, chrono::Utc::now(), true).await?;
-                writeln!(
-                    out,
-                    "{} feeds fetched ({} unchanged), {} failed; {} items, {} too old, {} invalid; \
-                     {} new articles, {} new stories, {} stories grew, {} merged",
-                    r.feeds_fetched,
-                    r.not_modified,
-                    r.failed,
-                    r.items,
-                    r.too_old,
-                    r.invalid,
-                    r.batch.new_articles,
-                    r.batch.new_stories,
-                    r.batch.updated_stories,
-                    r.batch.merged_stories
-                )?;
-                if r.failed > 0 {
-                    writeln!(out, "see `storybot feeds` for the failing feeds")?;
-                }
+        Lookup::NotFound { suggestions } => {
+            let mut msg = format!(
+                "no story matches {:?}",
+                crate::text::truncate_chars(query, 80)
+            );
+            if suggestions.is_empty() {
+                msg.push_str("; try `storybot top` to see the current stories");
             } else {
-                crate::ingest::poll::run(app, shutdown_signal(), None).await?;
+                msg.push_str(". Closest titles:");
+                for s in &suggestions {
+                    msg.push_str(&format!("\n  {}  {}", s.id, s.title));
+                }
             }
+            eprintln!("{msg}");
+            return Ok(Outcome::NothingFound);
         }
-        Command::Feeds { enable } => {
-            if let Some(url) = enable {
-                if !app.config.feeds.iter().any(|f| f.url == url) {
-                    bail!("{url} is not a configured feed");
-                }
-                let mut state = app.store.feed_state(&url).await?;
-                state.disabled_reason = None;
-                state.failures = 0;
-                state.next_fetch = None;
-                app.store.save_feed_state(&state).await?;
-                writeln!(out, "enabled {url}")?;
-            }
-            let fmt = |t: Option<chrono::DateTime<chrono::Utc>>| {
-                t.map_or("never".to_string(), |t| {
-                    t.format("%Y-%m-%d %H:%M UTC").to_string()
-                })
-            };
-            for spec in app.config.feed_specs() {
-                let s = app.store.feed_state(&spec.url).await?;
-                let status = match (&s.disabled_reason, s.failures) {
-                    (Some(_), _) => "DISABLED",
-                    (None, 0) if s.last_success.is_some() => "ok",
-                    (None, 0) => "new",
-                    (None, _) => "failing",
-                };
-                writeln!(out, "{status:<8} {}", spec.url)?;
-                writeln!(
-                    out,
-                    "         last success {} · {} items · next fetch {}",
-                    fmt(s.last_success),
-                    s.items,
-                    match (&s.disabled_reason, s.next_fetch) {
-                        (Some(_), _) => "none (disabled)".to_string(),
-                        (None, None) => "now".to_string(),
-                        (None, t) => fmt(t),
-                    }
-                )?;
-                if let Some(e) = &s.last_error {
-                    writeln!(
-                        out,
-                        "         last error {} at {} ({} in a row)",
-                        e,
-                        fmt(s.last_error_at),
-                        s.failures
-                    )?;
-                }
-                if let Some(r) = &s.disabled_reason {
-                    writeln!(
-                        out,
-                        "         disabled: {r}; `storybot feeds --enable URL` to retry"
-                    )?;
-                }
-            }
-        }
-        Command::Run | Command::Commands { .. } => unreachable!("handled before the store opens"),
-        Command::Import { file } => {
-            let report = if file.as_os_str() == "-" {
-                app.import(std::io::stdin().lock()).await?
-            } else {
-                let f = std::fs::File::open(&file)
-                    .with_context(|| format!("cannot open {}", file.display()))?;
-                app.import(std::io::BufReader::new(f)).await?
-            };
-            let b = &report.batch;
-            writeln!(
-                out,
-                "imported {} new articles ({} new stories, {} stories grew); {} already stored; {} lines rejected",
-                b.new_articles,
-                b.new_stories,
-                b.updated_stories,
-                b.duplicates,
-                report.rejected.len()
-            )?;
-            let mut err = anstream::stderr().lock();
-            for e in report.rejected.iter().take(50) {
-                writeln!(err, "  {e}")?;
-            }
-            if report.rejected.len() > 50 {
-                writeln!(err, "  ... and {} more", report.rejected.len() - 50)?;
+    };
+    let digest = app.digest(&story).await?;
+    let mut out = anstream::stdout().lock();
+    if json {
+        let payload = crate::digest::discord::message(&digest);
+        writeln!(out, "{}", serde_json::to_string_pretty(&payload)?)?;
+    } else {
+        write!(out, "{}", crate::digest::text::render(&digest))?;
+    }
+    out.flush()?;
+    if let Some(path) = png {
+        let bytes = crate::digest::png::bias_bar(&digest.coverage)?;
+        std::fs::write(&path, bytes).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(Outcome::Done)
+}
+
+async fn stories(app: &App, json: bool) -> Result<Outcome> {
+    let mut after = 0;
+    let mut export = if json {
+        Some(ExportWriter::new(anstream::stdout().lock())?)
+    } else {
+        None
+    };
+    loop {
+        let rows = app.store.stories_after(after, 200).await?;
+        let Some(last) = rows.last() else { break };
+        after = last.seq;
+        for story in app.store.with_coverages(rows).await? {
+            match export.as_mut() {
+                Some(w) => export_story(app, w, &story).await?,
+                None => print_story(app, &story).await?,
             }
         }
     }
-    out.flush()?;
+    if let Some(w) = export {
+        w.finish()?;
+    }
+    Ok(Outcome::Done)
+}
+
+/// A story and its articles, read page by page, into the export.
+async fn export_story<W: std::io::Write>(
+    app: &App,
+    w: &mut ExportWriter<W>,
+    story: &Story,
+) -> Result<()> {
+    w.story(&ExportStory::new(story, &app.outlets, &app.settings))?;
+    let mut after = None;
+    loop {
+        let page = app
+            .store
+            .story_articles_after(story.seq, after, 1_000)
+            .await?;
+        let Some((seq, last)) = page.last() else {
+            return Ok(());
+        };
+        after = Some((last.published, *seq));
+        for (_, a) in &page {
+            w.article(&ExportArticle::new(a, &app.outlets))?;
+        }
+    }
+}
+
+async fn print_story(app: &App, story: &Story) -> Result<()> {
+    let mut out = anstream::stdout().lock();
+    writeln!(out, "{}", list_line(app, story))?;
+    for p in &story.key_points {
+        writeln!(out, "          • {p}")?;
+    }
+    let mut after = None;
+    loop {
+        let page = app
+            .store
+            .story_articles_after(story.seq, after, 1_000)
+            .await?;
+        let Some((seq, last)) = page.last() else {
+            break;
+        };
+        after = Some((last.published, *seq));
+        for (_, a) in &page {
+            writeln!(out, "          {}", a.url)?;
+        }
+    }
+    writeln!(out)?;
+    Ok(())
+}
+
+async fn top(app: &App, count: usize, json: bool) -> Result<Outcome> {
+    let stories = app.trending(count).await?;
+    if stories.is_empty() && !json {
+        eprintln!("{EMPTY_STORE}");
+        return Ok(Outcome::NothingFound);
+    }
+    print_list(app, &stories, json).await?;
+    Ok(Outcome::Done)
+}
+
+async fn blindspot(app: &App, count: usize, json: bool) -> Result<Outcome> {
+    let stories = app.blindspots(count).await?;
+    if stories.is_empty() && !json {
+        eprintln!("No blindspots among the current stories.");
+        return Ok(Outcome::NothingFound);
+    }
+    print_list(app, &stories, json).await?;
+    Ok(Outcome::Done)
+}
+
+/// Ranked one-line entries, or their export JSON.
+async fn print_list(app: &App, stories: &[Story], json: bool) -> Result<()> {
+    if json {
+        let mut w = ExportWriter::new(anstream::stdout().lock())?;
+        for story in stories {
+            export_story(app, &mut w, story).await?;
+        }
+        w.finish()?;
+    } else {
+        let mut out = anstream::stdout().lock();
+        for (rank, story) in stories.iter().enumerate() {
+            writeln!(out, "{:>2}. {}", rank + 1, list_line(app, story))?;
+        }
+        out.flush()?;
+    }
     Ok(())
 }
 
 /// A story's one-line summary for lists.
-fn list_line(app: &App, story: &crate::model::Story) -> String {
-    digest::text::list_line(story.id.as_str(), &story.title, &app.coverage(story))
+fn list_line(app: &App, story: &Story) -> String {
+    crate::digest::text::list_line(story.id.as_str(), &story.title, &app.coverage(story))
 }
 
-/// Ranked one-line entries, or their export JSON.
-fn print_list(
-    out: &mut impl std::io::Write,
-    app: &App,
-    stories: &[crate::model::Story],
-    json: bool,
-) -> Result<()> {
-    if json {
-        let exports: Vec<ExportStory> = stories
-            .iter()
-            .map(|s| ExportStory::new(s, &app.outlets, &app.config))
-            .collect();
-        writeln!(out, "{}", serde_json::to_string_pretty(&exports)?)?;
-    } else {
-        for (rank, story) in stories.iter().enumerate() {
-            writeln!(out, "{:>2}. {}", rank + 1, list_line(app, story))?;
-        }
+fn poller(app: &App) -> Result<crate::ingest::poll::Poller> {
+    if app.settings.feeds.is_empty() {
+        anyhow::bail!("no feeds configured: add [[feeds]] entries to the config file");
     }
-    Ok(())
+    Ok(crate::ingest::poll::Poller::new(
+        app.settings.clone(),
+        app.outlets.clone(),
+        app.store.clone(),
+    )?)
+}
+
+async fn ingest_once(app: &App) -> Result<Outcome> {
+    let r = poller(app)?.cycle(app, chrono::Utc::now(), true).await?;
+    let b = &r.written;
+    let mut out = anstream::stdout().lock();
+    writeln!(
+        out,
+        "{} feeds fetched ({} unchanged), {} failed; {} items, {} too old, {} invalid; \
+         {} new articles, {} new stories, {} stories grew, {} merged",
+        r.feeds_fetched,
+        r.not_modified,
+        r.failed,
+        r.items,
+        r.too_old,
+        r.invalid,
+        b.new_articles,
+        b.new_stories,
+        b.updated_stories,
+        b.merged_stories
+    )?;
+    if r.failed > 0 {
+        writeln!(out, "see `storybot feeds` for the failing feeds")?;
+    }
+    Ok(Outcome::Done)
+}
+
+async fn ingest_until_stopped(app: &App) -> Result<Outcome> {
+    let poller = poller(app)?;
+    let mut workers = crate::workers::Workers::new();
+    let (app, p) = (app.clone(), poller.clone());
+    workers.spawn("feed ingest", move |stop| {
+        let (app, p) = (app.clone(), p.clone());
+        async move { crate::ingest::poll::run(&p, &app, stop, |_| {}).await }
+    });
+    shutdown_signal().await;
+    workers.shutdown().await;
+    Ok(Outcome::Done)
+}
+
+async fn feeds(app: &App, enable: Option<String>) -> Result<Outcome> {
+    let mut out = anstream::stdout().lock();
+    if let Some(url) = enable {
+        if !app.settings.feeds.iter().any(|f| f.url == url) {
+            anyhow::bail!("{} is not a configured feed", redact_url(&url));
+        }
+        let mut state = app.store.feed_state(&url).await?;
+        state.disabled_reason = None;
+        state.failures = 0;
+        state.next_fetch = None;
+        app.store.save_feed_state(&state).await?;
+        writeln!(out, "enabled {}", redact_url(&url))?;
+    }
+    for feed in &app.settings.feeds {
+        let s = app.store.feed_state(&feed.url).await?;
+        write!(out, "{}", feed_health(&redact_url(&feed.url), &s))?;
+    }
+    Ok(Outcome::Done)
+}
+
+/// A feed's health as `storybot feeds` prints it.
+fn feed_health(url: &str, s: &crate::store::FeedState) -> String {
+    let fmt = |t: Option<chrono::DateTime<chrono::Utc>>| {
+        t.map_or("never".to_string(), |t| {
+            t.format("%Y-%m-%d %H:%M UTC").to_string()
+        })
+    };
+    let status = match (&s.disabled_reason, s.failures) {
+        (Some(_), _) => "DISABLED",
+        (None, 0) if s.last_success.is_some() => "ok",
+        (None, 0) => "new",
+        (None, _) => "failing",
+    };
+    let next = match (&s.disabled_reason, s.next_fetch) {
+        (Some(_), _) => "none (disabled)".to_string(),
+        (None, None) => "now".to_string(),
+        (None, t) => fmt(t),
+    };
+    let mut text = format!(
+        "{status:<8} {url}\n         last success {} · {} items · next fetch {next}\n",
+        fmt(s.last_success),
+        s.items
+    );
+    if let Some(e) = &s.last_error {
+        text.push_str(&format!(
+            "         last error {e} at {} ({} in a row)\n",
+            fmt(s.last_error_at),
+            s.failures
+        ));
+    }
+    if let Some(r) = &s.disabled_reason {
+        text.push_str(&format!(
+            "         disabled: {r}; `storybot feeds --enable URL` to retry\n"
+        ));
+    }
+    text
+}
+
+async fn import(app: &App, file: PathBuf) -> Result<Outcome> {
+    let report = if file.as_os_str() == "-" {
+        app.import(std::io::BufReader::new(std::io::stdin()))
+            .await?
+    } else {
+        let f = std::fs::File::open(&file)
+            .with_context(|| format!("cannot open {}", file.display()))?;
+        if f.metadata().is_ok_and(|m| m.is_dir()) {
+            anyhow::bail!("cannot import {}: it is a directory", file.display());
+        }
+        app.import(std::io::BufReader::new(f)).await?
+    };
+    let b = &report.batch;
+    let mut err = anstream::stderr().lock();
+    for e in &report.rejected {
+        writeln!(err, "  {e}")?;
+    }
+    if report.rejected_count > report.rejected.len() {
+        writeln!(
+            err,
+            "  ... and {} more",
+            report.rejected_count - report.rejected.len()
+        )?;
+    }
+    let mut out = anstream::stdout().lock();
+    writeln!(
+        out,
+        "imported {} new articles ({} new stories, {} stories grew); {} already stored; {} lines rejected",
+        b.new_articles,
+        b.new_stories,
+        b.updated_stories,
+        b.duplicates,
+        report.rejected_count
+    )?;
+    if let Some(e) = report.read_error {
+        anyhow::bail!("cannot read all of {}: {e}", file.display());
+    }
+    let valid = report.lines.saturating_sub(report.rejected_count);
+    if valid == 0 {
+        writeln!(
+            err,
+            "nothing imported: {} holds no valid article line",
+            file.display()
+        )?;
+        return Ok(Outcome::NothingFound);
+    }
+    Ok(Outcome::Done)
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -2,11 +2,12 @@
 //! terminal.
 //!
 //! Data flows one way, one module per stage:
-//! [`ingest`] (articles in, normalised, matched to rated outlets) → [`cluster`] (which story)
-//! → [`summarise`] (title, key points, coverage, bias distribution, blindspot) → [`store`]
-//! (SQLite or Postgres, full-text search) → [`digest`] (Discord payload, terminal text, PNG).
-//! [`pipeline`] runs the write path in transactions; [`app`] holds the shared state that the
-//! front ends ([`cli`], [`discord`]) use.
+//! [`ingest`] (articles in, normalised, matched to rated [`outlets`]) → [`cluster`] (which
+//! story) → [`summarise`] (title, key points, coverage, bias distribution, blindspot) →
+//! [`store`] (SQLite or Postgres, full-text search) → [`digest`] (Discord payload, terminal
+//! text, PNG). [`pipeline`] runs the write path in transactions; [`app`] holds the shared
+//! state that the front ends ([`cli`], [`discord`]) use; [`workers`] supervises background
+//! loops. [`config`] validates settings once; [`secrets`] keeps secrets out of every output.
 
 pub mod app;
 pub mod cli;
@@ -14,9 +15,14 @@ pub mod cluster;
 pub mod config;
 pub mod digest;
 pub mod discord;
+pub mod error;
+pub mod fnv;
 pub mod ingest;
 pub mod model;
+pub mod outlets;
 pub mod pipeline;
+pub mod secrets;
 pub mod store;
 pub mod summarise;
 pub mod text;
+pub mod workers;

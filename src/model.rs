@@ -256,18 +256,38 @@ fn fnv1a(bytes: &[u8], basis: u64) -> u64 {
     hash
 }
 
-/// A story: one event and the articles that cover it.
+/// One outlet's coverage of a story: how many articles, when, and its first one. A story is
+/// read as these aggregates, never as all its articles, so any story costs the same to show.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutletCoverage {
+    /// The outlet's display name (its rated name when matched).
+    pub name: String,
+    /// The domain of its first article (with the name, what decides its rating).
+    pub domain: String,
+    pub articles: i64,
+    pub first_published: DateTime<Utc>,
+    pub last_published: DateTime<Utc>,
+    /// The store's number of its first article.
+    pub first_article: i64,
+}
+
+/// A story: one event, and who covers it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Story {
+    /// The store's number of the story.
+    pub seq: i64,
     pub id: StoryId,
     pub title: String,
     pub key_points: Vec<String>,
-    /// Oldest first.
-    pub articles: Vec<Article>,
+    pub article_count: i64,
     /// When the first covering article was published.
     pub first_published: DateTime<Utc>,
     /// When the latest covering article was published.
     pub last_updated: DateTime<Utc>,
+    /// Grows with every change of the story.
+    pub revision: i64,
+    /// One entry per covering outlet, earliest first.
+    pub outlets: Vec<OutletCoverage>,
 }
 
 #[cfg(test)]

@@ -1,18 +1,24 @@
 //! The write path: a batch of normalised articles through cluster, summarise and store, in
-//! one transaction, so a batch lands whole or not at all.
+//! the caller's transaction, so a batch lands whole or not at all.
+//!
+//! The work between queries is CPU work (vectors, similarities, summaries) on the async
+//! runtime's threads: summaries run on the blocking pool, and clustering yields every few
+//! articles, so a large batch never holds a worker away from the bot's interactions.
 //!
 //! Articles with an upstream story key join that story; the others go through the online
 //! [`Clusterer`], in publication order. After the batch the clusterer's merge step may fold
 //! stories together; then every story that changed gets a fresh title and key points.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
 use crate::cluster::{Assignment, Clusterer, Placement};
-use crate::ingest::{IncomingArticle, OutletDirectory};
+use crate::ingest::IncomingArticle;
 use crate::model::StoryId;
-use crate::store::{NewStory, Store, StoreError, StoreTx, StoryUpdate};
+use crate::outlets::OutletDirectory;
+use crate::store::{NewArticle, NewStory, Store, StoreError, StoreTx, StoryUpdate};
 use crate::summarise;
 
 /// What a batch changed.
@@ -39,25 +45,32 @@ impl std::ops::AddAssign for BatchReport {
 }
 
 /// Rebuilds a clusterer from the store: the articles of clustered stories within the
-/// clustering window of the newest article, replayed in publication order.
+/// clustering window of the newest article, replayed in publication order (on the blocking
+/// pool: it is pure CPU work).
 pub async fn restore_clusterer(
     store: &Store,
     params: crate::cluster::Params,
 ) -> Result<Clusterer, StoreError> {
-    let mut clusterer = Clusterer::new(params);
     let Some(newest) = store.newest_article().await? else {
-        return Ok(clusterer);
+        return Ok(Clusterer::new(params));
     };
-    for (seq, a) in store
-        .clustered_articles_since(newest - params.window)
-        .await?
-    {
-        let prepared = clusterer.prepare(&a.title, &a.summary, a.published);
-        clusterer.add(seq, &prepared);
-    }
-    // What was merged before was merged in the store already.
-    let _ = clusterer.merge_pass();
-    Ok(clusterer)
+    let since = newest
+        .checked_sub_signed(params.window)
+        .unwrap_or(chrono::DateTime::<Utc>::MIN_UTC);
+    let articles = store.clustered_articles_since(since).await?;
+    let replay = move || {
+        let mut clusterer = Clusterer::new(params);
+        for (seq, a) in articles {
+            let prepared = clusterer.prepare(&a.title, &a.summary, a.published);
+            clusterer.add(seq, &prepared);
+        }
+        // What was merged before was merged in the store already.
+        let _ = clusterer.merge_pass();
+        clusterer
+    };
+    Ok(crate::workers::joined(
+        tokio::task::spawn_blocking(replay).await,
+    ))
 }
 
 /// Stores a batch: assigns each article to a story, inserts it (once per canonical URL), runs
@@ -66,14 +79,13 @@ pub async fn restore_clusterer(
 /// `clusterer` must reflect the store; if this returns an error the caller must drop it (its
 /// state ran ahead of a transaction that rolled back) and restore a new one.
 pub async fn apply(
-    store: &Store,
-    outlets: &OutletDirectory,
+    tx: &mut StoreTx,
+    outlets: &Arc<OutletDirectory>,
     clusterer: &mut Clusterer,
     batch: Vec<IncomingArticle>,
     now: DateTime<Utc>,
 ) -> Result<BatchReport, StoreError> {
     let mut report = BatchReport::default();
-    let mut tx = store.begin().await?;
     // seq -> whether the story is new in this batch
     let mut touched: BTreeMap<i64, bool> = BTreeMap::new();
     let mut by_key: BTreeMap<String, i64> = BTreeMap::new();
@@ -88,7 +100,7 @@ pub async fn apply(
     let urls: Vec<&str> = batch.iter().map(|i| i.article.url.as_str()).collect();
     let mut known: std::collections::HashSet<String> = tx.existing_urls(&urls).await?;
     // Articles wait here and go in by the hundred (before each merge step, and at the end).
-    let mut pending: Vec<(i64, crate::model::Article)> = Vec::new();
+    let mut pending: Vec<NewArticle> = Vec::new();
     for incoming in batch {
         let a = &incoming.article;
         if !known.insert(a.url.clone()) {
@@ -104,7 +116,7 @@ pub async fn apply(
                         None => {
                             let assignment = Assignment::Upstream(key.to_string());
                             let seq = create_story(
-                                &mut tx,
+                                tx,
                                 &assignment,
                                 Some(key),
                                 &a.title,
@@ -129,41 +141,48 @@ pub async fn apply(
                             seed_url: a.url.clone(),
                         };
                         let seq =
-                            create_story(&mut tx, &assignment, None, &a.title, a.published, now)
-                                .await?;
+                            create_story(tx, &assignment, None, &a.title, a.published, now).await?;
                         touched.insert(seq, true);
                         seq
                     }
                 };
                 clusterer.add(seq, &prepared);
                 clustered += 1;
+                if clustered.is_multiple_of(YIELD_EVERY) {
+                    tokio::task::yield_now().await;
+                }
                 seq
             }
         };
         touched.entry(seq).or_insert(false);
-        pending.push((seq, incoming.article));
+        pending.push(NewArticle {
+            story_seq: seq,
+            article: incoming.article,
+        });
         if clustered > 0 && clustered.is_multiple_of(MERGE_EVERY) {
             report.new_articles += tx.insert_articles(&std::mem::take(&mut pending)).await?;
-            merge(&mut tx, clusterer, &mut touched, &mut merged, &mut report).await?;
+            merge(tx, clusterer, &mut touched, &mut merged, &mut report).await?;
         }
     }
     report.new_articles += tx.insert_articles(&pending).await?;
-    merge(&mut tx, clusterer, &mut touched, &mut merged, &mut report).await?;
+    merge(tx, clusterer, &mut touched, &mut merged, &mut report).await?;
     clusterer.compact();
     for (&seq, &is_new) in &touched {
         if merged.contains(&seq) {
             continue;
         }
-        refresh_story(&mut tx, outlets, seq).await?;
+        refresh_story(tx, outlets, seq).await?;
         if is_new {
             report.new_stories += 1;
         } else {
             report.updated_stories += 1;
         }
     }
-    tx.commit().await?;
     Ok(report)
 }
+
+/// Clustering hands its worker back to the runtime after this many articles.
+const YIELD_EVERY: usize = 16;
 
 /// The merge step runs after this many clustered articles (and at the end of a batch), so a
 /// long batch clusters as a stream of smaller ones would.
@@ -196,11 +215,18 @@ const SAMPLE_LATEST: i64 = 40;
 /// Recomputes a story's title, key points and counts from its articles.
 async fn refresh_story(
     tx: &mut StoreTx,
-    outlets: &OutletDirectory,
+    outlets: &Arc<OutletDirectory>,
     seq: i64,
 ) -> Result<(), StoreError> {
     let articles = tx.article_sample(seq, SAMPLE_FIRST, SAMPLE_LATEST).await?;
-    let summary = summarise::summarise(&articles, outlets);
+    let directory = outlets.clone();
+    let (articles, summary) = crate::workers::joined(
+        tokio::task::spawn_blocking(move || {
+            let summary = summarise::summarise(&articles, &directory);
+            (articles, summary)
+        })
+        .await,
+    );
     let headlines: Vec<&str> = articles.iter().map(|a| a.title.as_str()).collect();
     tx.update_story(
         seq,

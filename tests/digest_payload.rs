@@ -4,11 +4,10 @@
 mod common;
 
 use chrono::{Duration, TimeZone, Utc};
-use storybot::config::Config;
+use storybot::config::{Config, Settings};
 use storybot::digest::discord::{self, EMBED_TOTAL_MAX};
 use storybot::digest::Digest;
-use storybot::ingest::OutletDirectory;
-use storybot::model::{Article, Story, StoryId};
+use storybot::model::Article;
 use storybot::text::utf16_len;
 
 fn check_limits(payload: &serde_json::Value) {
@@ -50,7 +49,7 @@ fn article(i: usize, outlet: &str, domain: &str, title: &str) -> Article {
 
 /// A story built to overflow every limit: huge title and points, hundreds of outlets with
 /// long names and headlines full of markdown and emoji.
-fn overflowing_story() -> Story {
+fn overflowing_story(settings: &Settings) -> Digest {
     let hostile = "**bold** __u__ ~~s~~ `code` ||spoiler|| > quote [link](https://evil.example) @everyone <@&123> 👨‍👩‍👧";
     let articles: Vec<Article> = (0..600)
         .map(|i| {
@@ -69,25 +68,23 @@ fn overflowing_story() -> Story {
             )
         })
         .collect();
-    Story {
-        id: StoryId::derive("overflow", 8),
-        title: format!("{hostile} {}", "T".repeat(10_000)),
-        key_points: (0..40)
+    common::digest_of(
+        "overflow",
+        &format!("{hostile} {}", "T".repeat(10_000)),
+        (0..40)
             .map(|i| format!("Point {i}: {hostile} {}", "k".repeat(3000)))
             .collect(),
-        first_published: articles[0].published,
-        last_updated: articles.last().unwrap().published,
-        articles,
-    }
+        &articles,
+        settings,
+    )
+    .1
 }
 
 #[test]
 fn overflowing_stories_fit_every_limit_and_validate() {
-    let outlets = OutletDirectory::load(&[]).unwrap();
     let mut config = Config::default();
     config.digest.headlines = 10;
-    let story = overflowing_story();
-    let digest = Digest::build(&story, &outlets, &config);
+    let digest = overflowing_story(&Settings::new(&config).unwrap());
     let payload = serde_json::to_value(discord::message(&digest)).unwrap();
     check_limits(&payload);
     if let Some(mut schema) =
@@ -100,22 +97,18 @@ fn overflowing_stories_fit_every_limit_and_validate() {
 
 #[test]
 fn headlines_cannot_ping_or_break_markdown() {
-    let outlets = OutletDirectory::load(&[]).unwrap();
-    let config = Config::default();
     let evil =
         "@everyone @here <@&123> <@456> ](http://evil.example) `x` **y** [z](http://evil.example)";
-    let story = Story {
-        id: StoryId::derive("evil", 8),
-        title: evil.to_string(),
-        key_points: vec![format!("{evil}.")],
-        articles: vec![
+    let (_, digest) = common::digest_of(
+        "evil",
+        evil,
+        vec![format!("{evil}.")],
+        &[
             article(0, "Reuters", "reuters.com", evil),
             article(1, "Evil @everyone Outlet", "evil.example", evil),
         ],
-        first_published: Utc::now(),
-        last_updated: Utc::now(),
-    };
-    let digest = Digest::build(&story, &outlets, &config);
+        &Settings::defaults(),
+    );
     let payload = discord::message(&digest);
     let json = serde_json::to_string(&payload).unwrap();
     assert!(
@@ -151,8 +144,8 @@ async fn every_demo_story_payload_validates() {
     let rows = app.store.stories_after(0, 1000).await.unwrap();
     assert!(rows.len() >= 10);
     for row in rows {
-        let story = app.store.with_articles(row).await.unwrap();
-        let digest = Digest::build(&story, &app.outlets, &app.config);
+        let story = app.store.with_coverage(row).await.unwrap();
+        let digest = app.digest(&story).await.unwrap();
         let payload = serde_json::to_value(discord::message(&digest)).unwrap();
         check_limits(&payload);
         schema.assert_valid("MessageCreateRequest", &payload);
@@ -169,16 +162,13 @@ async fn every_demo_story_payload_validates() {
 
 #[test]
 fn stories_without_rated_outlets_say_so() {
-    let outlets = OutletDirectory::load(&[]).unwrap();
-    let story = Story {
-        id: StoryId::derive("unrated", 8),
-        title: "Local fair opens".into(),
-        key_points: vec![],
-        articles: vec![article(0, "Tiny Blog", "tiny.example", "Local fair opens")],
-        first_published: Utc::now(),
-        last_updated: Utc::now(),
-    };
-    let digest = Digest::build(&story, &outlets, &Config::default());
+    let (_, digest) = common::digest_of(
+        "unrated",
+        "Local fair opens",
+        vec![],
+        &[article(0, "Tiny Blog", "tiny.example", "Local fair opens")],
+        &Settings::defaults(),
+    );
     assert_eq!(digest.coverage.rated_sources, 0);
     assert_eq!(digest.coverage.unrated_sources, 1);
     let embed = discord::embed(&digest);

@@ -7,7 +7,6 @@ mod common;
 use chrono::{Duration, Utc};
 use storybot::app::App;
 use storybot::config::{Config, FeedConfig};
-use storybot::ingest::poll;
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -124,10 +123,10 @@ async fn one_bad_feed_never_stops_the_others() {
         .map(|n| feed(format!("{}/{n}.xml", server.uri()), None))
         .collect();
     let (app, _dir) = app_with(feeds, |c| c.ingest.max_body_bytes = 64 * 1024).await;
-    let fetcher = poll::fetcher(&app).unwrap();
+    let poller = common::poller(&app);
 
     let started = std::time::Instant::now();
-    let r = poll::cycle(&app, &fetcher, Utc::now(), true).await.unwrap();
+    let r = poller.cycle(&app, Utc::now(), true).await.unwrap();
     assert!(
         started.elapsed() < std::time::Duration::from_secs(6),
         "the slow feed was cut at the timeout"
@@ -135,7 +134,7 @@ async fn one_bad_feed_never_stops_the_others() {
     assert_eq!(r.feeds_fetched, 2, "{r:?}");
     assert_eq!(r.failed, 4, "{r:?}");
     assert_eq!(
-        r.batch.new_articles, 3,
+        r.written.new_articles, 3,
         "4 items, one a duplicate by canonical URL: {r:?}"
     );
     assert_eq!(
@@ -203,12 +202,15 @@ async fn unchanged_feeds_cost_a_304_and_changed_feeds_grow_stories() {
         |_| {},
     )
     .await;
-    let fetcher = poll::fetcher(&app).unwrap();
-    let first = poll::cycle(&app, &fetcher, Utc::now(), true).await.unwrap();
-    assert_eq!((first.batch.new_articles, first.batch.new_stories), (1, 1));
-    let second = poll::cycle(&app, &fetcher, Utc::now(), true).await.unwrap();
+    let poller = common::poller(&app);
+    let first = poller.cycle(&app, Utc::now(), true).await.unwrap();
+    assert_eq!(
+        (first.written.new_articles, first.written.new_stories),
+        (1, 1)
+    );
+    let second = poller.cycle(&app, Utc::now(), true).await.unwrap();
     assert_eq!(second.not_modified, 1, "{second:?}");
-    assert_eq!(second.batch.new_articles, 0);
+    assert_eq!(second.written.new_articles, 0);
 
     // The feed changes: a second article on the same event joins the story.
     server.reset().await;
@@ -221,14 +223,14 @@ async fn unchanged_feeds_cost_a_304_and_changed_feeds_grow_stories() {
         )
         .mount(&server)
         .await;
-    let third = poll::cycle(&app, &fetcher, Utc::now(), true).await.unwrap();
-    assert_eq!(third.batch.new_articles, 2, "{third:?}");
+    let third = poller.cycle(&app, Utc::now(), true).await.unwrap();
+    assert_eq!(third.written.new_articles, 2, "{third:?}");
     assert_eq!(
-        third.batch.updated_stories, 1,
+        third.written.updated_stories, 1,
         "the Geneva story grew: {third:?}"
     );
     assert_eq!(
-        third.batch.new_stories, 1,
+        third.written.new_stories, 1,
         "the comet is a story of its own: {third:?}"
     );
     let rows = app.store.stories_after(0, 10).await.unwrap();
@@ -251,9 +253,9 @@ async fn failing_feeds_are_disabled_with_the_reason_and_left_alone() {
         c.ingest.disable_after_failures = 2
     })
     .await;
-    let fetcher = poll::fetcher(&app).unwrap();
+    let poller = common::poller(&app);
     for _ in 0..3 {
-        poll::cycle(&app, &fetcher, Utc::now(), true).await.unwrap();
+        poller.cycle(&app, Utc::now(), true).await.unwrap();
     }
     let state = app.store.feed_state(&url).await.unwrap();
     assert_eq!(state.failures, 2);
@@ -280,17 +282,17 @@ async fn old_items_are_skipped_and_counted_and_file_urls_work() {
         c.ingest.max_age_hours = 72
     })
     .await;
-    let fetcher = poll::fetcher(&app).unwrap();
-    let r = poll::cycle(&app, &fetcher, Utc::now(), true).await.unwrap();
+    let poller = common::poller(&app);
+    let r = poller.cycle(&app, Utc::now(), true).await.unwrap();
     assert_eq!(
-        (r.items, r.too_old, r.batch.new_articles),
+        (r.items, r.too_old, r.written.new_articles),
         (2, 1, 1),
         "{r:?}"
     );
     let row = app.store.stories_after(0, 10).await.unwrap().remove(0);
-    let story = app.store.with_articles(row).await.unwrap();
+    let articles = common::articles(&app, row.seq).await;
     assert_eq!(
-        story.articles[0].outlet, "Local Gazette",
+        articles[0].outlet, "Local Gazette",
         "the feed's outlet override applies"
     );
 }
@@ -302,7 +304,7 @@ fn the_shipped_feed_list_spans_the_bias_scale() {
         "/config.toml"
     )))
     .unwrap();
-    let outlets = storybot::ingest::OutletDirectory::load(&[]).unwrap();
+    let outlets = storybot::outlets::OutletDirectory::load(&[]).unwrap();
     assert!(config.feeds.len() >= 40, "{} feeds", config.feeds.len());
     let mut sides: std::collections::BTreeMap<String, std::collections::BTreeSet<String>> =
         Default::default();

@@ -13,18 +13,18 @@ fn shipped_outlets_csv_matches_the_derivation() {
     };
     let ratings = shared.join("data/ratings");
     let read = |f: &str| std::fs::read_to_string(ratings.join(f)).unwrap();
-    let (rows, stats) = storybot::ingest::ratings::derive(
+    let (rows, stats) = storybot::outlets::ratings::derive(
         &read("allsides_2023-11-15.csv"),
         &read("mbfc_emnlp18.tsv"),
         &read("adfontes_snapshot.csv"),
     )
     .unwrap();
-    let derived = storybot::ingest::ratings::to_csv(&rows);
-    let shipped = storybot::ingest::outlets::BUNDLED_OUTLETS_CSV;
+    let derived = storybot::outlets::ratings::to_csv(&rows);
+    let shipped = storybot::outlets::BUNDLED_OUTLETS_CSV;
     assert!(
         derived == shipped,
         "data/outlets.csv is stale: run `cargo run --example derive_outlets > data/outlets.csv` ({})",
-        storybot::ingest::ratings::describe(&stats)
+        storybot::outlets::ratings::describe(&stats)
     );
     assert!(
         stats.allsides_outlets > 1000 && stats.rated > 2000,

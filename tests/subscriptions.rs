@@ -145,8 +145,8 @@ async fn ingest_into(store: &str, feeds: &Feeds) {
         refresh_minutes: None,
     }];
     let app = App::open(c).await.unwrap();
-    let fetcher = storybot::ingest::poll::fetcher(&app).unwrap();
-    let r = storybot::ingest::poll::cycle(&app, &fetcher, Utc::now(), true)
+    let r = common::poller(&app)
+        .cycle(&app, Utc::now(), true)
         .await
         .unwrap();
     assert_eq!(r.failed, 0);

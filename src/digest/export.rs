@@ -1,16 +1,20 @@
-//! The machine-readable story export (`storybot stories --json`, `storybot story --json`
-//! prints the Discord payload instead). Its shape is documented in README.md and stable:
-//! fields may be added, never renamed or removed.
+//! The machine-readable story export (`storybot stories --json`, `top --json`). Its shape is
+//! documented in README.md and stable: fields may be added, never renamed or removed.
+//!
+//! A story's articles are written as they are read, page by page ([`ExportWriter`]), so a
+//! story of any size is exported in bounded memory.
+
+use std::io::Write;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::config::Config;
-use crate::ingest::OutletDirectory;
-use crate::model::{Bias, Side, Story};
+use crate::config::Settings;
+use crate::model::{Article, Bias, Side, Story};
+use crate::outlets::OutletDirectory;
 use crate::summarise::Coverage;
 
-/// One story in the export.
+/// One story in the export, without its articles (they follow, streamed).
 #[derive(Debug, Clone, Serialize)]
 pub struct ExportStory {
     pub id: String,
@@ -21,7 +25,6 @@ pub struct ExportStory {
     pub first_published: Option<DateTime<Utc>>,
     pub last_updated: Option<DateTime<Utc>>,
     pub bias: ExportBias,
-    pub articles: Vec<ExportArticle>,
 }
 
 /// The bias distribution over distinct outlets.
@@ -60,8 +63,8 @@ pub struct ExportArticle {
 }
 
 impl ExportStory {
-    pub fn new(story: &Story, outlets: &OutletDirectory, config: &Config) -> ExportStory {
-        let c = Coverage::compute(&story.articles, outlets, &config.blindspot);
+    pub fn new(story: &Story, outlets: &OutletDirectory, settings: &Settings) -> ExportStory {
+        let c = Coverage::compute(&story.outlets, outlets, &settings.blindspot);
         ExportStory {
             id: story.id.to_string(),
             title: story.title.clone(),
@@ -85,17 +88,121 @@ impl ExportStory {
                 },
                 blindspot: c.blindspot,
             },
-            articles: story
-                .articles
-                .iter()
-                .map(|a| ExportArticle {
-                    url: a.url.clone(),
-                    title: a.title.clone(),
-                    outlet: a.outlet.clone(),
-                    bias: outlets.rating(&a.outlet, &a.domain),
-                    published: a.published,
-                })
-                .collect(),
+        }
+    }
+}
+
+impl ExportArticle {
+    pub fn new(a: &Article, outlets: &OutletDirectory) -> ExportArticle {
+        ExportArticle {
+            url: a.url.clone(),
+            title: a.title.clone(),
+            outlet: a.outlet.clone(),
+            bias: outlets.rating(&a.outlet, &a.domain),
+            published: a.published,
+        }
+    }
+}
+
+/// Writes a JSON array of stories, each followed by its articles as they come.
+pub struct ExportWriter<W: Write> {
+    out: W,
+    stories: usize,
+    articles_in_story: usize,
+}
+
+impl<W: Write> ExportWriter<W> {
+    /// Opens the array.
+    pub fn new(mut out: W) -> std::io::Result<ExportWriter<W>> {
+        out.write_all(b"[")?;
+        Ok(ExportWriter {
+            out,
+            stories: 0,
+            articles_in_story: 0,
+        })
+    }
+
+    /// Starts a story object; its articles follow with [`Self::article`].
+    pub fn story(&mut self, story: &ExportStory) -> std::io::Result<()> {
+        let json = serde_json::to_string(story)?;
+        let open = json.strip_suffix('}').unwrap_or(&json);
+        let sep = if self.stories == 0 { "\n" } else { "]},\n" };
+        write!(self.out, "{sep}{open},\"articles\":[")?;
+        self.stories += 1;
+        self.articles_in_story = 0;
+        Ok(())
+    }
+
+    pub fn article(&mut self, article: &ExportArticle) -> std::io::Result<()> {
+        if self.articles_in_story > 0 {
+            self.out.write_all(b",")?;
+        }
+        serde_json::to_writer(&mut self.out, article)?;
+        self.articles_in_story += 1;
+        Ok(())
+    }
+
+    /// Closes the last story and the array.
+    pub fn finish(mut self) -> std::io::Result<W> {
+        if self.stories > 0 {
+            self.out.write_all(b"]}\n")?;
+        }
+        self.out.write_all(b"]\n")?;
+        self.out.flush()?;
+        Ok(self.out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_streamed_array_is_json() {
+        let story = ExportStory {
+            id: "abcdefgh".into(),
+            title: "T".into(),
+            key_points: vec![],
+            article_count: 1,
+            source_count: 1,
+            first_published: None,
+            last_updated: None,
+            bias: ExportBias {
+                left: 0,
+                center: 0,
+                right: 0,
+                rated_sources: 0,
+                unrated_sources: 1,
+                detail: Detail {
+                    left: 0,
+                    lean_left: 0,
+                    center: 0,
+                    lean_right: 0,
+                    right: 0,
+                },
+                blindspot: None,
+            },
+        };
+        let article = ExportArticle {
+            url: "https://a.example/1".into(),
+            title: "T".into(),
+            outlet: "A".into(),
+            bias: None,
+            published: Utc::now(),
+        };
+        for stories in 0..3 {
+            let mut w = ExportWriter::new(Vec::new()).unwrap();
+            for _ in 0..stories {
+                w.story(&story).unwrap();
+                w.article(&article).unwrap();
+                w.article(&article).unwrap();
+            }
+            let bytes = w.finish().unwrap();
+            let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+            assert_eq!(v.as_array().unwrap().len(), stories);
+            if stories > 0 {
+                assert_eq!(v[0]["articles"].as_array().unwrap().len(), 2);
+            }
         }
     }
 }

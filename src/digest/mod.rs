@@ -11,13 +11,11 @@ pub mod markdown;
 pub mod png;
 pub mod text;
 
-use std::collections::BTreeMap;
-
 use chrono::{DateTime, Utc};
 
-use crate::config::Config;
-use crate::ingest::OutletDirectory;
-use crate::model::{Bias, Side, Story, StoryId};
+use crate::config::Settings;
+use crate::model::{Article, Bias, OutletCoverage, Side, Story, StoryId};
+use crate::outlets::OutletDirectory;
 use crate::summarise::Coverage;
 
 /// Attribution shown wherever ratings are shown.
@@ -34,6 +32,19 @@ pub struct Headline {
     pub published: DateTime<Utc>,
 }
 
+impl Headline {
+    /// An article as a headline: its title without the outlet's suffix, and its outlet's rating.
+    pub fn of(a: &Article, outlets: &OutletDirectory) -> Headline {
+        Headline {
+            title: crate::summarise::keypoints::strip_outlet_suffix(&a.title, &a.outlet),
+            url: a.url.clone(),
+            outlet: a.outlet.clone(),
+            bias: outlets.rating(&a.outlet, &a.domain),
+            published: a.published,
+        }
+    }
+}
+
 /// Everything a rendering of a story shows.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Digest {
@@ -48,15 +59,23 @@ pub struct Digest {
 }
 
 impl Digest {
-    /// Builds the digest of a story.
-    pub fn build(story: &Story, outlets: &OutletDirectory, config: &Config) -> Digest {
-        let coverage = Coverage::compute(&story.articles, outlets, &config.blindspot);
-        let all = headlines_by_side(story, outlets);
-        let headlines = interleave(&all, config.digest.headlines);
-        let link = if config.digest.story_url.is_empty() {
-            headlines.first().map(|h| h.url.clone())
-        } else {
-            Some(config.digest.story_url.replace("{id}", story.id.as_str()))
+    /// Builds the digest of a story from its lead articles: the first articles of the
+    /// outlets [`lead_outlets`] picks, in that order.
+    pub fn build(
+        story: &Story,
+        leads: &[Article],
+        outlets: &OutletDirectory,
+        settings: &Settings,
+    ) -> Digest {
+        let coverage = Coverage::compute(&story.outlets, outlets, &settings.blindspot);
+        let headlines: Vec<Headline> = leads
+            .iter()
+            .take(settings.digest.headlines)
+            .map(|a| Headline::of(a, outlets))
+            .collect();
+        let link = match &settings.digest.story_url {
+            None => headlines.first().map(|h| h.url.clone()),
+            Some(template) => Some(template.replace("{id}", story.id.as_str())),
         };
         Digest {
             id: story.id.clone(),
@@ -69,46 +88,35 @@ impl Digest {
     }
 }
 
-/// The first headline of each outlet, grouped by side (Left, Center, Right, then unrated),
-/// each group oldest first.
-pub fn headlines_by_side(story: &Story, outlets: &OutletDirectory) -> [Vec<Headline>; 4] {
-    let mut first: BTreeMap<&str, Headline> = BTreeMap::new();
-    for a in &story.articles {
-        first.entry(a.outlet.as_str()).or_insert_with(|| Headline {
-            title: crate::summarise::keypoints::strip_outlet_suffix(&a.title, &a.outlet),
-            url: a.url.clone(),
-            outlet: a.outlet.clone(),
-            bias: outlets.rating(&a.outlet, &a.domain),
-            published: a.published,
-        });
-    }
-    let mut groups: [Vec<Headline>; 4] = Default::default();
-    for h in first.into_values() {
-        let slot = match h.bias.map(Bias::side) {
+/// The outlets whose first articles a digest shows: up to `n`, round-robin over Left, Center
+/// and Right (each side earliest first), then unrated ones.
+pub fn lead_outlets<'a>(
+    story: &'a Story,
+    outlets: &OutletDirectory,
+    n: usize,
+) -> Vec<&'a OutletCoverage> {
+    let mut groups: [Vec<&OutletCoverage>; 4] = Default::default();
+    for o in &story.outlets {
+        let slot = match outlets.rating(&o.name, &o.domain).map(Bias::side) {
             Some(Side::Left) => 0,
             Some(Side::Center) => 1,
             Some(Side::Right) => 2,
             None => 3,
         };
-        groups[slot].push(h);
+        groups[slot].push(o);
     }
     for g in &mut groups {
-        g.sort_by(|a, b| (a.published, &a.outlet).cmp(&(b.published, &b.outlet)));
+        g.sort_by(|a, b| (a.first_published, &a.name).cmp(&(b.first_published, &b.name)));
     }
-    groups
-}
-
-/// Takes up to `n` headlines round-robin over Left, Center and Right, then unrated ones.
-fn interleave(groups: &[Vec<Headline>; 4], n: usize) -> Vec<Headline> {
     let mut out = Vec::with_capacity(n);
     let mut round = 0;
     while out.len() < n {
         let mut any = false;
         for g in &groups[..3] {
-            if let Some(h) = g.get(round) {
+            if let Some(o) = g.get(round) {
                 any = true;
                 if out.len() < n {
-                    out.push(h.clone());
+                    out.push(*o);
                 }
             }
         }
@@ -117,6 +125,28 @@ fn interleave(groups: &[Vec<Headline>; 4], n: usize) -> Vec<Headline> {
         }
         round += 1;
     }
-    out.extend(groups[3].iter().take(n - out.len()).cloned());
+    let rest = n - out.len();
+    out.extend(groups[3].iter().take(rest));
     out
+}
+
+/// The names of a story's outlets on one side (by their current rating).
+pub fn outlets_on_side(story: &Story, outlets: &OutletDirectory, side: Side) -> Vec<String> {
+    story
+        .outlets
+        .iter()
+        .filter(|o| outlets.rating(&o.name, &o.domain).map(Bias::side) == Some(side))
+        .map(|o| o.name.clone())
+        .collect()
+}
+
+/// Articles per side (by their outlet's rating).
+pub fn articles_per_side(story: &Story, outlets: &OutletDirectory) -> [i64; 3] {
+    let mut n = [0; 3];
+    for o in &story.outlets {
+        if let Some(b) = outlets.rating(&o.name, &o.domain) {
+            n[b.side() as usize] += o.articles;
+        }
+    }
+    n
 }

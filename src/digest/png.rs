@@ -237,7 +237,7 @@ fn draw_text(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::BlindspotConfig;
+    use crate::config::BlindspotRule;
 
     #[test]
     fn segments_fill_the_bar_and_small_shares_stay_visible() {
@@ -249,7 +249,7 @@ mod tests {
 
     #[test]
     fn png_has_the_three_colours_in_order() {
-        let rule = BlindspotConfig::default();
+        let rule = BlindspotRule::default();
         let c = Coverage::from_counts(10, [2, 0, 5, 0, 3], 1, None, None, &rule);
         let png = bias_bar(&c).unwrap();
         let img = Pixmap::decode_png(&png).unwrap();

@@ -14,12 +14,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use poise::serenity_prelude as serenity;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 
 use super::register;
 use super::rest::{Rest, Token, DISCORD_API};
 use super::{commands, components, Data, Stats};
 use crate::app::App;
+use crate::ingest::poll::Poller;
+use crate::workers::{Backoff, Stop, Workers};
 
 /// Why the bot stopped or could not start.
 #[derive(Debug, thiserror::Error)]
@@ -77,38 +79,59 @@ pub async fn run_with_clock(
     shutdown: impl Future<Output = ()> + Send,
     clock: super::Clock,
 ) -> Result<(), RunError> {
-    let config = app.config.discord.clone();
-    let base = if config.api_base_url.is_empty() {
-        DISCORD_API.to_string()
-    } else {
-        config.api_base_url.trim_end_matches('/').to_string()
-    };
+    crate::secrets::register(token.expose());
+    let config = app.settings.discord.clone();
+    let base = config
+        .api_base_url
+        .clone()
+        .unwrap_or_else(|| DISCORD_API.to_string());
     let rest = Arc::new(
         Rest::new(&base, token.clone(), config.requests_per_second)
-            .map_err(|e| RunError::Http(e.to_string()))?,
+            .map_err(|e| RunError::Http(crate::error::chain(&e)))?,
     );
-    let mut http = serenity::HttpBuilder::new(token.expose());
-    if !config.api_base_url.is_empty() {
-        http = http.proxy(base.clone()).ratelimiter_disabled(true);
-    }
-    let http = http.build();
-
-    let stats = Arc::new(Stats::default());
-    let rest_for_summary = rest.clone();
-    let rest_at_end = rest.clone();
     let data = Data {
         app: app.clone(),
         rest: rest.clone(),
         config: config.clone(),
-        stats: stats.clone(),
+        stats: Arc::new(Stats::default()),
         clock,
         outbox: Arc::new(tokio::sync::Notify::new()),
     };
-    let shared = Arc::new(data.clone());
-    let ingested = Arc::new(tokio::sync::Notify::new());
     let (fatal_tx, mut fatal_rx) = mpsc::unbounded_channel::<RunError>();
-    let guilds: Arc<Mutex<HashSet<u64>>> = Arc::default();
+    let mut client = client(&data, &token, fatal_tx).await?;
+    let shards = client.shard_manager.clone();
+    let workers = start_workers(Arc::new(data.clone()))?;
+
+    tokio::pin!(shutdown);
+    let result = tokio::select! {
+        r = client.start_autosharded() => r.map_err(|e| connect_error(&e)),
+        Some(e) = fatal_rx.recv() => Err(e),
+        () = &mut shutdown => {
+            tracing::info!("shutting down: closing the gateway connection");
+            Ok(())
+        }
+    };
+    // In order: no new interactions, then the workers (a cycle or post under way finishes).
+    shards.shutdown_all().await;
+    workers.shutdown().await;
+    log_summary(&data.stats, &rest);
+    result
+}
+
+/// The serenity client with the poise framework: commands registered on READY (a failed
+/// registration is fatal, reported on `fatal`), buttons and menus, the server count.
+async fn client(
+    data: &Data,
+    token: &Token,
+    fatal: mpsc::UnboundedSender<RunError>,
+) -> Result<serenity::Client, RunError> {
+    let config = &data.config;
+    let mut http = serenity::HttpBuilder::new(token.expose());
+    if let Some(base) = &config.api_base_url {
+        http = http.proxy(base.clone()).ratelimiter_disabled(true);
+    }
     let scopes = register::scopes(&config.guild_ids);
+    let setup_data = data.clone();
     let framework = poise::Framework::builder()
         .options(poise::FrameworkOptions {
             commands: commands::all(),
@@ -122,107 +145,97 @@ pub async fn run_with_clock(
             Box::pin(async move {
                 let payload = register::payload(&framework.options().commands);
                 let application_id = ready.application.id.get();
-                if let Err(e) = register::register(&rest, application_id, &scopes, &payload).await {
+                let rest = &setup_data.rest;
+                if let Err(e) = register::register(rest, application_id, &scopes, &payload).await {
                     let message = e.to_string();
-                    let _ = fatal_tx.send(RunError::Register(e));
+                    let _ = fatal.send(RunError::Register(e));
                     return Err(super::BotError::Internal(message));
                 }
-                Ok(data)
+                Ok(setup_data)
             })
         })
         .build();
-
-    let intents = serenity::GatewayIntents::GUILDS;
-    let mut client = serenity::ClientBuilder::new_with_http(http, intents)
+    serenity::ClientBuilder::new_with_http(http.build(), serenity::GatewayIntents::GUILDS)
         .framework(framework)
         .event_handler(GuildCounter {
-            guilds: guilds.clone(),
-            stats: stats.clone(),
+            guilds: Arc::default(),
+            stats: data.stats.clone(),
         })
         .await
-        .map_err(|e| connect_error(&e))?;
-    let shards = client.shard_manager.clone();
-
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let ingest = (!app.config.feeds.is_empty()).then(|| {
-        let app = app.clone();
-        let mut stop = stop_rx.clone();
-        let ingested = ingested.clone();
-        tokio::spawn(async move {
-            let stopped = async move {
-                let _ = stop.wait_for(|s| *s).await;
-            };
-            if let Err(e) = crate::ingest::poll::run(&app, stopped, Some(&ingested)).await {
-                tracing::error!(error = %format!("{e:#}"), "feed ingest stopped");
-            }
-        })
-    });
-    let matching = tokio::spawn(match_loop(shared.clone(), ingested, stop_rx.clone()));
-    let delivery = tokio::spawn(super::delivery::run(
-        shared.clone(),
-        shared.outbox.clone(),
-        stop_rx.clone(),
-    ));
-    let summary = tokio::spawn(summarise(
-        stats.clone(),
-        rest_for_summary,
-        Duration::from_secs(config.summary_minutes * 60),
-        stop_rx.clone(),
-    ));
-
-    tokio::pin!(shutdown);
-    let result = tokio::select! {
-        r = client.start_autosharded() => r.map_err(|e| connect_error(&e)),
-        Some(e) = fatal_rx.recv() => Err(e),
-        () = &mut shutdown => {
-            tracing::info!("shutting down: closing the gateway connection");
-            Ok(())
-        }
-    };
-    shards.shutdown_all().await;
-    let _ = stop_tx.send(true);
-    if let Some(task) = ingest {
-        let _ = task.await;
-    }
-    let _ = matching.await;
-    let _ = delivery.await;
-    summary.abort();
-    log_summary(&stats, &rest_at_end);
-    result
+        .map_err(|e| connect_error(&e))
 }
 
-/// Matches subscriptions after every ingest cycle and every `match_interval_seconds`.
-async fn match_loop(
-    data: Arc<Data>,
-    ingested: Arc<tokio::sync::Notify>,
-    mut stop: watch::Receiver<bool>,
-) {
-    let every = Duration::from_secs(data.app.config.subscriptions.match_interval_seconds);
+/// Starts the background workers, in the order they stop: feed ingest (when feeds are
+/// configured), subscription matching, delivery, the summary line.
+fn start_workers(data: Arc<Data>) -> Result<Workers, RunError> {
+    let mut workers = Workers::new();
+    let ingested = Arc::new(tokio::sync::Notify::new());
+    if !data.app.settings.feeds.is_empty() {
+        let app = data.app.clone();
+        let poller = Poller::new(app.settings.clone(), app.outlets.clone(), app.store.clone())
+            .map_err(|e| RunError::Http(e.to_string()))?;
+        let ingested = ingested.clone();
+        workers.spawn("feed ingest", move |stop| {
+            let (app, poller, ingested) = (app.clone(), poller.clone(), ingested.clone());
+            async move {
+                crate::ingest::poll::run(&poller, &app, stop, |_| ingested.notify_one()).await;
+            }
+        });
+    }
+    let d = data.clone();
+    workers.spawn("subscription matching", move |stop| {
+        match_loop(d.clone(), ingested.clone(), stop)
+    });
+    let d = data.clone();
+    workers.spawn("delivery", move |stop| {
+        super::delivery::run(d.clone(), d.outbox.clone(), stop)
+    });
+    let d = data;
+    workers.spawn("summary", move |stop| {
+        summary_loop(
+            d.stats.clone(),
+            d.rest.clone(),
+            d.config.summary_every,
+            stop,
+        )
+    });
+    Ok(workers)
+}
+
+/// Matches subscriptions after every ingest cycle and every `match_interval_seconds`; a
+/// failed pass is logged and retried after a backoff.
+async fn match_loop(data: Arc<Data>, ingested: Arc<tokio::sync::Notify>, mut stop: Stop) {
+    let every = data.app.settings.subscriptions.match_every;
+    let mut backoff = Backoff::new(Duration::from_secs(1), Duration::from_secs(60));
     loop {
-        match super::matcher::run_once(&data.app, data.clock.now()).await {
-            Ok(r) if r.total() > 0 => data.outbox.notify_one(),
-            Ok(_) => {}
-            Err(e) => tracing::error!(error = %e, "subscription matching failed"),
-        }
+        let wait = match super::matcher::run_once(&data.app, data.clock.now()).await {
+            Ok(r) => {
+                backoff.reset();
+                if r.total() > 0 {
+                    data.outbox.notify_one();
+                }
+                every
+            }
+            Err(e) => {
+                let wait = backoff.fail().min(every);
+                tracing::error!(error = %crate::error::Chain(&e), retry_in_s = wait.as_secs(), "subscription matching failed");
+                wait
+            }
+        };
         tokio::select! {
-            () = tokio::time::sleep(every) => {}
+            () = tokio::time::sleep(wait) => {}
             () = ingested.notified() => {}
-            _ = stop.wait_for(|s| *s) => return,
+            () = stop.wait() => return,
         }
     }
 }
 
 /// Logs the summary line every `every` until stopped.
-async fn summarise(
-    stats: Arc<Stats>,
-    rest: Arc<Rest>,
-    every: Duration,
-    mut stop: watch::Receiver<bool>,
-) {
+async fn summary_loop(stats: Arc<Stats>, rest: Arc<Rest>, every: Duration, mut stop: Stop) {
     loop {
         tokio::select! {
             () = tokio::time::sleep(every) => log_summary(&stats, &rest),
-            _ = stop.wait_for(|s| *s) => return,
+            () = stop.wait() => return,
         }
     }
 }

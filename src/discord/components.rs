@@ -4,11 +4,13 @@
 
 use poise::serenity_prelude::{ComponentInteraction, ComponentInteractionDataKind};
 
-use super::custom_id::Action;
+use super::custom_id::{Action, Filter};
 use super::respond::{respond, Ix, Style};
 use super::views::{self, Reply};
 use super::{BotError, Data};
-use crate::model::StoryId;
+use crate::digest::{articles_per_side, outlets_on_side};
+use crate::model::{Story, StoryId};
+use crate::store::{Order, StoreError};
 
 const GONE: &str = "That story is no longer available: it may have expired or been removed. \
                     Use `/top` for the current stories.";
@@ -53,7 +55,7 @@ async fn work(
             page,
             update: _,
         }) => match app.store.story(&story).await? {
-            Some(story) => Ok(views::headlines(app, &story, filter, page).into()),
+            Some(story) => Ok(headline_page(app, &story, filter, page).await?.into()),
             None => Err(BotError::User(GONE.into())),
         },
         Some(Action::OpenStory) => {
@@ -63,7 +65,7 @@ async fn work(
                 .ok_or_else(|| BotError::User("Choose a story from the menu.".into()))?;
             match app.store.story(&id).await? {
                 Some(story) => {
-                    let mut reply = views::digest(app, &story);
+                    let mut reply = super::digest_reply(app, &story).await?;
                     reply.message = reply.message.ephemeral();
                     Ok(reply)
                 }
@@ -71,4 +73,41 @@ async fn work(
             }
         }
     }
+}
+
+/// A page of a story's headlines: only that page's articles are read.
+async fn headline_page(
+    app: &crate::app::App,
+    story: &Story,
+    filter: Filter,
+    page: u32,
+) -> Result<crate::digest::discord::Message, StoreError> {
+    let (names, total) = match filter {
+        Filter::All => (None, story.article_count),
+        Filter::Side(side) => (
+            Some(outlets_on_side(story, &app.outlets, side)),
+            articles_per_side(story, &app.outlets)[side as usize],
+        ),
+    };
+    let pages = (total.max(0) as usize).div_ceil(views::PAGE_SIZE).max(1);
+    let page = page.min(pages as u32 - 1);
+    let size = views::PAGE_SIZE as i64;
+    let articles = app
+        .store
+        .story_articles(
+            story.seq,
+            names.as_deref(),
+            Order::NewestFirst,
+            i64::from(page) * size,
+            size,
+        )
+        .await?;
+    Ok(views::headlines(
+        story,
+        &articles,
+        &app.outlets,
+        filter,
+        page,
+        total,
+    ))
 }

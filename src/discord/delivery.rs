@@ -5,8 +5,10 @@
 //! 5xx retried), several channels at once and each channel in order. Each post carries the
 //! row's fixed `nonce` with `enforce_nonce`, so a send repeated after a crash (the row still
 //! `pending`) is refused by Discord as a duplicate instead of posted twice. A 403 or 404 pauses
-//! the subscription with the reason (shown by `/subscriptions`) and retries it later; the first
-//! success resumes it. Rows older than `max_delivery_age_minutes` are dropped with a log line.
+//! the subscription with the reason (shown by `/subscriptions`); while paused, its rows are held
+//! and one probe goes out per `pause_retry_minutes` (refused requests count against the bot's
+//! invalid-request limit, so a paused channel must not cost one per story); the first success
+//! resumes it. Rows older than `max_delivery_age_minutes` are dropped with a log line.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -14,15 +16,15 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 use reqwest::Method;
 use serde::Serialize;
-use tokio::sync::{watch, Notify, Semaphore};
+use tokio::sync::{Notify, Semaphore};
 
 use super::rest::{Body, Request, RestError};
-use super::views;
 use super::Data;
 use crate::digest::discord::Message;
 use crate::model::StoryId;
 use crate::store::subscriptions::{Delivery, Follow, Subscription};
 use crate::store::StoreError;
+use crate::workers::{Backoff, Stop};
 
 /// Channels posted to at once.
 const PARALLEL_CHANNELS: usize = 16;
@@ -97,13 +99,32 @@ pub async fn post(
     Ok(id)
 }
 
+/// Deletes a message the bot posted (a confirmation whose subscription could not be stored).
+pub async fn delete_post(data: &Data, channel_id: u64, message_id: u64) -> Result<(), RestError> {
+    let path = format!("/channels/{channel_id}/messages/{message_id}");
+    data.rest
+        .send(Request {
+            method: Method::DELETE,
+            route: format!("DELETE /channels/{channel_id}/messages"),
+            path,
+            body: Body::Empty,
+            interaction: false,
+            idempotent_retry: true,
+        })
+        .await
+        .map(|_| ())
+}
+
 /// Why Discord refused a post, in words for `/subscriptions`.
 pub fn refusal(e: &RestError, channel_id: u64) -> Option<String> {
     let RestError::Status { status, code, .. } = e else {
         return None;
     };
     Some(match (status, code) {
-        (403, Some(50001)) => format!("cannot see <#{channel_id}> (missing View Channel)"),
+        (403, Some(50001)) => format!(
+            "no access to <#{channel_id}> (Missing Access: the bot cannot see that channel, or \
+             it is a thread or channel it was not added to)"
+        ),
         (403, _) => format!(
             "missing permission to post in <#{channel_id}> (needs Send Messages, Embed Links \
              and Attach Files)"
@@ -114,17 +135,34 @@ pub fn refusal(e: &RestError, channel_id: u64) -> Option<String> {
 }
 
 /// Runs until `stop`: sends what is due, then sleeps until the next row is due or `wake`.
-pub async fn run(data: Arc<Data>, wake: Arc<Notify>, mut stop: watch::Receiver<bool>) {
+/// A failed round is logged and retried after a backoff.
+pub async fn run(data: Arc<Data>, wake: Arc<Notify>, mut stop: Stop) {
+    let mut backoff = Backoff::new(
+        std::time::Duration::from_secs(1),
+        std::time::Duration::from_secs(60),
+    );
     loop {
         let now = data.clock.now();
-        let sent = match round(&data, now, &stop).await {
-            Ok(n) => n,
+        let handled = match sweep(&data, now).await {
+            Ok(()) => round(&data, now, &stop).await,
+            Err(e) => Err(e),
+        };
+        let sent = match handled {
+            Ok(n) => {
+                backoff.reset();
+                n
+            }
             Err(e) => {
-                tracing::error!(error = %e, "delivery round failed");
-                0
+                let wait = backoff.fail();
+                tracing::error!(error = %crate::error::Chain(&e), retry_in_s = wait.as_secs(), "delivery round failed");
+                tokio::select! {
+                    () = tokio::time::sleep(wait) => {}
+                    () = stop.wait() => return,
+                }
+                continue;
             }
         };
-        if *stop.borrow() {
+        if stop.requested() {
             return;
         }
         if sent > 0 {
@@ -144,19 +182,30 @@ pub async fn run(data: Arc<Data>, wake: Arc<Notify>, mut stop: watch::Receiver<b
         tokio::select! {
             () = tokio::time::sleep(wait) => {}
             () = wake.notified() => {}
-            _ = stop.wait_for(|s| *s) => return,
+            () = stop.wait() => return,
         }
     }
+}
+
+/// Drops the rows that waited too long (Discord down, or their subscription paused).
+async fn sweep(data: &Data, now: DateTime<Utc>) -> Result<(), StoreError> {
+    let max_age = data.app.settings.subscriptions.max_delivery_age;
+    let reason = format!("not sent within {} minutes", max_age.num_minutes());
+    let dropped = data
+        .app
+        .store
+        .expire_deliveries(now - max_age, &reason)
+        .await?;
+    if dropped > 0 {
+        tracing::warn!(dropped, reason = %reason, "deliveries dropped");
+    }
+    Ok(())
 }
 
 /// One round: every due row, channels in parallel, each channel in order. Returns how many
 /// rows were handled. Once `stop` is set, posts under way finish and no new one starts (the
 /// rest stay pending for the next start).
-pub async fn round(
-    data: &Arc<Data>,
-    now: DateTime<Utc>,
-    stop: &watch::Receiver<bool>,
-) -> Result<usize, StoreError> {
+pub async fn round(data: &Arc<Data>, now: DateTime<Utc>, stop: &Stop) -> Result<usize, StoreError> {
     let due = data.app.store.due_deliveries(now, BATCH).await?;
     if due.is_empty() {
         return Ok(0);
@@ -181,7 +230,7 @@ pub async fn round(
             let _permit = permits.acquire_owned().await;
             let mut paused = std::collections::HashSet::new();
             for d in rows {
-                if *stop.borrow() {
+                if stop.requested() {
                     return;
                 }
                 // One refused post pauses its subscription: the rest wait for the retry.
@@ -190,7 +239,7 @@ pub async fn round(
                 }
                 let outcome = deliver(&data, &d).await;
                 if let Err(e) = record(&data, &d, &outcome).await {
-                    tracing::error!(error = %e, delivery = d.id, "cannot record a delivery");
+                    tracing::error!(error = %crate::error::Chain(&e), delivery = d.id, "cannot record a delivery");
                 }
                 if matches!(outcome, Outcome::Paused(_)) {
                     paused.insert(d.subscription_id);
@@ -205,7 +254,7 @@ pub async fn round(
 async fn record(data: &Data, d: &Delivery, outcome: &Outcome) -> Result<(), StoreError> {
     let store = &data.app.store;
     let now = data.clock.now();
-    let cfg = &data.app.config.subscriptions;
+    let cfg = &data.app.settings.subscriptions;
     match outcome {
         Outcome::Sent => {}
         Outcome::Dropped(why) => {
@@ -218,8 +267,10 @@ async fn record(data: &Data, d: &Delivery, outcome: &Outcome) -> Result<(), Stor
         }
         Outcome::Paused(why) => {
             tracing::warn!(subscription = d.subscription_id, reason = %why, "subscription paused");
-            store.set_paused(d.subscription_id, Some(why), now).await?;
-            let retry = now + Duration::minutes(cfg.pause_retry_minutes);
+            let retry = now + cfg.pause_retry;
+            store
+                .set_paused(d.subscription_id, Some((why, retry)), now)
+                .await?;
             store.retry_delivery(d.id, retry, why).await?;
         }
         Outcome::Retry(why) => {
@@ -233,19 +284,19 @@ async fn record(data: &Data, d: &Delivery, outcome: &Outcome) -> Result<(), Stor
 
 async fn deliver(data: &Data, d: &Delivery) -> Outcome {
     let now = data.clock.now();
-    let max_age = Duration::minutes(data.app.config.subscriptions.max_delivery_age_minutes);
+    let max_age = data.app.settings.subscriptions.max_delivery_age;
     if now - d.created_at > max_age {
         return Outcome::Dropped(format!("not sent within {} minutes", max_age.num_minutes()));
     }
     let sub = match data.app.store.subscription(d.subscription_id).await {
         Ok(Some(sub)) => sub,
         Ok(None) => return Outcome::Dropped("the subscription was removed".into()),
-        Err(e) => return Outcome::Retry(e.to_string()),
+        Err(e) => return Outcome::Retry(crate::error::chain(&e)),
     };
     let (post_body, files) = match render(data, &sub, d).await {
         Ok(Some(r)) => r,
         Ok(None) => return Outcome::Dropped("the story no longer exists".into()),
-        Err(e) => return Outcome::Retry(e.to_string()),
+        Err(e) => return Outcome::Retry(crate::error::chain(&e)),
     };
     match post(data, d.channel_id, &post_body, files).await {
         Ok(message_id) => {
@@ -263,7 +314,7 @@ async fn deliver(data: &Data, d: &Delivery) -> Outcome {
             };
             if let Err(e) = saved.await {
                 // Sent but not recorded: the retry repeats the nonce and Discord refuses it.
-                return Outcome::Retry(e.to_string());
+                return Outcome::Retry(crate::error::chain(&e));
             }
             tracing::info!(
                 delivery = d.id,
@@ -276,7 +327,7 @@ async fn deliver(data: &Data, d: &Delivery) -> Outcome {
         Err(e) => match refusal(&e, d.channel_id) {
             Some(why) => Outcome::Paused(why),
             None if matches!(e, RestError::Status { .. }) => Outcome::Failed(e.to_string()),
-            None => Outcome::Retry(e.to_string()),
+            None => Outcome::Retry(crate::error::chain(&e)),
         },
     }
 }
@@ -291,12 +342,13 @@ async fn render(
     let (content, reply, files, message) = match &sub.follow {
         Follow::Briefing { count, .. } => {
             let stories = app.trending(*count as usize).await?;
-            let message = views::story_list(
+            let message = super::story_list(
                 app,
                 "Your daily briefing: the top stories",
                 &stories,
                 "No stories right now.",
-            );
+            )
+            .await?;
             (None, None, Vec::new(), message)
         }
         follow => {
@@ -306,7 +358,7 @@ async fn render(
             let Some(story) = app.store.story(&id).await? else {
                 return Ok(None);
             };
-            let reply = views::digest(app, &story);
+            let reply = super::digest_reply(app, &story).await?;
             let c = app.coverage(&story);
             let (content, anchor) = match follow {
                 Follow::Topic { query, .. } => (
@@ -320,8 +372,7 @@ async fn render(
                 _ => (
                     format!(
                         "This story grew: {} articles from {} sources",
-                        story.articles.len(),
-                        c.sources
+                        story.article_count, c.sources
                     ),
                     sub.anchor_message,
                 ),

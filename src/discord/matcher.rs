@@ -2,7 +2,7 @@
 //! ([`crate::store::subscriptions`]). Runs after every ingest cycle and on a timer; running it
 //! twice records nothing twice.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 
 use crate::app::App;
 use crate::model::StoryId;
@@ -99,11 +99,11 @@ async fn story(app: &App, sub: &Subscription, now: DateTime<Utc>) -> Result<bool
     if row.article_count <= sub.last_count {
         return Ok(false);
     }
-    let story = app.store.with_articles(row).await?;
-    let count = story.articles.len() as i64;
+    let story = app.store.with_coverage(row).await?;
+    let count = story.article_count;
     let sides = side_bits(&app.coverage(&story).by_side);
-    let growth = app.config.subscriptions.growth_percent;
-    let grew = count * 100 >= sub.last_count * (100 + growth);
+    let growth = app.settings.subscriptions.growth_percent;
+    let grew = count.saturating_mul(100) >= sub.last_count.saturating_mul(100 + growth);
     let new_side = sides & !sub.last_sides != 0;
     if !(grew || new_side) {
         return Ok(false);
@@ -122,7 +122,7 @@ async fn briefing(app: &App, sub: &Subscription, now: DateTime<Utc>) -> Result<b
     else {
         return Ok(false);
     };
-    let grace = Duration::minutes(app.config.subscriptions.briefing_grace_minutes);
+    let grace = app.settings.subscriptions.briefing_grace;
     let Some((date, _)) = schedule::due(now, time, tz, sub.created_at, grace) else {
         return Ok(false);
     };

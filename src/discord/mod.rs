@@ -27,7 +27,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 
 use crate::app::{App, LookupError};
-use crate::config::DiscordConfig;
+use crate::config::DiscordSettings;
 use crate::store::StoreError;
 
 pub use bot::{run, run_with_clock, RunError};
@@ -37,7 +37,7 @@ pub use bot::{run, run_with_clock, RunError};
 pub struct Data {
     pub app: App,
     pub rest: Arc<rest::Rest>,
-    pub config: DiscordConfig,
+    pub config: DiscordSettings,
     pub stats: Arc<Stats>,
     pub clock: Clock,
     /// Wakes the delivery worker when the outbox has new rows.
@@ -94,6 +94,29 @@ impl From<LookupError> for BotError {
             other => BotError::User(other.to_string()),
         }
     }
+}
+
+/// A story's full digest as a reply (reads the few articles it shows).
+pub(crate) async fn digest_reply(
+    app: &App,
+    story: &crate::model::Story,
+) -> Result<views::Reply, StoreError> {
+    let d = app.digest(story).await?;
+    Ok(views::digest(story, &d, &app.outlets))
+}
+
+/// A story list (`/top`, `/blindspot`, briefings) as a message.
+pub(crate) async fn story_list(
+    app: &App,
+    title: &str,
+    stories: &[crate::model::Story],
+    empty: &str,
+) -> Result<crate::digest::discord::Message, StoreError> {
+    let mut digests = Vec::with_capacity(stories.len());
+    for s in stories {
+        digests.push(app.digest(s).await?);
+    }
+    Ok(views::story_list(title, &digests, empty))
 }
 
 /// poise's context with our data and error types.

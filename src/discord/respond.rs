@@ -9,7 +9,6 @@
 
 use std::future::Future;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
 
 use reqwest::Method;
 use serde_json::json;
@@ -77,11 +76,11 @@ where
     F: Future<Output = Result<Reply, BotError>>,
 {
     let received = Instant::now();
-    let deadline = received + Duration::from_millis(data.config.defer_after_ms);
+    let deadline = received + data.config.defer_after;
     tokio::pin!(work);
     let mut deferred = false;
     // 0 defers every reply (the work is not even started before the deferral).
-    let early = if data.config.defer_after_ms == 0 {
+    let early = if data.config.defer_after.is_zero() {
         None
     } else {
         tokio::time::timeout_at(deadline, &mut work).await.ok()

@@ -3,16 +3,15 @@
 //! titles, `/about`, and short notices. Pure functions of their inputs, so tests can
 //! validate each against Discord's schema without a connection.
 
-use crate::app::App;
 use crate::digest::discord::{
     self as payload, field, headline_line, ActionRow, Button, ButtonStyle, Embed, Footer, Message,
     SelectOption, StringSelect, DESCRIPTION_MAX, TITLE_MAX,
 };
 use crate::digest::markdown::{escape_within, link_url};
-use crate::digest::{png, Digest, Headline, RATINGS_ATTRIBUTION};
-use crate::model::{Article, Side, Story};
+use crate::digest::{articles_per_side, png, Digest, Headline, RATINGS_ATTRIBUTION};
+use crate::model::{Article, Side, Story, StoryId};
+use crate::outlets::OutletDirectory;
 use crate::store::StoryRow;
-use crate::summarise::keypoints::strip_outlet_suffix;
 use crate::text::{truncate_utf16, utf16_len};
 
 use super::custom_id::{Action, Filter};
@@ -22,6 +21,9 @@ use super::rest::File;
 pub const PAGE_SIZE: usize = 8;
 /// Stories per list (`/top`, `/blindspot`): ten lines fit one embed description.
 pub const LIST_MAX: usize = 10;
+/// The answer to a lookup while the store holds no story.
+pub const NO_STORIES_YET: &str =
+    "No stories yet: the bot is still collecting the news. Try again in a few minutes.";
 
 /// A message and the files it attaches.
 #[derive(Debug, Clone)]
@@ -41,9 +43,8 @@ impl From<Message> for Reply {
 
 /// The full digest: embed, bias bar PNG, and buttons for more headlines, each side's
 /// headlines and the top article.
-pub fn digest(app: &App, story: &Story) -> Reply {
-    let d = Digest::build(story, &app.outlets, &app.config);
-    let mut message = payload::message(&d);
+pub fn digest(story: &Story, d: &Digest, outlets: &OutletDirectory) -> Reply {
+    let mut message = payload::message(d);
     let mut files = Vec::new();
     match png::bias_bar(&d.coverage) {
         Ok(bytes) => files.push(File {
@@ -59,10 +60,10 @@ pub fn digest(app: &App, story: &Story) -> Reply {
             }
         }
     }
-    let counts = side_counts(app, story);
+    let counts = articles_per_side(story, outlets);
     let mut row = vec![Button::action(
         ButtonStyle::Primary,
-        &format!("More headlines · {}", story.articles.len()),
+        &format!("More headlines · {}", story.article_count),
         Action::Headlines {
             story: story.id.clone(),
             filter: Filter::All,
@@ -70,7 +71,7 @@ pub fn digest(app: &App, story: &Story) -> Reply {
             update: false,
         }
         .encode(),
-        story.articles.is_empty(),
+        story.article_count == 0,
     )];
     for side in Side::ALL {
         let n = counts[side as usize];
@@ -94,45 +95,20 @@ pub fn digest(app: &App, story: &Story) -> Reply {
     Reply { message, files }
 }
 
-/// Articles per side (by their outlet's rating).
-fn side_counts(app: &App, story: &Story) -> [usize; 3] {
-    let mut n = [0; 3];
-    for a in &story.articles {
-        if let Some(b) = app.outlets.rating(&a.outlet, &a.domain) {
-            n[b.side() as usize] += 1;
-        }
-    }
-    n
-}
-
-fn headline_of(app: &App, a: &Article) -> Headline {
-    Headline {
-        title: strip_outlet_suffix(&a.title, &a.outlet),
-        url: a.url.clone(),
-        outlet: a.outlet.clone(),
-        bias: app.outlets.rating(&a.outlet, &a.domain),
-        published: a.published,
-    }
-}
-
-/// One page of a story's headlines, newest first, with paging and side buttons that edit
-/// this same (ephemeral) message.
-pub fn headlines(app: &App, story: &Story, filter: Filter, page: u32) -> Message {
-    let mut list: Vec<Headline> = story
-        .articles
-        .iter()
-        .map(|a| headline_of(app, a))
-        .filter(|h| match filter {
-            Filter::All => true,
-            Filter::Side(side) => h.bias.map(|b| b.side()) == Some(side),
-        })
-        .collect();
-    list.sort_by(|a, b| b.published.cmp(&a.published).then(a.outlet.cmp(&b.outlet)));
-    let pages = list.len().div_ceil(PAGE_SIZE).max(1);
-    let page = (page as usize).min(pages - 1);
+/// One page of a story's headlines (`articles`, newest first, of `total` in the list), with
+/// paging and side buttons that edit this same (ephemeral) message.
+pub fn headlines(
+    story: &Story,
+    articles: &[Article],
+    outlets: &OutletDirectory,
+    filter: Filter,
+    page: u32,
+    total: i64,
+) -> Message {
+    let pages = (total.max(0) as usize).div_ceil(PAGE_SIZE).max(1);
     let mut description = String::new();
-    for h in list.iter().skip(page * PAGE_SIZE).take(PAGE_SIZE) {
-        if let Some(line) = headline_line(h) {
+    for h in articles.iter().map(|a| Headline::of(a, outlets)) {
+        if let Some(line) = headline_line(&h) {
             let line = format!("{line} · <t:{}:R>\n", h.published.timestamp());
             if utf16_len(&description) + utf16_len(&line) > DESCRIPTION_MAX {
                 break;
@@ -144,7 +120,7 @@ pub fn headlines(app: &App, story: &Story, filter: Filter, page: u32) -> Message
         Filter::All => "All headlines".to_string(),
         Filter::Side(side) => format!("{} headlines", side.label()),
     };
-    if list.is_empty() {
+    if total == 0 {
         description = match filter {
             Filter::All => "No headlines.".into(),
             Filter::Side(side) => format!(
@@ -162,24 +138,29 @@ pub fn headlines(app: &App, story: &Story, filter: Filter, page: u32) -> Message
         }),
         footer: Footer {
             text: format!(
-                "{which} · page {} of {pages} · {} articles · story {}",
+                "{which} · page {} of {pages} · {total} articles · story {}",
                 page + 1,
-                list.len(),
                 story.id
             ),
         },
         ..Embed::default()
     };
+    let mut m = Message::embeds(vec![embed]).ephemeral();
+    m.components = headline_buttons(&story.id, filter, page, pages);
+    m
+}
+
+/// Previous / Next, and one button per side, for a page of headlines.
+fn headline_buttons(story: &StoryId, filter: Filter, page: u32, pages: usize) -> Vec<ActionRow> {
     let action = |filter: Filter, page: u32| {
         Action::Headlines {
-            story: story.id.clone(),
+            story: story.clone(),
             filter,
             page,
             update: true,
         }
         .encode()
     };
-    let page = page as u32;
     let paging = ActionRow::new(vec![
         Button::action(
             ButtonStyle::Secondary,
@@ -211,19 +192,16 @@ pub fn headlines(app: &App, story: &Story, filter: Filter, page: u32) -> Message
         })
         .collect(),
     );
-    let mut m = Message::embeds(vec![embed]).ephemeral();
-    m.components = vec![paging, filters];
-    m
+    vec![paging, filters]
 }
 
 /// A ranked list of stories, one compact entry each, and a menu to open one as a digest.
-pub fn story_list(app: &App, title: &str, stories: &[Story], empty: &str) -> Message {
+pub fn story_list(title: &str, digests: &[Digest], empty: &str) -> Message {
     let mut description = String::new();
     let mut options = Vec::new();
-    for (rank, story) in stories.iter().take(LIST_MAX).enumerate() {
-        let c = app.coverage(story);
-        let d = Digest::build(story, &app.outlets, &app.config);
-        let name = escape_within(&story.title, 200);
+    for (rank, d) in digests.iter().take(LIST_MAX).enumerate() {
+        let c = &d.coverage;
+        let name = escape_within(&d.title, 200);
         let name = match d.link.as_deref().and_then(link_url) {
             Some(url) => format!("[{name}]({url})"),
             None => format!("**{name}**"),
@@ -243,8 +221,8 @@ pub fn story_list(app: &App, title: &str, stories: &[Story], empty: &str) -> Mes
         }
         description.push_str(&entry);
         options.push(SelectOption::new(
-            &format!("{}. {}", rank + 1, story.title),
-            story.id.as_str(),
+            &format!("{}. {}", rank + 1, d.title),
+            d.id.as_str(),
             Some(&format!("{} articles · {}", c.articles, c.summary_line())),
         ));
     }
@@ -306,8 +284,9 @@ pub fn notice(text: &str) -> Message {
     m
 }
 
-/// `/about`: what the bot is, where its ratings come from, how to run your own.
-pub fn about(app: &App) -> Message {
+/// `/about`: what the bot is, where its ratings come from, how to run your own; `feeds` and
+/// `outlets` are how many this bot reads and knows.
+pub fn about(feeds: usize, outlets: usize) -> Message {
     let description = "storybot groups the news into **stories**: one event, covered by many \
         outlets. For each story it shows the key points, how many articles and outlets cover \
         it, the top headlines with each outlet's bias rating, and the bias distribution of the \
@@ -315,7 +294,7 @@ pub fn about(app: &App) -> Message {
         `/story` finds a story · `/top` lists the most covered stories now · `/blindspot` lists \
         stories covered mostly by one side.";
     let ratings = "Ratings are per outlet, not per article, and come from three public sources, \
-        merged by a documented rule (AllSides first, then Ad Fontes Media, then MBFC):\n\
+        merged by a documented rule (AllSides first, then MBFC, then Ad Fontes Media):\n\
         • **AllSides** media bias ratings, CC BY-NC 4.0 (non-commercial use, with attribution)\n\
         • **Ad Fontes Media** Media Bias Chart, under its terms for non-commercial use\n\
         • **Media Bias/Fact Check** (MBFC), bias and factuality ratings\n\
@@ -325,9 +304,7 @@ pub fn about(app: &App) -> Message {
         `cargo build --release`, set `DISCORD_TOKEN`, list your feeds in `config.toml`, and run \
         `storybot run`. See the README for the details.";
     let stories = format!(
-        "Stories are built from {} configured feeds; digests cite {} rated outlets.",
-        app.config.feeds.len(),
-        app.outlets.len()
+        "Stories are built from {feeds} configured feeds; digests cite {outlets} rated outlets."
     );
     Message::embeds(vec![Embed {
         title: "About storybot".into(),

@@ -22,16 +22,6 @@ pub const USER_AGENT: &str = concat!(
     " (news digest bot; +https://github.com/storybot/storybot)"
 );
 
-/// One feed to poll, from config.
-#[derive(Debug, Clone, PartialEq)]
-pub struct FeedSpec {
-    pub url: String,
-    /// Outlet name that overrides matching by the articles' hosts.
-    pub outlet: Option<String>,
-    /// Refresh interval, if not the default.
-    pub refresh: Option<Duration>,
-}
-
 /// What went wrong with one feed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FeedError {
@@ -98,11 +88,12 @@ impl Fetcher {
         etag: Option<&str>,
         last_modified: Option<&str>,
     ) -> Result<Fetched, FeedError> {
-        let parsed = url::Url::parse(url).map_err(|_| FeedError::BadUrl(url.to_string()))?;
+        let bad_url = || FeedError::BadUrl(crate::secrets::redact_url(url));
+        let parsed = url::Url::parse(url).map_err(|_| bad_url())?;
         match parsed.scheme() {
             "file" => return self.read_file(&parsed).await,
             "http" | "https" => {}
-            _ => return Err(FeedError::BadUrl(url.to_string())),
+            _ => return Err(bad_url()),
         }
         let mut request = self.client.get(parsed);
         if let Some(e) = etag {
@@ -156,20 +147,42 @@ impl Fetcher {
         })
     }
 
+    /// Reads a local feed with the same limits as a download: at most `max_body_bytes` (a
+    /// device or a FIFO reports no size, so the read itself is bounded) within the timeout.
     async fn read_file(&self, url: &url::Url) -> Result<Fetched, FeedError> {
+        use tokio::io::AsyncReadExt;
         let path = url
             .to_file_path()
-            .map_err(|_| FeedError::BadUrl(url.to_string()))?;
+            .map_err(|_| FeedError::BadUrl(crate::secrets::redact_url(url.as_str())))?;
+        let shown = path.display().to_string();
         let max = self.limits.max_body_bytes;
-        let meta = tokio::fs::metadata(&path)
+        let read = async {
+            let file = tokio::fs::File::open(&path)
+                .await
+                .map_err(|e| FeedError::Read(format!("{shown}: {e}")))?;
+            let meta = file
+                .metadata()
+                .await
+                .map_err(|e| FeedError::Read(format!("{shown}: {e}")))?;
+            if meta.is_dir() {
+                return Err(FeedError::Read(format!("{shown} is a directory")));
+            }
+            if meta.is_file() && meta.len() > max {
+                return Err(FeedError::TooLarge(max));
+            }
+            let mut bytes = Vec::new();
+            file.take(max + 1)
+                .read_to_end(&mut bytes)
+                .await
+                .map_err(|e| FeedError::Read(format!("{shown}: {e}")))?;
+            if bytes.len() as u64 > max {
+                return Err(FeedError::TooLarge(max));
+            }
+            Ok(bytes)
+        };
+        let bytes = tokio::time::timeout(self.limits.timeout, read)
             .await
-            .map_err(|e| FeedError::Read(format!("{}: {e}", path.display())))?;
-        if meta.len() > max {
-            return Err(FeedError::TooLarge(max));
-        }
-        let bytes = tokio::fs::read(&path)
-            .await
-            .map_err(|e| FeedError::Read(format!("{}: {e}", path.display())))?;
+            .map_err(|_| FeedError::Timeout(self.limits.timeout.as_secs()))??;
         Ok(Fetched::Body {
             bytes,
             etag: None,
@@ -292,7 +305,8 @@ fn declares_encoding(bytes: &[u8]) -> bool {
 }
 
 /// Plain text of an HTML fragment: tags dropped (with `script` and `style` contents), block
-/// ends as spaces, entities decoded, whitespace collapsed.
+/// ends as spaces, entities decoded, whitespace collapsed. Linear in the input, whatever it
+/// holds: each byte is looked at a bounded number of times.
 pub fn html_to_text(html: &str) -> String {
     let mut out = String::with_capacity(html.len());
     let mut rest = html;
@@ -314,21 +328,23 @@ pub fn html_to_text(html: &str) -> String {
             rest = "";
             break;
         };
-        let tag = after[1..gt].trim_start_matches('/').to_ascii_lowercase();
-        let name: String = tag
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric())
-            .collect();
+        let closing = after[1..].starts_with('/');
+        let name = tag_name(&after[1..gt]);
         rest = &after[gt + 1..];
-        if (name == "script" || name == "style") && !after[1..].starts_with('/') {
-            let close = format!("</{name}");
-            match rest.to_ascii_lowercase().find(&close) {
+        if !closing && (name.eq_ignore_ascii_case("script") || name.eq_ignore_ascii_case("style")) {
+            let close = if name.eq_ignore_ascii_case("script") {
+                "</script"
+            } else {
+                "</style"
+            };
+            rest = match find_ascii_ci(rest, close) {
                 Some(i) => {
                     let skip = &rest[i..];
-                    rest = skip.find('>').map_or("", |j| &skip[j + 1..]);
+                    skip.find('>').map_or("", |j| &skip[j + 1..])
                 }
-                None => rest = "",
-            }
+                None => "",
+            };
+            out.push(' ');
             continue;
         }
         if !name.is_empty() {
@@ -338,6 +354,31 @@ pub fn html_to_text(html: &str) -> String {
     out.push_str(rest);
     let decoded = html_escape::decode_html_entities(&out);
     text::clean(&decoded, usize::MAX / 8)
+}
+
+/// The element name at the start of a tag's inside (`/p class=x` → `p`).
+fn tag_name(inside: &str) -> &str {
+    let inside = inside.trim_start_matches('/');
+    let end = inside
+        .find(|c: char| !c.is_ascii_alphanumeric())
+        .unwrap_or(inside.len());
+    &inside[..end]
+}
+
+/// The first position of `needle` (ASCII, lower case) in `haystack`, ignoring ASCII case,
+/// without copying the haystack: a scan from each `<`, so linear for these short needles.
+fn find_ascii_ci(haystack: &str, needle: &str) -> Option<usize> {
+    let h = haystack.as_bytes();
+    let n = needle.as_bytes();
+    let mut from = 0;
+    while let Some(i) = haystack[from..].find(n[0] as char) {
+        let at = from + i;
+        if h.len() - at >= n.len() && h[at..at + n.len()].eq_ignore_ascii_case(n) {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
 }
 
 #[cfg(test)]
@@ -352,6 +393,11 @@ mod tests {
         );
         assert_eq!(html_to_text("1 < 2 and 3 > 2"), "1 < 2 and 3 > 2");
         assert_eq!(html_to_text("a<br/>b"), "a b");
+        assert_eq!(
+            html_to_text("x<SCRIPT>a</ScRiPt >y<style>b</STYLE>z"),
+            "x y z"
+        );
+        assert_eq!(html_to_text("x<script>never closed"), "x");
     }
 
     #[test]

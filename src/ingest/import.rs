@@ -30,7 +30,7 @@ pub struct LineError {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Line {
+struct JsonLine {
     url: Option<String>,
     title: Option<String>,
     #[serde(default)]
@@ -43,66 +43,162 @@ struct Line {
     story: Option<serde_json::Value>,
 }
 
-/// Reads JSONL from `reader`: the parsed articles with their line numbers, and the errors.
-/// An I/O error stops the read and is returned as the last error.
-pub fn read_jsonl(reader: impl BufRead) -> (Vec<(usize, RawArticle)>, Vec<LineError>) {
-    let mut articles = Vec::new();
-    let mut errors = Vec::new();
-    let mut reader = reader;
-    let mut buf = Vec::new();
-    let mut line_no = 0;
-    loop {
-        buf.clear();
-        line_no += 1;
-        // Read at most MAX_LINE_BYTES + 1 of a line, then skip the rest of an oversized one.
-        let read = Read::take(&mut reader, MAX_LINE_BYTES as u64 + 1).read_until(b'\n', &mut buf);
-        match read {
-            Ok(0) => break,
-            Ok(_) => {}
-            Err(e) => {
-                errors.push(LineError {
-                    line: line_no,
-                    reason: format!("read error: {e}"),
-                });
-                break;
-            }
-        }
-        if buf.len() > MAX_LINE_BYTES && !buf.ends_with(b"\n") {
-            let mut sink = Vec::new();
-            let _ = reader.read_until(b'\n', &mut sink);
-            errors.push(LineError {
-                line: line_no,
-                reason: format!("line is longer than {MAX_LINE_BYTES} bytes"),
-            });
-            continue;
-        }
-        let text = match std::str::from_utf8(&buf) {
-            Ok(t) => t.trim(),
-            Err(_) => {
-                errors.push(LineError {
-                    line: line_no,
-                    reason: "line is not valid UTF-8".into(),
-                });
-                continue;
-            }
-        };
-        if text.is_empty() {
-            continue;
-        }
-        match parse_line(text) {
-            Ok(a) => articles.push((line_no, a)),
-            Err(reason) => errors.push(LineError {
-                line: line_no,
-                reason,
-            }),
+/// What [`JsonlReader::next_chunk`] read.
+#[derive(Debug, Default)]
+pub struct Chunk {
+    /// Parsed articles with their line numbers.
+    pub articles: Vec<(usize, RawArticle)>,
+    /// Lines rejected, with their reason.
+    pub errors: Vec<LineError>,
+    /// Non-empty lines read.
+    pub lines: usize,
+    /// An I/O error that ended the input, if any.
+    pub read_error: Option<String>,
+    /// The input is exhausted (or unreadable): no chunk follows.
+    pub done: bool,
+}
+
+/// Reads JSONL a chunk of lines at a time, in bounded memory: a line longer than
+/// [`MAX_LINE_BYTES`] is skipped as it is read, never held whole.
+pub struct JsonlReader<R> {
+    reader: R,
+    line_no: usize,
+    buf: Vec<u8>,
+    done: bool,
+}
+
+impl<R: BufRead> JsonlReader<R> {
+    pub fn new(reader: R) -> JsonlReader<R> {
+        JsonlReader {
+            reader,
+            line_no: 0,
+            buf: Vec::new(),
+            done: false,
         }
     }
-    (articles, errors)
+
+    /// Reads until `max` articles are parsed or the input ends.
+    pub fn next_chunk(&mut self, max: usize) -> Chunk {
+        let mut chunk = Chunk::default();
+        while !self.done && chunk.articles.len() < max {
+            match self.read_line() {
+                Ok(Line::End) => self.done = true,
+                Ok(Line::Empty) => {}
+                Ok(Line::TooLong) => {
+                    chunk.lines += 1;
+                    chunk.errors.push(LineError {
+                        line: self.line_no,
+                        reason: format!("line is longer than {MAX_LINE_BYTES} bytes"),
+                    });
+                }
+                Ok(Line::Text) => {
+                    chunk.lines += 1;
+                    match std::str::from_utf8(&self.buf) {
+                        Err(_) => chunk.errors.push(LineError {
+                            line: self.line_no,
+                            reason: "line is not valid UTF-8".into(),
+                        }),
+                        Ok(text) => match parse_line(text.trim()) {
+                            Ok(a) => chunk.articles.push((self.line_no, a)),
+                            Err(reason) => chunk.errors.push(LineError {
+                                line: self.line_no,
+                                reason,
+                            }),
+                        },
+                    }
+                }
+                Err(e) => {
+                    chunk.read_error = Some(format!("read error at line {}: {e}", self.line_no));
+                    self.done = true;
+                }
+            }
+        }
+        chunk.done = self.done;
+        chunk
+    }
+
+    /// Reads the next line into `buf`, or skips it when it is too long.
+    fn read_line(&mut self) -> std::io::Result<Line> {
+        self.buf.clear();
+        let read = Read::take(&mut self.reader, MAX_LINE_BYTES as u64 + 1)
+            .read_until(b'\n', &mut self.buf)?;
+        if read == 0 {
+            return Ok(Line::End);
+        }
+        self.line_no += 1;
+        if self.line_no == 1 && self.buf.starts_with(BOM) {
+            self.buf.drain(..BOM.len());
+        }
+        if self.buf.len() > MAX_LINE_BYTES && !self.buf.ends_with(b"\n") {
+            self.buf.clear();
+            skip_line(&mut self.reader)?;
+            return Ok(Line::TooLong);
+        }
+        if self.buf.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Line::Empty);
+        }
+        Ok(Line::Text)
+    }
+}
+
+/// The UTF-8 byte-order mark some editors put at the start of a file.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+enum Line {
+    Text,
+    Empty,
+    TooLong,
+    End,
+}
+
+/// Consumes input up to and including the next newline without keeping it.
+fn skip_line(reader: &mut impl BufRead) -> std::io::Result<()> {
+    loop {
+        let available = match reader.fill_buf() {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if available.is_empty() {
+            return Ok(());
+        }
+        match available.iter().position(|&b| b == b'\n') {
+            Some(i) => {
+                reader.consume(i + 1);
+                return Ok(());
+            }
+            None => {
+                let n = available.len();
+                reader.consume(n);
+            }
+        }
+    }
+}
+
+/// Reads all of `reader` (tests and small inputs): the parsed articles with their line
+/// numbers, and the errors (an I/O error last).
+pub fn read_jsonl(reader: impl BufRead) -> (Vec<(usize, RawArticle)>, Vec<LineError>) {
+    let mut r = JsonlReader::new(reader);
+    let (mut articles, mut errors) = (Vec::new(), Vec::new());
+    loop {
+        let chunk = r.next_chunk(usize::MAX);
+        articles.extend(chunk.articles);
+        errors.extend(chunk.errors);
+        if let Some(e) = chunk.read_error {
+            errors.push(LineError {
+                line: r.line_no + 1,
+                reason: e,
+            });
+        }
+        if chunk.done {
+            return (articles, errors);
+        }
+    }
 }
 
 /// Parses one JSON line into a raw article, or says why not.
 pub fn parse_line(text: &str) -> Result<RawArticle, String> {
-    let line: Line =
+    let line: JsonLine =
         serde_json::from_str(text).map_err(|e| format!("not a valid article object: {e}"))?;
     let url = line
         .url
@@ -135,10 +231,15 @@ pub fn parse_line(text: &str) -> Result<RawArticle, String> {
 
 /// RFC 3339, RFC 2822, or Unix seconds / milliseconds (as a number or a string of digits).
 pub fn parse_time(v: &serde_json::Value) -> Result<DateTime<Utc>, String> {
-    let bad = || format!("\"published\" {v} is not a date (use RFC 3339, RFC 2822 or Unix time)");
+    let bad = || {
+        format!(
+            "\"published\" {} is not a date (use RFC 3339, RFC 2822 or Unix time)",
+            crate::text::truncate_chars(&v.to_string(), 60)
+        )
+    };
     let from_number = |n: i64| {
         // Milliseconds from 1973 on; seconds otherwise.
-        let (secs, millis) = if n.abs() >= 100_000_000_000 {
+        let (secs, millis) = if n.unsigned_abs() >= 100_000_000_000 {
             (n.div_euclid(1000), n.rem_euclid(1000))
         } else {
             (n, 0)
@@ -150,7 +251,11 @@ pub fn parse_time(v: &serde_json::Value) -> Result<DateTime<Utc>, String> {
     match v {
         serde_json::Value::Number(n) => n
             .as_i64()
-            .or_else(|| n.as_f64().filter(|f| f.is_finite()).map(|f| f as i64))
+            .or_else(|| {
+                n.as_f64()
+                    .filter(|f| f.is_finite() && f.abs() < 1e15)
+                    .map(|f| f as i64)
+            })
             .ok_or_else(bad)
             .and_then(from_number),
         serde_json::Value::String(s) => {
@@ -206,5 +311,44 @@ mod tests {
         assert_eq!(ok[0].0, 2);
         assert_eq!(errors.len(), 1);
         assert!(errors[0].reason.contains("longer than"));
+    }
+
+    /// A reader that counts the bytes it hands out, to show what was held.
+    #[test]
+    fn an_oversized_line_is_skipped_without_being_held() {
+        let huge = format!("{{\"title\":\"{}\"}}\n", "x".repeat(20 * MAX_LINE_BYTES));
+        let input = format!("{huge}{{\"url\":\"https://a.example/y\",\"title\":\"Y\"}}\n");
+        let mut r = JsonlReader::new(std::io::BufReader::with_capacity(8192, input.as_bytes()));
+        let chunk = r.next_chunk(10);
+        assert_eq!(chunk.articles.len(), 1);
+        assert_eq!(chunk.errors.len(), 1);
+        assert!(
+            r.buf.capacity() <= 2 * MAX_LINE_BYTES,
+            "{}",
+            r.buf.capacity()
+        );
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_not_part_of_line_one() {
+        let input = "\u{feff}{\"url\":\"https://a.example/1\",\"title\":\"One\"}\n";
+        let (ok, errors) = read_jsonl(input.as_bytes());
+        assert_eq!((ok.len(), errors.len()), (1, 0), "{errors:?}");
+    }
+
+    #[test]
+    fn extreme_dates_are_rejected_not_panicked_on() {
+        for v in [
+            serde_json::json!(i64::MIN),
+            serde_json::json!(i64::MAX),
+            serde_json::json!(-1e300),
+            serde_json::json!(1e300),
+            serde_json::json!(u64::MAX),
+            serde_json::json!("-9223372036854775808"),
+        ] {
+            assert!(parse_time(&v).is_err(), "{v}");
+        }
+        let long = serde_json::json!("y".repeat(100_000));
+        assert!(parse_time(&long).unwrap_err().len() < 200);
     }
 }

@@ -5,8 +5,8 @@
 
 use chrono::{DateTime, Utc};
 
-use super::outlets::{normalise_domain, Match, OutletDirectory};
 use crate::model::Article;
+use crate::outlets::{normalise_domain, Match, OutletDirectory};
 use crate::text;
 
 /// Longest title kept, in characters.

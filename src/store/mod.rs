@@ -5,25 +5,45 @@
 //! and goes through sqlx's `Any` driver with runtime queries, so no database is needed to
 //! build. The one backend-specific part, full-text search, lives behind [`search`].
 //! Migrations are embedded in the binary and run on open. SQLite runs in WAL mode.
-//! Writes happen in transactions ([`StoreTx`]): a batch lands whole or not at all.
+//!
+//! **Writers wait for each other.** Writes happen in transactions ([`StoreTx`]) that take the
+//! write lock first (`BEGIN IMMEDIATE` on SQLite), so a second writer waits for the first
+//! (up to [`LOCK_WAIT`]) instead of failing half way with "database is locked"; a batch lands
+//! whole or not at all.
+//!
+//! **Reads are bounded.** A story is read as its row plus one aggregate per covering outlet
+//! (`story_outlets`, kept up to date by every write), never as all its articles: a digest,
+//! `top`, `blindspot` and subscription matching cost the same for a story of ten articles and
+//! one of two hundred thousand. Articles are read only as many as are shown.
 
+mod articles;
 pub mod feeds;
 pub mod search;
 pub mod subscriptions;
 
 use std::path::Path;
-use std::str::FromStr;
 use std::sync::Once;
+use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{Any, AnyPool, Executor, Row, SqlSafeStr, Transaction};
 
-use crate::model::{Article, Story, StoryId};
+use crate::model::{OutletCoverage, Story, StoryId};
 
+pub use articles::{NewArticle, Order};
 pub use feeds::FeedState;
 pub use search::{Mode, Scope, SearchTerms};
+
+/// How long a writer waits for another process's write to finish before giving up.
+pub const LOCK_WAIT: Duration = Duration::from_secs(120);
+/// SQLite's own wait for a lock, per attempt (statements outside a transaction rely on it).
+const BUSY_TIMEOUT_MS: u64 = 30_000;
+/// The Postgres advisory lock key of the clustering writer ("storybot" in ASCII).
+const CLUSTERING_LOCK: i64 = 0x73746f7279626f74;
+/// How long opening a store may take to reach the database.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Which database a store runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,22 +57,61 @@ pub enum Backend {
 pub enum StoreError {
     #[error("unsupported store URL {0:?} (use sqlite://PATH, a file path, or postgres://...)")]
     UnsupportedUrl(String),
-    #[error("cannot create the folder for the database {path}: {source}")]
+    #[error("cannot create the folder for the database {path}")]
     CreateDir {
         path: String,
+        #[source]
         source: std::io::Error,
     },
-    #[error("cannot open the store at {url}: {source}")]
-    Open { url: String, source: sqlx::Error },
-    #[error("database migration failed: {0}")]
+    #[error("cannot open the store at {url}")]
+    Open {
+        url: String,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("cannot reach the store at {url}: no answer within {} s", CONNECT_TIMEOUT.as_secs())]
+    OpenTimeout { url: String },
+    #[error("database migration failed")]
     Migrate(#[from] sqlx::migrate::MigrateError),
-    #[error("database error: {0}")]
+    #[error(
+        "the database is locked by another writer (waited {} s); is another storybot \
+         process importing or ingesting into the same SQLite file?",
+        LOCK_WAIT.as_secs()
+    )]
+    Locked,
+    #[error("database error")]
     Sql(#[from] sqlx::Error),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
 }
 
-/// A story row without its articles.
+impl StoreError {
+    /// Whether the error is another writer holding the lock (worth waiting for).
+    pub fn is_busy(&self) -> bool {
+        match self {
+            StoreError::Locked => true,
+            StoreError::Sql(e) => is_busy(e),
+            _ => false,
+        }
+    }
+}
+
+fn is_busy(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(d) => {
+            // SQLITE_BUSY (5) and its extended codes; SQLITE_LOCKED (6).
+            let code = d.code();
+            let busy_code = code
+                .as_deref()
+                .and_then(|c| c.parse::<i64>().ok())
+                .is_some_and(|c| matches!(c & 0xff, 5 | 6));
+            busy_code || d.message().contains("database is locked")
+        }
+        _ => false,
+    }
+}
+
+/// A story row without its coverage.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoryRow {
     pub seq: i64,
@@ -74,65 +133,39 @@ pub struct Store {
 }
 
 const STORY_COLUMNS: &str = "seq, id, title, key_points, article_count, source_count, first_published, last_updated, revision";
-const ARTICLE_COLUMNS: &str = "url, title, summary, outlet_name, domain, published, fetched";
+const OUTLET_COLUMNS: &str =
+    "story_seq, outlet_name, domain, articles, first_published, last_published, first_article";
 
 static DRIVERS: Once = Once::new();
 
 impl Store {
     /// Opens (creating if needed) the store at `url` and brings its schema up to date.
     /// `url` is `sqlite://PATH`, `sqlite::memory:`, a bare file path, or `postgres://...`.
+    /// A database that cannot be reached fails within seconds with the reason ("connection
+    /// refused"), not after a pool's timeout.
     pub async fn open(url: &str) -> Result<Store, StoreError> {
         DRIVERS.call_once(sqlx::any::install_default_drivers);
-        let (backend, connect_url) = if url.starts_with("postgres://")
-            || url.starts_with("postgresql://")
-        {
-            (Backend::Postgres, url.to_string())
-        } else if let Some(path) = crate::config::sqlite_path(url) {
-            if path.is_empty() {
-                return Err(StoreError::UnsupportedUrl(url.to_string()));
-            }
-            if path != ":memory:" {
-                if let Some(parent) = Path::new(&path)
-                    .parent()
-                    .filter(|p| !p.as_os_str().is_empty())
-                {
-                    std::fs::create_dir_all(parent).map_err(|source| StoreError::CreateDir {
-                        path: parent.display().to_string(),
-                        source,
-                    })?;
-                }
-            }
-            (Backend::Sqlite, format!("sqlite://{path}?mode=rwc"))
-        } else {
-            return Err(StoreError::UnsupportedUrl(url.to_string()));
-        };
-        let options = AnyPoolOptions::new();
-        let options = match backend {
-            Backend::Sqlite => options
-                // In-memory SQLite is one database per connection: keep exactly one.
-                .max_connections(if connect_url.contains(":memory:") {
-                    1
-                } else {
-                    4
-                })
-                .after_connect(|conn, _meta| {
-                    Box::pin(async move {
-                        conn.execute(
-                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
-                        )
-                        .await?;
-                        Ok(())
-                    })
-                }),
-            Backend::Postgres => options.max_connections(8),
-        };
-        let pool = options
+        let shown = crate::secrets::redact_url(url);
+        let (backend, connect_url) = connect_url(url)?;
+        crate::secrets::register_url(url);
+        // One direct connection first: its error is the real reason, and it comes at once.
+        let probe = tokio::time::timeout(
+            CONNECT_TIMEOUT,
+            <sqlx::AnyConnection as sqlx::Connection>::connect(&connect_url),
+        )
+        .await
+        .map_err(|_| StoreError::OpenTimeout { url: shown.clone() })?
+        .map_err(|source| StoreError::Open {
+            url: shown.clone(),
+            source: scrub_sqlx(source),
+        })?;
+        let _ = sqlx::Connection::close(probe).await;
+        let pool = pool_options(backend, &connect_url)
             .connect(&connect_url)
             .await
             .map_err(|source| StoreError::Open {
-                url: redact(url),
-                source,
+                url: shown,
+                source: scrub_sqlx(source),
             })?;
         let store = Store { pool, backend };
         store.migrate().await?;
@@ -141,23 +174,34 @@ impl Store {
 
     async fn migrate(&self) -> Result<(), StoreError> {
         // Append new migrations; never edit one that has shipped.
-        let steps: [(i64, &str, &'static str); 2] = match self.backend {
-            Backend::Sqlite => [
-                (1, "init", include_str!("migrations/sqlite/0001_init.sql")),
-                (
-                    2,
-                    "subscriptions",
-                    include_str!("migrations/sqlite/0002_subscriptions.sql"),
-                ),
-            ],
-            Backend::Postgres => [
-                (1, "init", include_str!("migrations/postgres/0001_init.sql")),
-                (
-                    2,
-                    "subscriptions",
-                    include_str!("migrations/postgres/0002_subscriptions.sql"),
-                ),
-            ],
+        macro_rules! steps {
+            ($dir:literal) => {
+                [
+                    (
+                        1,
+                        "init",
+                        include_str!(concat!("migrations/", $dir, "/0001_init.sql")),
+                    ),
+                    (
+                        2,
+                        "subscriptions",
+                        include_str!(concat!("migrations/", $dir, "/0002_subscriptions.sql")),
+                    ),
+                    (
+                        3,
+                        "aggregates_and_pauses",
+                        include_str!(concat!(
+                            "migrations/",
+                            $dir,
+                            "/0003_aggregates_and_pauses.sql"
+                        )),
+                    ),
+                ]
+            };
+        }
+        let steps: [(i64, &str, &'static str); 3] = match self.backend {
+            Backend::Sqlite => steps!("sqlite"),
+            Backend::Postgres => steps!("postgres"),
         };
         let migrator = Migrator::with_migrations(
             steps
@@ -173,8 +217,20 @@ impl Store {
                 })
                 .collect(),
         );
-        migrator.run(&self.pool).await?;
-        Ok(())
+        // Two processes opening one new store at once: the migrator takes a lock on both
+        // backends; a busy SQLite file is waited for like any writer.
+        let deadline = tokio::time::Instant::now() + LOCK_WAIT;
+        loop {
+            match migrator.run(&self.pool).await {
+                Ok(()) => return Ok(()),
+                Err(sqlx::migrate::MigrateError::Execute(e))
+                    if is_busy(&e) && tokio::time::Instant::now() < deadline =>
+                {
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
     }
 
     pub fn backend(&self) -> Backend {
@@ -186,12 +242,48 @@ impl Store {
         self.pool.close().await;
     }
 
-    /// Starts a write transaction.
+    /// Starts a write transaction holding the write lock, waiting (up to [`LOCK_WAIT`]) while
+    /// another writer holds it.
     pub async fn begin(&self) -> Result<StoreTx, StoreError> {
-        Ok(StoreTx {
-            tx: self.pool.begin().await?,
-            backend: self.backend,
-        })
+        let deadline = tokio::time::Instant::now() + LOCK_WAIT;
+        let mut pause = Duration::from_millis(50);
+        loop {
+            let begun = match self.backend {
+                Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+                Backend::Postgres => self.pool.begin().await,
+            };
+            match begun {
+                Ok(tx) => {
+                    return Ok(StoreTx {
+                        tx,
+                        backend: self.backend,
+                    })
+                }
+                Err(e) if is_busy(&e) => {
+                    if tokio::time::Instant::now() >= deadline {
+                        return Err(StoreError::Locked);
+                    }
+                    tracing::debug!("the store is locked by another writer; waiting");
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_secs(2));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// A write transaction of the clustering path: on Postgres it also takes a transaction
+    /// lock that every process's clustering writer takes, so they write one at a time (SQLite's
+    /// write lock already does that).
+    pub async fn begin_clustering(&self) -> Result<StoreTx, StoreError> {
+        let mut tx = self.begin().await?;
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(CLUSTERING_LOCK)
+                .execute(&mut *tx.tx)
+                .await?;
+        }
+        Ok(tx)
     }
 
     pub async fn story_count(&self) -> Result<i64, StoreError> {
@@ -206,6 +298,14 @@ impl Store {
             .fetch_one(&self.pool)
             .await?;
         Ok(row.try_get("n")?)
+    }
+
+    /// The write generation: grows with every write of the clustering path (any process).
+    pub async fn write_generation(&self) -> Result<i64, StoreError> {
+        let row = sqlx::query("SELECT value FROM store_meta WHERE name = 'write_generation'")
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| r.try_get("value")).transpose()?.unwrap_or(0))
     }
 
     /// A story row by id; the id of a story merged into another resolves to that one.
@@ -226,11 +326,9 @@ impl Store {
         if seqs.is_empty() {
             return Ok(Vec::new());
         }
-        // Only numbered placeholders are generated here; the values are bound.
-        let placeholders: Vec<String> = (1..=seqs.len()).map(|i| format!("${i}")).collect();
         let sql = format!(
             "SELECT {STORY_COLUMNS} FROM stories WHERE seq IN ({})",
-            placeholders.join(", ")
+            placeholders(seqs.len(), 1)
         );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         for &seq in seqs {
@@ -246,25 +344,47 @@ impl Store {
         Ok(rows)
     }
 
-    /// A whole story (with its articles, oldest first) by id.
+    /// A story (its row and who covers it) by id, or `None`.
     pub async fn story(&self, id: &StoryId) -> Result<Option<Story>, StoreError> {
         match self.story_row(id).await? {
-            Some(row) => Ok(Some(self.with_articles(row).await?)),
+            Some(row) => Ok(Some(self.with_coverage(row).await?)),
             None => Ok(None),
         }
     }
 
-    /// Loads a row's articles.
-    pub async fn with_articles(&self, row: StoryRow) -> Result<Story, StoreError> {
-        let articles = fetch_articles(&self.pool, row.seq).await?;
-        Ok(Story {
-            id: row.id,
-            title: row.title,
-            key_points: row.key_points,
-            articles,
-            first_published: row.first_published,
-            last_updated: row.last_updated,
-        })
+    /// Adds a row's coverage: one aggregate per outlet, however many articles it has.
+    pub async fn with_coverage(&self, row: StoryRow) -> Result<Story, StoreError> {
+        let mut stories = self.with_coverages(vec![row]).await?;
+        Ok(stories.pop().expect("one row in, one story out"))
+    }
+
+    /// [`Self::with_coverage`] for several rows, in one query.
+    pub async fn with_coverages(&self, rows: Vec<StoryRow>) -> Result<Vec<Story>, StoreError> {
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT {OUTLET_COLUMNS} FROM story_outlets WHERE story_seq IN ({}) \
+             ORDER BY first_published, outlet_name",
+            placeholders(rows.len(), 1)
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for r in &rows {
+            q = q.bind(r.seq);
+        }
+        let mut by_story: std::collections::HashMap<i64, Vec<OutletCoverage>> =
+            std::collections::HashMap::new();
+        for r in q.fetch_all(&self.pool).await? {
+            let seq: i64 = r.try_get("story_seq")?;
+            by_story.entry(seq).or_default().push(outlet_coverage(&r)?);
+        }
+        Ok(rows
+            .into_iter()
+            .map(|row| {
+                let outlets = by_story.remove(&row.seq).unwrap_or_default();
+                story(row, outlets)
+            })
+            .collect())
     }
 
     /// Full-text search: stories whose title, key points or headlines match, best first.
@@ -316,16 +436,7 @@ impl Store {
             return Ok(Vec::new());
         };
         let since = newest - chrono::Duration::hours(crate::summarise::trending::GROWTH_HOURS);
-        let rows = sqlx::query(
-            "SELECT story_seq, COUNT(*) AS n FROM articles WHERE published >= $1 GROUP BY story_seq",
-        )
-        .bind(since.timestamp())
-        .fetch_all(&self.pool)
-        .await?;
-        let mut recent = std::collections::HashMap::new();
-        for r in rows {
-            recent.insert(r.try_get::<i64, _>("story_seq")?, r.try_get::<i64, _>("n")?);
-        }
+        let recent = self.recent_articles(&candidates, since).await?;
         let mut scored: Vec<(f64, StoryRow)> = candidates
             .into_iter()
             .map(|row| {
@@ -341,6 +452,31 @@ impl Store {
             .collect();
         scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.seq.cmp(&b.1.seq)));
         Ok(scored.into_iter().take(limit).map(|(_, r)| r).collect())
+    }
+
+    /// Articles published since `since`, per story, for these stories only (an index range
+    /// per story, so the cost follows the stories' recent coverage, not the whole store).
+    async fn recent_articles(
+        &self,
+        rows: &[StoryRow],
+        since: DateTime<Utc>,
+    ) -> Result<std::collections::HashMap<i64, i64>, StoreError> {
+        let mut recent = std::collections::HashMap::new();
+        for chunk in rows.chunks(200) {
+            let sql = format!(
+                "SELECT story_seq, COUNT(*) AS n FROM articles WHERE story_seq IN ({}) \
+                 AND published >= $1 GROUP BY story_seq",
+                placeholders(chunk.len(), 2)
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(since.timestamp());
+            for r in chunk {
+                q = q.bind(r.seq);
+            }
+            for r in q.fetch_all(&self.pool).await? {
+                recent.insert(r.try_get::<i64, _>("story_seq")?, r.try_get::<i64, _>("n")?);
+            }
+        }
+        Ok(recent)
     }
 
     /// The most covered stories updated within `window` of the newest story, most sources first.
@@ -362,31 +498,11 @@ impl Store {
              ORDER BY source_count DESC, article_count DESC, last_updated DESC, seq LIMIT $2"
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(newest - window.num_seconds())
+            .bind(newest.saturating_sub(window.num_seconds()))
             .bind(limit)
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(story_row).collect()
-    }
-
-    /// Articles of clustered stories (no upstream key) published at or after `since`, oldest
-    /// first, with their story's seq: what the clusterer replays to rebuild its state.
-    pub async fn clustered_articles_since(
-        &self,
-        since: DateTime<Utc>,
-    ) -> Result<Vec<(i64, Article)>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT a.story_seq, a.url, a.title, a.summary, a.outlet_name, a.domain, a.published, a.fetched \
-             FROM articles a JOIN stories s ON s.seq = a.story_seq \
-             WHERE a.published >= $1 AND s.upstream_key IS NULL AND s.merged_into IS NULL \
-             ORDER BY a.published, a.seq",
-        )
-        .bind(since.timestamp())
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| Ok((r.try_get("story_seq")?, article(r)?)))
-            .collect()
     }
 
     /// The newest publication time of any article.
@@ -408,6 +524,76 @@ impl Store {
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(story_row).collect()
+    }
+}
+
+/// `$first, $first+1, ...`: numbered placeholders only; the values are always bound.
+fn placeholders(n: usize, first: usize) -> String {
+    (first..first + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The backend and the URL sqlx connects to.
+fn connect_url(url: &str) -> Result<(Backend, String), StoreError> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok((Backend::Postgres, url.to_string()));
+    }
+    let Some(path) = crate::config::sqlite_path(url) else {
+        return Err(StoreError::UnsupportedUrl(crate::secrets::redact_url(url)));
+    };
+    if path.is_empty() {
+        return Err(StoreError::UnsupportedUrl(crate::secrets::redact_url(url)));
+    }
+    if path != ":memory:" {
+        if let Some(parent) = Path::new(&path)
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(parent).map_err(|source| StoreError::CreateDir {
+                path: parent.display().to_string(),
+                source,
+            })?;
+        }
+    }
+    Ok((Backend::Sqlite, format!("sqlite://{path}?mode=rwc")))
+}
+
+fn pool_options(backend: Backend, connect_url: &str) -> AnyPoolOptions {
+    let options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(30));
+    match backend {
+        Backend::Sqlite => options
+            // In-memory SQLite is one database per connection: keep exactly one.
+            .max_connections(if connect_url.contains(":memory:") {
+                1
+            } else {
+                4
+            })
+            .after_connect(|conn, _meta| {
+                Box::pin(async move {
+                    conn.execute(sqlx::AssertSqlSafe(format!(
+                        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                         PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {BUSY_TIMEOUT_MS};"
+                    )))
+                    .await?;
+                    Ok(())
+                })
+            }),
+        Backend::Postgres => options.max_connections(8),
+    }
+}
+
+/// A connection error whose text may echo the URL it was given (with its password): the
+/// configuration variant is replaced by a redacted message.
+fn scrub_sqlx(e: sqlx::Error) -> sqlx::Error {
+    match e {
+        sqlx::Error::Configuration(inner) => sqlx::Error::Configuration(
+            crate::secrets::scrub(&inner.to_string())
+                .into_owned()
+                .into(),
+        ),
+        other => other,
     }
 }
 
@@ -474,107 +660,26 @@ impl StoreTx {
         Ok(row.try_get("seq")?)
     }
 
-    /// Which of these canonical URLs are stored already.
-    pub async fn existing_urls(
-        &mut self,
-        urls: &[&str],
-    ) -> Result<std::collections::HashSet<String>, StoreError> {
-        let mut found = std::collections::HashSet::new();
-        for chunk in urls.chunks(500) {
-            // Only numbered placeholders are generated; the URLs are bound.
-            let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
-            let sql = format!(
-                "SELECT url FROM articles WHERE url IN ({})",
-                placeholders.join(", ")
-            );
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for u in chunk {
-                q = q.bind(*u);
-            }
-            for row in q.fetch_all(&mut *self.tx).await? {
-                found.insert(row.try_get::<String, _>("url")?);
-            }
-        }
-        Ok(found)
+    /// Marks that the clustering path wrote, and returns the new write generation.
+    pub async fn bump_generation(&mut self) -> Result<i64, StoreError> {
+        let row = sqlx::query(
+            "UPDATE store_meta SET value = value + 1 WHERE name = 'write_generation' RETURNING value",
+        )
+        .fetch_one(&mut *self.tx)
+        .await?;
+        Ok(row.try_get("value")?)
     }
 
-    /// Adds articles (story seq, article) a hundred rows per statement; returns how many were
-    /// new (a URL already stored is skipped).
-    pub async fn insert_articles(
-        &mut self,
-        articles: &[(i64, Article)],
-    ) -> Result<usize, StoreError> {
-        let mut inserted = 0;
-        for chunk in articles.chunks(100) {
-            let rows: Vec<String> = (0..chunk.len())
-                .map(|r| {
-                    let b = r * 8;
-                    format!(
-                        "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                        b + 1,
-                        b + 2,
-                        b + 3,
-                        b + 4,
-                        b + 5,
-                        b + 6,
-                        b + 7,
-                        b + 8
-                    )
-                })
-                .collect();
-            let sql = format!(
-                "INSERT INTO articles (url, story_seq, title, summary, outlet_name, domain, published, fetched) \
-                 VALUES {} ON CONFLICT (url) DO NOTHING",
-                rows.join(", ")
-            );
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for (seq, a) in chunk {
-                q = q
-                    .bind(&a.url)
-                    .bind(*seq)
-                    .bind(&a.title)
-                    .bind(&a.summary)
-                    .bind(&a.outlet)
-                    .bind(&a.domain)
-                    .bind(a.published.timestamp())
-                    .bind(a.fetched.timestamp());
-            }
-            inserted += q.execute(&mut *self.tx).await?.rows_affected() as usize;
-        }
-        Ok(inserted)
-    }
-
-    /// A story's articles, oldest first.
-    pub async fn articles(&mut self, story_seq: i64) -> Result<Vec<Article>, StoreError> {
-        fetch_articles(&mut *self.tx, story_seq).await
-    }
-
-    /// A bounded sample of a story's articles for summarising: its first `first` and its
-    /// latest `latest`, oldest first (a big story is not re-read whole on every update).
-    pub async fn article_sample(
-        &mut self,
-        story_seq: i64,
-        first: i64,
-        latest: i64,
-    ) -> Result<Vec<Article>, StoreError> {
-        let sql = format!(
-            "SELECT {ARTICLE_COLUMNS} FROM articles WHERE seq IN ( \
-               SELECT seq FROM (SELECT seq FROM articles WHERE story_seq = $1 ORDER BY published, seq LIMIT $2) f \
-               UNION \
-               SELECT seq FROM (SELECT seq FROM articles WHERE story_seq = $1 ORDER BY published DESC, seq DESC LIMIT $3) l \
-             ) ORDER BY published, seq"
-        );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(story_seq)
-            .bind(first)
-            .bind(latest)
-            .fetch_all(&mut *self.tx)
+    /// The write generation as this transaction sees it.
+    pub async fn write_generation(&mut self) -> Result<i64, StoreError> {
+        let row = sqlx::query("SELECT value FROM store_meta WHERE name = 'write_generation'")
+            .fetch_optional(&mut *self.tx)
             .await?;
-        rows.iter().map(article).collect()
+        Ok(row.map(|r| r.try_get("value")).transpose()?.unwrap_or(0))
     }
 
-    /// Rewrites a story's summary and counts from its articles, bumps its revision and
-    /// re-indexes it for search.
+    /// Rewrites a story's summary and counts (from its outlet aggregates), bumps its revision
+    /// and re-indexes it for search.
     pub async fn update_story(&mut self, seq: i64, u: StoryUpdate<'_>) -> Result<(), StoreError> {
         let key_points = serde_json::to_string(u.key_points).expect("strings serialise");
         // Titles are re-indexed only when they change (or were never indexed: revision 0).
@@ -592,10 +697,13 @@ impl StoreTx {
         let title_changed = !indexed_before || old_title != u.title;
         sqlx::query(
             "UPDATE stories SET title = $1, key_points = $2, \
-               source_count = (SELECT COUNT(DISTINCT outlet_name) FROM articles WHERE story_seq = $3), \
-               article_count = (SELECT COUNT(*) FROM articles WHERE story_seq = $3), \
-               first_published = (SELECT MIN(published) FROM articles WHERE story_seq = $3), \
-               last_updated = (SELECT MAX(published) FROM articles WHERE story_seq = $3), \
+               source_count = (SELECT COUNT(*) FROM story_outlets WHERE story_seq = $3), \
+               article_count = (SELECT CAST(COALESCE(SUM(articles), 0) AS BIGINT) \
+                                FROM story_outlets WHERE story_seq = $3), \
+               first_published = COALESCE((SELECT MIN(first_published) FROM story_outlets \
+                                           WHERE story_seq = $3), first_published), \
+               last_updated = COALESCE((SELECT MAX(last_published) FROM story_outlets \
+                                        WHERE story_seq = $3), last_updated), \
                revision = revision + 1 \
              WHERE seq = $3",
         )
@@ -631,7 +739,22 @@ impl StoreTx {
             .bind(from)
             .execute(&mut *self.tx)
             .await?;
-        sqlx::query("UPDATE stories SET merged_into = $1, article_count = 0 WHERE seq = $2 OR merged_into = $2")
+        let sql = format!(
+            "INSERT INTO story_outlets ({OUTLET_COLUMNS}) \
+             SELECT $1, outlet_name, domain, articles, first_published, last_published, first_article \
+             FROM story_outlets WHERE story_seq = $2 {}",
+            articles::MERGE_OUTLET
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(into)
+            .bind(from)
+            .execute(&mut *self.tx)
+            .await?;
+        sqlx::query("DELETE FROM story_outlets WHERE story_seq = $1")
+            .bind(from)
+            .execute(&mut *self.tx)
+            .await?;
+        sqlx::query("UPDATE stories SET merged_into = $1, article_count = 0, source_count = 0 WHERE seq = $2 OR merged_into = $2")
             .bind(into)
             .bind(from)
             .execute(&mut *self.tx)
@@ -643,20 +766,6 @@ impl StoreTx {
         self.tx.commit().await?;
         Ok(())
     }
-}
-
-async fn fetch_articles<'e, E>(executor: E, story_seq: i64) -> Result<Vec<Article>, StoreError>
-where
-    E: sqlx::Executor<'e, Database = Any>,
-{
-    let sql = format!(
-        "SELECT {ARTICLE_COLUMNS} FROM articles WHERE story_seq = $1 ORDER BY published, seq"
-    );
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(story_seq)
-        .fetch_all(executor)
-        .await?;
-    rows.iter().map(article).collect()
 }
 
 fn story_row(r: &AnyRow) -> Result<StoryRow, StoreError> {
@@ -676,31 +785,39 @@ fn story_row(r: &AnyRow) -> Result<StoryRow, StoreError> {
     })
 }
 
-fn article(r: &AnyRow) -> Result<Article, StoreError> {
-    Ok(Article {
-        url: r.try_get("url")?,
-        title: r.try_get("title")?,
-        summary: r.try_get("summary")?,
-        outlet: r.try_get("outlet_name")?,
+fn outlet_coverage(r: &AnyRow) -> Result<OutletCoverage, StoreError> {
+    Ok(OutletCoverage {
+        name: r.try_get("outlet_name")?,
         domain: r.try_get("domain")?,
-        published: time(r.try_get("published")?)?,
-        fetched: time(r.try_get("fetched")?)?,
+        articles: r.try_get("articles")?,
+        first_published: time(r.try_get("first_published")?)?,
+        last_published: time(r.try_get("last_published")?)?,
+        first_article: r.try_get("first_article")?,
     })
 }
 
-fn time(secs: i64) -> Result<DateTime<Utc>, StoreError> {
+fn story(row: StoryRow, outlets: Vec<OutletCoverage>) -> Story {
+    Story {
+        seq: row.seq,
+        id: row.id,
+        title: row.title,
+        key_points: row.key_points,
+        article_count: row.article_count,
+        first_published: row.first_published,
+        last_updated: row.last_updated,
+        revision: row.revision,
+        outlets,
+    }
+}
+
+/// A stored Unix time; a value out of chrono's range means the row is damaged.
+pub(crate) fn time(secs: i64) -> Result<DateTime<Utc>, StoreError> {
     Utc.timestamp_opt(secs, 0)
         .single()
         .ok_or_else(|| StoreError::Corrupt(format!("timestamp {secs} out of range")))
 }
 
-/// A store URL with any password hidden, for messages and logs.
+/// A store URL with any credentials hidden, for messages and logs.
 pub fn redact(url: &str) -> String {
-    match url::Url::from_str(url) {
-        Ok(mut u) if u.password().is_some() => {
-            let _ = u.set_password(Some("***"));
-            u.to_string()
-        }
-        _ => url.to_string(),
-    }
+    crate::secrets::redact_url(url)
 }

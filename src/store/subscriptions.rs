@@ -5,12 +5,20 @@
 //! once. The delivery worker moves rows from `pending` to `sent` (or `dropped` when too old,
 //! `failed` when Discord refuses the payload); each row has a fixed nonce that Discord uses to
 //! refuse a duplicate when a send is repeated after a crash.
+//!
+//! A paused subscription (its channel refused a post) is held: its rows are not handed out,
+//! except its oldest one once per retry period (`retry_at`), as a probe. Rows that wait past
+//! their age limit are dropped in one sweep ([`Store::expire_deliveries`]).
+//!
+//! Subscriptions are numbered per server (#1, #2, ...); the limit and duplicate checks and the
+//! number are decided under the write lock (SQLite) or a per-server transaction lock
+//! (Postgres), so two `/subscribe` at once cannot both pass a check meant for one.
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use super::{Store, StoreError};
+use super::{time, Backend, Store, StoreError};
 
 /// What a subscription follows.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,6 +49,8 @@ impl Follow {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Subscription {
     pub id: i64,
+    /// The number people see (`#3`), per server.
+    pub number: i64,
     pub guild_id: u64,
     pub channel_id: u64,
     pub follow: Follow,
@@ -55,6 +65,8 @@ pub struct Subscription {
     pub created_at: DateTime<Utc>,
     /// Set while deliveries fail for a reason only a person can fix (permissions, channel).
     pub paused_reason: Option<String>,
+    /// While paused: when the next probe may go out.
+    pub retry_at: Option<DateTime<Utc>>,
 }
 
 /// A subscription about to be stored.
@@ -93,13 +105,9 @@ pub enum SubscribeError {
     Store(#[from] StoreError),
 }
 
-const COLUMNS: &str = "id, guild_id, channel_id, kind, query, story_id, min_sources, brief_time, \
-     timezone, brief_count, watermark, last_count, last_sides, anchor_message, created_by, \
-     created_at, paused_reason";
-
-fn time(t: i64) -> DateTime<Utc> {
-    Utc.timestamp_opt(t, 0).single().unwrap_or_default()
-}
+const COLUMNS: &str = "id, number, guild_id, channel_id, kind, query, story_id, min_sources, \
+     brief_time, timezone, brief_count, watermark, last_count, last_sides, anchor_message, \
+     created_by, created_at, paused_reason, retry_at";
 
 fn subscription(r: &AnyRow) -> Result<Subscription, StoreError> {
     let kind: String = r.try_get("kind")?;
@@ -126,6 +134,7 @@ fn subscription(r: &AnyRow) -> Result<Subscription, StoreError> {
     };
     Ok(Subscription {
         id: r.try_get("id")?,
+        number: r.try_get("number")?,
         guild_id: r.try_get::<i64, _>("guild_id")? as u64,
         channel_id: r.try_get::<i64, _>("channel_id")? as u64,
         follow,
@@ -136,8 +145,12 @@ fn subscription(r: &AnyRow) -> Result<Subscription, StoreError> {
             .try_get::<Option<i64>, _>("anchor_message")?
             .map(|m| m as u64),
         created_by: r.try_get::<i64, _>("created_by")? as u64,
-        created_at: time(r.try_get("created_at")?),
+        created_at: time(r.try_get("created_at")?)?,
         paused_reason: r.try_get("paused_reason")?,
+        retry_at: r
+            .try_get::<Option<i64>, _>("retry_at")?
+            .map(time)
+            .transpose()?,
     })
 }
 
@@ -150,83 +163,136 @@ fn delivery(r: &AnyRow) -> Result<Delivery, StoreError> {
         channel_id: r.try_get::<i64, _>("channel_id")? as u64,
         nonce: r.try_get("nonce")?,
         attempts: r.try_get("attempts")?,
-        created_at: time(r.try_get("created_at")?),
+        created_at: time(r.try_get("created_at")?)?,
     })
+}
+
+/// The Postgres advisory lock class of per-server subscription changes ("subs").
+const GUILD_LOCK: i32 = 0x7375_6273;
+
+/// The limit and duplicate checks of a new subscription, on a connection or transaction.
+async fn check_subscribe(
+    conn: &mut sqlx::AnyConnection,
+    s: &NewSubscription,
+    limit: i64,
+) -> Result<(), SubscribeError> {
+    let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM subscriptions WHERE guild_id = $1")
+        .bind(s.guild_id as i64)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(StoreError::from)?
+        .try_get("n")
+        .map_err(StoreError::from)?;
+    if n >= limit {
+        return Err(SubscribeError::Limit { limit });
+    }
+    let (query, story_id, _, brief_time, timezone, _) = follow_columns(&s.follow);
+    let dup = sqlx::query(
+        "SELECT id FROM subscriptions WHERE channel_id = $1 AND kind = $2 AND query = $3 \
+         AND COALESCE(story_id, '') = $4 AND COALESCE(brief_time, '') = $5 \
+         AND COALESCE(timezone, '') = $6",
+    )
+    .bind(s.channel_id as i64)
+    .bind(s.follow.kind())
+    .bind(&query)
+    .bind(story_id.as_deref().unwrap_or(""))
+    .bind(brief_time.as_deref().unwrap_or(""))
+    .bind(timezone.as_deref().unwrap_or(""))
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(StoreError::from)?;
+    if dup.is_some() {
+        return Err(SubscribeError::Duplicate);
+    }
+    Ok(())
 }
 
 /// The nonce of a delivery: fixed by its unique key, at most 25 characters (Discord's limit).
 pub fn nonce(subscription_id: i64, subject: &str, revision: i64) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in format!("{subscription_id}:{subject}:{revision}").bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
+    let h = crate::fnv::hash(format!("{subscription_id}:{subject}:{revision}").as_bytes());
     format!("sb{h:016x}")
 }
 
+/// The columns of a new subscription's follow: (query, story id, min sources, time, zone,
+/// count).
+type FollowColumns = (
+    String,
+    Option<String>,
+    i64,
+    Option<String>,
+    Option<String>,
+    i64,
+);
+
+fn follow_columns(follow: &Follow) -> FollowColumns {
+    match follow {
+        Follow::Topic { query, min_sources } => (query.clone(), None, *min_sources, None, None, 0),
+        Follow::Story { story_id } => (String::new(), Some(story_id.clone()), 0, None, None, 0),
+        Follow::Briefing {
+            time,
+            timezone,
+            count,
+        } => (
+            String::new(),
+            None,
+            0,
+            Some(time.clone()),
+            Some(timezone.clone()),
+            *count,
+        ),
+    }
+}
+
 impl Store {
-    /// Stores a subscription unless the server is at `limit` or the channel already has it.
+    /// Whether a subscription could be stored now (the server is under `limit` and the
+    /// channel lacks it): checked before its confirmation is posted, and again, under a lock,
+    /// when it is stored.
+    pub async fn check_subscribe(
+        &self,
+        s: &NewSubscription,
+        limit: i64,
+    ) -> Result<(), SubscribeError> {
+        let mut conn = self.pool.acquire().await.map_err(StoreError::from)?;
+        check_subscribe(&mut conn, s, limit).await
+    }
+
+    /// Stores a subscription unless the server is at `limit` or the channel already has it;
+    /// it gets the server's next number.
     pub async fn subscribe(
         &self,
         s: &NewSubscription,
         limit: i64,
         now: DateTime<Utc>,
     ) -> Result<Subscription, SubscribeError> {
-        let mut tx = self.pool.begin().await.map_err(StoreError::from)?;
-        let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM subscriptions WHERE guild_id = $1")
-            .bind(s.guild_id as i64)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(StoreError::from)?
-            .try_get("n")
-            .map_err(StoreError::from)?;
-        if n >= limit {
-            return Err(SubscribeError::Limit { limit });
+        let mut tx = self.begin().await?;
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock($1, $2)")
+                .bind(GUILD_LOCK)
+                .bind((s.guild_id % (i32::MAX as u64)) as i32)
+                .execute(&mut *tx.tx)
+                .await
+                .map_err(StoreError::from)?;
         }
-        let (query, story_id, min_sources, brief_time, timezone, brief_count) = match &s.follow {
-            Follow::Topic { query, min_sources } => {
-                (query.clone(), None, *min_sources, None, None, 0)
-            }
-            Follow::Story { story_id } => (String::new(), Some(story_id.clone()), 0, None, None, 0),
-            Follow::Briefing {
-                time,
-                timezone,
-                count,
-            } => (
-                String::new(),
-                None,
-                0,
-                Some(time.clone()),
-                Some(timezone.clone()),
-                *count,
-            ),
-        };
-        let dup: Option<i64> = sqlx::query(
-            "SELECT id FROM subscriptions WHERE channel_id = $1 AND kind = $2 AND query = $3 \
-             AND COALESCE(story_id, '') = $4 AND COALESCE(brief_time, '') = $5 \
-             AND COALESCE(timezone, '') = $6",
+        check_subscribe(&mut tx.tx, s, limit).await?;
+        let number: i64 = sqlx::query(
+            "SELECT COALESCE(MAX(number), 0) + 1 AS n FROM subscriptions WHERE guild_id = $1",
         )
-        .bind(s.channel_id as i64)
-        .bind(s.follow.kind())
-        .bind(&query)
-        .bind(story_id.as_deref().unwrap_or(""))
-        .bind(brief_time.as_deref().unwrap_or(""))
-        .bind(timezone.as_deref().unwrap_or(""))
-        .fetch_optional(&mut *tx)
+        .bind(s.guild_id as i64)
+        .fetch_one(&mut *tx.tx)
         .await
         .map_err(StoreError::from)?
-        .map(|r| r.try_get("id"))
-        .transpose()
+        .try_get("n")
         .map_err(StoreError::from)?;
-        if dup.is_some() {
-            return Err(SubscribeError::Duplicate);
-        }
+        let (query, story_id, min_sources, brief_time, timezone, brief_count) =
+            follow_columns(&s.follow);
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "INSERT INTO subscriptions (guild_id, channel_id, kind, query, story_id, min_sources, \
-               brief_time, timezone, brief_count, watermark, last_count, last_sides, created_by, \
-               created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+            "INSERT INTO subscriptions (number, guild_id, channel_id, kind, query, story_id, \
+               min_sources, brief_time, timezone, brief_count, watermark, last_count, last_sides, \
+               created_by, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
              RETURNING {COLUMNS}"
         )))
+        .bind(number)
         .bind(s.guild_id as i64)
         .bind(s.channel_id as i64)
         .bind(s.follow.kind())
@@ -241,11 +307,11 @@ impl Store {
         .bind(s.last_sides)
         .bind(s.created_by as i64)
         .bind(now.timestamp())
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut *tx.tx)
         .await
         .map_err(StoreError::from)?;
         let sub = subscription(&row)?;
-        tx.commit().await.map_err(StoreError::from)?;
+        tx.commit().await?;
         Ok(sub)
     }
 
@@ -284,42 +350,50 @@ impl Store {
         row.as_ref().map(subscription).transpose()
     }
 
-    /// Removes a server's subscription and its undelivered posts; false when there is none.
-    pub async fn unsubscribe(&self, guild_id: u64, id: i64) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let owned = sqlx::query("SELECT id FROM subscriptions WHERE id = $1 AND guild_id = $2")
-            .bind(id)
-            .bind(guild_id as i64)
-            .fetch_optional(&mut *tx)
-            .await?
-            .is_some();
-        if owned {
+    /// Removes a server's subscription (by its number) and its undelivered posts; false when
+    /// there is none.
+    pub async fn unsubscribe(&self, guild_id: u64, number: i64) -> Result<bool, StoreError> {
+        let mut tx = self.begin().await?;
+        let id: Option<i64> =
+            sqlx::query("SELECT id FROM subscriptions WHERE number = $1 AND guild_id = $2")
+                .bind(number)
+                .bind(guild_id as i64)
+                .fetch_optional(&mut *tx.tx)
+                .await?
+                .map(|r| r.try_get("id"))
+                .transpose()?;
+        if let Some(id) = id {
             sqlx::query("DELETE FROM deliveries WHERE subscription_id = $1")
                 .bind(id)
-                .execute(&mut *tx)
+                .execute(&mut *tx.tx)
                 .await?;
             sqlx::query("DELETE FROM subscriptions WHERE id = $1")
                 .bind(id)
-                .execute(&mut *tx)
+                .execute(&mut *tx.tx)
                 .await?;
         }
         tx.commit().await?;
-        Ok(owned)
+        Ok(id.is_some())
     }
 
-    /// Pauses a subscription with the reason people will see (`None` resumes it).
+    /// Pauses a subscription with the reason people will see, to be probed again at
+    /// `retry_at`; `None` resumes it.
     pub async fn set_paused(
         &self,
         id: i64,
-        reason: Option<&str>,
+        pause: Option<(&str, DateTime<Utc>)>,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        sqlx::query("UPDATE subscriptions SET paused_reason = $1, paused_at = $2 WHERE id = $3")
-            .bind(reason)
-            .bind(reason.map(|_| now.timestamp()))
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "UPDATE subscriptions SET paused_reason = $1, paused_at = $2, retry_at = $3 \
+             WHERE id = $4",
+        )
+        .bind(pause.map(|(why, _)| why))
+        .bind(pause.map(|_| now.timestamp()))
+        .bind(pause.map(|(_, at)| at.timestamp()))
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
@@ -344,7 +418,7 @@ impl Store {
         progress: Option<(i64, i64)>,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let inserted = sqlx::query(
             "INSERT INTO deliveries (subscription_id, subject, revision, channel_id, nonce, \
                next_attempt, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
@@ -357,7 +431,7 @@ impl Store {
         .bind(nonce(sub.id, subject, revision))
         .bind(now.timestamp())
         .bind(now.timestamp())
-        .execute(&mut *tx)
+        .execute(&mut *tx.tx)
         .await?
         .rows_affected()
             > 0;
@@ -366,22 +440,30 @@ impl Store {
                 .bind(count)
                 .bind(sides)
                 .bind(sub.id)
-                .execute(&mut *tx)
+                .execute(&mut *tx.tx)
                 .await?;
         }
         tx.commit().await?;
         Ok(inserted)
     }
 
-    /// Pending deliveries due by `now`, oldest first.
+    /// Pending deliveries due by `now`, oldest first. A paused subscription's rows are held,
+    /// but for its oldest one once its `retry_at` has come (the probe).
     pub async fn due_deliveries(
         &self,
         now: DateTime<Utc>,
         limit: i64,
     ) -> Result<Vec<Delivery>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, subscription_id, subject, revision, channel_id, nonce, attempts, created_at \
-             FROM deliveries WHERE state = 'pending' AND next_attempt <= $1 ORDER BY id LIMIT $2",
+            "SELECT d.id, d.subscription_id, d.subject, d.revision, d.channel_id, d.nonce, \
+               d.attempts, d.created_at \
+             FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id \
+             WHERE d.state = 'pending' AND d.next_attempt <= $1 \
+               AND (s.paused_reason IS NULL \
+                    OR (COALESCE(s.retry_at, 0) <= $1 \
+                        AND d.id = (SELECT MIN(p.id) FROM deliveries p \
+                                    WHERE p.subscription_id = s.id AND p.state = 'pending'))) \
+             ORDER BY d.id LIMIT $2",
         )
         .bind(now.timestamp())
         .bind(limit)
@@ -390,13 +472,34 @@ impl Store {
         rows.iter().map(delivery).collect()
     }
 
-    /// When the next pending delivery is due, if any.
+    /// When the next pending delivery of an active subscription is due, if any.
     pub async fn next_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
-        let row =
-            sqlx::query("SELECT MIN(next_attempt) AS t FROM deliveries WHERE state = 'pending'")
-                .fetch_one(&self.pool)
-                .await?;
-        Ok(row.try_get::<Option<i64>, _>("t")?.map(time))
+        let row = sqlx::query(
+            "SELECT MIN(d.next_attempt) AS t FROM deliveries d \
+             JOIN subscriptions s ON s.id = d.subscription_id \
+             WHERE d.state = 'pending' AND s.paused_reason IS NULL",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        row.try_get::<Option<i64>, _>("t")?.map(time).transpose()
+    }
+
+    /// Drops every pending delivery created before `cutoff` (not sent in time: Discord down,
+    /// or its subscription paused), with `reason`; returns how many.
+    pub async fn expire_deliveries(
+        &self,
+        cutoff: DateTime<Utc>,
+        reason: &str,
+    ) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "UPDATE deliveries SET state = 'dropped', error = $1 \
+             WHERE state = 'pending' AND created_at < $2",
+        )
+        .bind(reason)
+        .bind(cutoff.timestamp())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
     }
 
     /// A delivery reached Discord as message `message_id`.

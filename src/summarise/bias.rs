@@ -11,14 +11,12 @@
 //! other side's is at least `min_opposite_share` percent. Defaults: 3 sources, 10 %, 30 %
 //! (config `[blindspot]`). "Blindspot for the Right" means the right barely covers it.
 
-use std::collections::BTreeMap;
-
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::config::BlindspotConfig;
-use crate::ingest::outlets::OutletDirectory;
-use crate::model::{Article, Bias, Side};
+use crate::config::BlindspotRule;
+use crate::model::{OutletCoverage, Side};
+use crate::outlets::OutletDirectory;
 
 /// Who covers a story, and how much.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -40,31 +38,26 @@ pub struct Coverage {
 }
 
 impl Coverage {
-    /// Counts distinct outlets (by name) and rates them with `outlets`.
+    /// Rates each covering outlet with `outlets` and counts them.
     pub fn compute(
-        articles: &[Article],
+        coverage: &[OutletCoverage],
         outlets: &OutletDirectory,
-        rule: &BlindspotConfig,
+        rule: &BlindspotRule,
     ) -> Coverage {
-        let mut seen: BTreeMap<&str, Option<Bias>> = BTreeMap::new();
-        for a in articles {
-            seen.entry(a.outlet.as_str())
-                .or_insert_with(|| outlets.rating(&a.outlet, &a.domain));
-        }
         let mut by_bias = [0usize; 5];
         let mut unrated = 0;
-        for bias in seen.values() {
-            match bias {
-                Some(b) => by_bias[*b as usize] += 1,
+        for o in coverage {
+            match outlets.rating(&o.name, &o.domain) {
+                Some(b) => by_bias[b as usize] += 1,
                 None => unrated += 1,
             }
         }
         Coverage::from_counts(
-            articles.len(),
+            coverage.iter().map(|o| o.articles.max(0) as usize).sum(),
             by_bias,
             unrated,
-            articles.iter().map(|a| a.published).min(),
-            articles.iter().map(|a| a.published).max(),
+            coverage.iter().map(|o| o.first_published).min(),
+            coverage.iter().map(|o| o.last_published).max(),
             rule,
         )
     }
@@ -76,7 +69,7 @@ impl Coverage {
         unrated_sources: usize,
         first_published: Option<DateTime<Utc>>,
         last_updated: Option<DateTime<Utc>>,
-        rule: &BlindspotConfig,
+        rule: &BlindspotRule,
     ) -> Coverage {
         let by_side = [by_bias[0] + by_bias[1], by_bias[2], by_bias[3] + by_bias[4]];
         let rated: usize = by_side.iter().sum();
@@ -124,7 +117,7 @@ impl Coverage {
     }
 }
 
-fn blindspot(rated: usize, percent: &[u8; 3], rule: &BlindspotConfig) -> Option<Side> {
+fn blindspot(rated: usize, percent: &[u8; 3], rule: &BlindspotRule) -> Option<Side> {
     if rated < rule.min_rated_sources.max(1) {
         return None;
     }
@@ -198,7 +191,7 @@ mod tests {
 
     #[test]
     fn blindspot_rule() {
-        let rule = BlindspotConfig::default();
+        let rule = BlindspotRule::default();
         let cov = |l, c, r| Coverage::from_counts(9, [l, 0, c, 0, r], 0, None, None, &rule);
         assert_eq!(cov(6, 3, 0).blindspot, Some(Side::Right));
         assert_eq!(cov(0, 3, 6).blindspot, Some(Side::Left));

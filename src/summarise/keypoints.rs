@@ -10,8 +10,8 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::ingest::outlets::OutletDirectory;
 use crate::model::{Article, Side};
+use crate::outlets::OutletDirectory;
 use crate::text;
 
 pub const MAX_POINT_CHARS: usize = 200;
@@ -230,10 +230,10 @@ pub fn summarise_with(
 
 /// `"Talks resume - Reuters"` → `"Talks resume"`; also `|` and `:` separators.
 pub fn strip_outlet_suffix(title: &str, outlet: &str) -> String {
-    let key = crate::ingest::outlets::name_key(outlet);
+    let key = crate::outlets::name_key(outlet);
     for sep in [" - ", " | ", " — ", " – ", ": "] {
         if let Some((head, tail)) = title.rsplit_once(sep) {
-            let tail_key = crate::ingest::outlets::name_key(tail);
+            let tail_key = crate::outlets::name_key(tail);
             if !head.trim().is_empty()
                 && !tail_key.is_empty()
                 && (tail_key == key || key.contains(&tail_key) || tail_key.contains(&key))

@@ -21,6 +21,82 @@ pub fn skip(test: &str, reason: &str) {
     let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {reason}");
 }
 
+/// The feed poller of an app.
+pub fn poller(app: &App) -> storybot::ingest::poll::Poller {
+    storybot::ingest::poll::Poller::new(
+        app.settings.clone(),
+        app.outlets.clone(),
+        app.store.clone(),
+    )
+    .expect("a poller")
+}
+
+/// Every article of a story, oldest first.
+pub async fn articles(app: &App, story_seq: i64) -> Vec<storybot::model::Article> {
+    let mut out = Vec::new();
+    let mut after = None;
+    loop {
+        let page = app
+            .store
+            .story_articles_after(story_seq, after, 1_000)
+            .await
+            .unwrap();
+        let Some((seq, last)) = page.last() else {
+            return out;
+        };
+        after = Some((last.published, *seq));
+        out.extend(page.into_iter().map(|(_, a)| a));
+    }
+}
+
+/// A story built in memory from its articles (as the store would aggregate them), and its
+/// digest with these settings.
+pub fn digest_of(
+    seed: &str,
+    title: &str,
+    key_points: Vec<String>,
+    articles: &[storybot::model::Article],
+    settings: &storybot::config::Settings,
+) -> (storybot::model::Story, storybot::digest::Digest) {
+    use storybot::model::OutletCoverage;
+    let outlets = storybot::outlets::OutletDirectory::load(&settings.outlets).unwrap();
+    let mut coverage: Vec<OutletCoverage> = Vec::new();
+    for (seq, a) in articles.iter().enumerate() {
+        match coverage.iter_mut().find(|o| o.name == a.outlet) {
+            Some(o) => {
+                o.articles += 1;
+                o.last_published = o.last_published.max(a.published);
+            }
+            None => coverage.push(OutletCoverage {
+                name: a.outlet.clone(),
+                domain: a.domain.clone(),
+                articles: 1,
+                first_published: a.published,
+                last_published: a.published,
+                first_article: seq as i64,
+            }),
+        }
+    }
+    let story = storybot::model::Story {
+        seq: 1,
+        id: storybot::model::StoryId::derive(seed, 8),
+        title: title.to_string(),
+        key_points,
+        article_count: articles.len() as i64,
+        first_published: articles.iter().map(|a| a.published).min().unwrap(),
+        last_updated: articles.iter().map(|a| a.published).max().unwrap(),
+        revision: 1,
+        outlets: coverage,
+    };
+    let leads: Vec<storybot::model::Article> =
+        storybot::digest::lead_outlets(&story, &outlets, settings.digest.headlines)
+            .iter()
+            .map(|o| articles[o.first_article as usize].clone())
+            .collect();
+    let digest = storybot::digest::Digest::build(&story, &leads, &outlets, settings);
+    (story, digest)
+}
+
 /// A fresh SQLite file store in a temporary folder (kept alive by the returned guard).
 pub async fn temp_app(seed_demo: bool) -> (App, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("temp dir");

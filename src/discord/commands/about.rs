@@ -12,5 +12,6 @@ use crate::discord::{BotError, Context};
 )]
 pub async fn about(ctx: Context<'_>) -> Result<(), BotError> {
     let app = &ctx.data().app;
-    answer(ctx, async { Ok(views::about(app).into()) }).await
+    let (feeds, outlets) = (app.settings.feeds.len(), app.outlets.len());
+    answer(ctx, async move { Ok(views::about(feeds, outlets).into()) }).await
 }

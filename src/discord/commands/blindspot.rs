@@ -1,7 +1,7 @@
 //! `/blindspot [count]` — current stories covered mostly by one side.
 
 use super::answer;
-use crate::discord::views::{self, LIST_MAX};
+use crate::discord::views::LIST_MAX;
 use crate::discord::{BotError, Context};
 
 /// Stories covered mostly by one side of the bias scale
@@ -21,12 +21,13 @@ pub async fn blindspot(
     let count = usize::from(count.unwrap_or(5)).clamp(1, LIST_MAX);
     answer(ctx, async {
         let stories = app.blindspots(count).await?;
-        Ok(views::story_list(
+        Ok(crate::discord::story_list(
             app,
             "Blindspots: stories one side barely covers",
             &stories,
             "No blindspots among the current stories.",
         )
+        .await?
         .into())
     })
     .await

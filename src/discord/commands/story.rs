@@ -32,8 +32,9 @@ pub async fn story(
     let app = &ctx.data().app;
     answer(ctx, async {
         Ok(match app.find_story(&query).await? {
-            Lookup::Found(story) => views::digest(app, &story),
+            Lookup::Found(story) => crate::discord::digest_reply(app, &story).await?,
             Lookup::NotFound { suggestions } => views::not_found(&query, &suggestions).into(),
+            Lookup::EmptyStore => views::notice(views::NO_STORIES_YET).into(),
         })
     })
     .await

@@ -58,7 +58,7 @@ pub async fn topic(
 ) -> Result<(), BotError> {
     let data = ctx.data();
     let app = &data.app;
-    let min = min_sources.map_or(app.config.subscriptions.min_sources, i64::from);
+    let min = min_sources.map_or(app.settings.subscriptions.min_sources, i64::from);
     answer(ctx, async {
         let query = query.trim().to_string();
         if crate::store::SearchTerms::parse(&query).is_empty() {
@@ -99,7 +99,7 @@ pub async fn follow_story(
     answer(ctx, async {
         let story = match app.find_story(&story).await? {
             Lookup::Found(s) => s,
-            Lookup::NotFound { .. } => {
+            Lookup::NotFound { .. } | Lookup::EmptyStore => {
                 return Err(BotError::User(format!(
                     "No story matches **{}**. Pick one from the suggestions.",
                     escape_within(&story, 100)
@@ -107,7 +107,7 @@ pub async fn follow_story(
             }
         };
         let sides = side_bits(&app.coverage(&story).by_side);
-        let growth = app.config.subscriptions.growth_percent;
+        let growth = app.settings.subscriptions.growth_percent;
         let what = format!(
             "updates on **{}** when its coverage grows by {growth}% or reaches a new side",
             escape_within(&story.title, 200)
@@ -115,7 +115,7 @@ pub async fn follow_story(
         let follow = Follow::Story {
             story_id: story.id.to_string(),
         };
-        let progress = (story.articles.len() as i64, sides);
+        let progress = (story.article_count, sides);
         create(ctx, follow, channel, 0, progress, &what).await
     })
     .await
@@ -192,7 +192,7 @@ pub async fn subscriptions(ctx: Context<'_>) -> Result<(), BotError> {
             text = "No subscriptions yet: `/subscribe topic`, `/subscribe story` or `/briefing`."
                 .into();
         }
-        let limit = ctx.data().app.config.subscriptions.max_per_guild;
+        let limit = ctx.data().app.settings.subscriptions.max_per_guild;
         let mut m = Message::embeds(vec![Embed {
             title: format!("Subscriptions ({} of {limit})", subs.len()),
             description: crate::text::truncate_utf16(&text, 4096),
@@ -220,16 +220,16 @@ pub async fn unsubscribe(
 ) -> Result<(), BotError> {
     answer(ctx, async {
         let (guild, _) = authorise(ctx)?;
-        let id: i64 = subscription
+        let number: i64 = subscription
             .trim()
             .trim_start_matches('#')
             .parse()
             .map_err(|_| BotError::User("Pick a subscription from the list.".into()))?;
-        if ctx.data().app.store.unsubscribe(guild, id).await? {
-            Ok(views::notice(&format!("Subscription #{id} removed.")).into())
+        if ctx.data().app.store.unsubscribe(guild, number).await? {
+            Ok(views::notice(&format!("Subscription #{number} removed.")).into())
         } else {
             Err(BotError::User(format!(
-                "This server has no subscription #{id}."
+                "This server has no subscription #{number}."
             )))
         }
     })
@@ -254,7 +254,7 @@ fn describe(s: &Subscription) -> String {
         None => "active".to_string(),
         Some(why) => format!("⏸️ paused: {why}"),
     };
-    format!("`#{}` {what} in <#{}> · {state}", s.id, s.channel_id)
+    format!("`#{}` {what} in <#{}> · {state}", s.number, s.channel_id)
 }
 
 fn interaction<'a>(ctx: Context<'a>) -> Result<&'a CommandInteraction, BotError> {
@@ -283,8 +283,9 @@ fn authorise(ctx: Context<'_>) -> Result<(u64, u64), BotError> {
     Ok((guild.get(), i.user.id.get()))
 }
 
-/// Stores a subscription after posting its confirmation in the channel; undoes it when the
-/// channel refuses the post.
+/// Posts the subscription's confirmation in the channel, then stores it: a channel that
+/// refuses the post gets nothing stored (and no number used up); a subscription that cannot be
+/// stored after all (the limit reached meanwhile) has its confirmation deleted again.
 async fn create(
     ctx: Context<'_>,
     follow: Follow,
@@ -322,56 +323,63 @@ async fn create(
         created_by: user,
     };
     let store = &data.app.store;
-    let limit = data.app.config.subscriptions.max_per_guild;
-    let sub = match store.subscribe(&new, limit, data.clock.now()).await {
-        Ok(s) => s,
-        Err(SubscribeError::Limit { limit }) => {
-            return Err(BotError::User(format!(
-                "This server has reached its limit of {limit} subscriptions. Remove one with \
-                 `/unsubscribe` first."
-            )))
-        }
-        Err(SubscribeError::Duplicate) => {
-            return Err(BotError::User(
-                "That channel already has this subscription (see `/subscriptions`).".into(),
-            ))
-        }
-        Err(SubscribeError::Store(e)) => return Err(e.into()),
-    };
+    let limit = data.app.settings.subscriptions.max_per_guild;
+    store.check_subscribe(&new, limit).await.map_err(refused)?;
     let confirmation = ChannelPost {
         message: Message::embeds(vec![Embed {
-            description: format!(
-                "📰 This channel will get {what}. (subscription #{})",
-                sub.id
-            ),
+            description: format!("📰 This channel will get {what}."),
             color: crate::digest::discord::colour(None),
             ..Embed::default()
         }]),
         content: None,
-        nonce: Some(format!("sbc{}", sub.id)),
+        // One confirmation per command, however often the post is retried.
+        nonce: Some(format!("sbc{}", i.id.get())),
         enforce_nonce: true,
         message_reference: None,
     };
-    match delivery::post(data, channel_id, &confirmation, Vec::new()).await {
-        Ok(message_id) => {
-            if message_id != 0 {
-                store.set_anchor(sub.id, message_id).await?;
-            }
-            Ok(views::notice(&format!(
-                "Subscribed <#{channel_id}> to {what}. Remove it with `/unsubscribe` (#{}).",
-                sub.id
-            ))
-            .into())
-        }
+    let message_id = match delivery::post(data, channel_id, &confirmation, Vec::new()).await {
+        Ok(id) => id,
         Err(e) => {
-            store.unsubscribe(guild, sub.id).await?;
-            match delivery::refusal(&e, channel_id) {
+            return match delivery::refusal(&e, channel_id) {
                 Some(why) => Err(BotError::User(format!(
                     "I can't post there: {why}. Nothing was subscribed."
                 ))),
                 None => Err(e.into()),
             }
         }
+    };
+    let sub = match store.subscribe(&new, limit, data.clock.now()).await {
+        Ok(s) => s,
+        Err(e) => {
+            if message_id != 0 {
+                if let Err(d) = delivery::delete_post(data, channel_id, message_id).await {
+                    tracing::warn!(error = %d, "cannot delete the confirmation of a refused subscription");
+                }
+            }
+            return Err(refused(e));
+        }
+    };
+    if message_id != 0 {
+        store.set_anchor(sub.id, message_id).await?;
+    }
+    Ok(views::notice(&format!(
+        "Subscribed <#{channel_id}> to {what} (#{n}). Remove it with `/unsubscribe` #{n}.",
+        n = sub.number
+    ))
+    .into())
+}
+
+/// A subscription the store refused, as the user's answer.
+fn refused(e: SubscribeError) -> BotError {
+    match e {
+        SubscribeError::Limit { limit } => BotError::User(format!(
+            "This server has reached its limit of {limit} subscriptions. Remove one with \
+             `/unsubscribe` first."
+        )),
+        SubscribeError::Duplicate => BotError::User(
+            "That channel already has this subscription (see `/subscriptions`).".into(),
+        ),
+        SubscribeError::Store(e) => e.into(),
     }
 }
 
@@ -404,13 +412,16 @@ async fn autocomplete_subscription(ctx: Context<'_>, partial: &str) -> CreateAut
         .iter()
         .map(|s| {
             let name = match &s.follow {
-                Follow::Topic { query, .. } => format!("#{} topic: {query}", s.id),
-                Follow::Story { story_id } => format!("#{} story {story_id}", s.id),
+                Follow::Topic { query, .. } => format!("#{} topic: {query}", s.number),
+                Follow::Story { story_id } => format!("#{} story {story_id}", s.number),
                 Follow::Briefing { time, timezone, .. } => {
-                    format!("#{} briefing {time} {timezone}", s.id)
+                    format!("#{} briefing {time} {timezone}", s.number)
                 }
             };
-            (crate::text::truncate_chars(&name, 100), s.id.to_string())
+            (
+                crate::text::truncate_chars(&name, 100),
+                s.number.to_string(),
+            )
         })
         .filter(|(name, _)| p.is_empty() || name.to_lowercase().contains(&p))
         .take(25)

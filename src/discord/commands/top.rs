@@ -1,7 +1,7 @@
 //! `/top [count]` — the most covered stories now, with a menu to open one.
 
 use super::answer;
-use crate::discord::views::{self, LIST_MAX};
+use crate::discord::views::LIST_MAX;
 use crate::discord::{BotError, Context};
 
 /// The most covered stories now
@@ -21,12 +21,13 @@ pub async fn top(
     let count = usize::from(count.unwrap_or(5)).clamp(1, LIST_MAX);
     answer(ctx, async {
         let stories = app.trending(count).await?;
-        Ok(views::story_list(
+        Ok(crate::discord::story_list(
             app,
             "Top stories",
             &stories,
             "No stories yet: the bot is still collecting the news.",
         )
+        .await?
         .into())
     })
     .await

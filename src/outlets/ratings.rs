@@ -25,7 +25,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 
-use super::outlets::{name_key, normalise_domain};
+use super::{name_key, normalise_domain};
 use crate::model::{Bias, Factuality};
 
 /// Hosts whose pages are people or channels, never one outlet.

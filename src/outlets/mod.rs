@@ -1,15 +1,16 @@
 //! The outlet directory: which outlet published an article, and how that outlet is rated.
 //!
 //! The bundled table `data/outlets.csv` (derived from AllSides, MBFC and Ad Fontes; see
-//! [`super::ratings`]) is compiled into the binary; `[[outlets]]` entries in config.toml add
+//! [`ratings`]) is compiled into the binary; `[[outlets]]` entries in config.toml add
 //! outlets or override bundled ones. An article is matched by its host: the full host first
 //! (`latino.foxnews.com`), then each parent up to the registrable domain found with the
 //! public-suffix list, so `www.bbc.co.uk` and `bbc.co.uk/news` are one outlet and `co.uk` never is.
 //! When no domain matches, the publisher name given by the source is tried.
 
+pub mod ratings;
+
 use std::collections::HashMap;
 
-use crate::config::ValidOutlet;
 use crate::model::{Bias, Factuality, Outlet};
 
 /// The bundled ratings table.
@@ -42,15 +43,10 @@ pub enum Match<'a> {
 
 impl OutletDirectory {
     /// The bundled table with config overrides applied.
-    pub fn load(overrides: &[ValidOutlet]) -> Result<OutletDirectory, OutletTableError> {
+    pub fn load(overrides: &[Outlet]) -> Result<OutletDirectory, OutletTableError> {
         let mut dir = OutletDirectory::from_csv(BUNDLED_OUTLETS_CSV)?;
         for o in overrides {
-            dir.upsert(Outlet {
-                name: o.name.clone(),
-                domains: o.domains.clone(),
-                bias: o.bias,
-                factuality: o.factuality,
-            });
+            dir.upsert(o.clone());
         }
         Ok(dir)
     }

@@ -1,0 +1,209 @@
+//! The configuration file as written: `config.toml`, read with serde and nothing more.
+//!
+//! Every section and key has a default, so an empty file (or none) is a working
+//! configuration; unknown keys are errors, so a typo never falls back to a default silently.
+//! Numbers are read as `u64` whatever they mean: [`super::Settings`] checks each against its
+//! documented range and turns it into the type its users need. Nothing here is trusted yet.
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+/// The whole file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub store: StoreConfig,
+    pub digest: DigestConfig,
+    pub blindspot: BlindspotConfig,
+    pub cluster: ClusterConfig,
+    pub ingest: IngestConfig,
+    pub discord: DiscordConfig,
+    pub subscriptions: SubscriptionsConfig,
+    /// The feeds to poll.
+    pub feeds: Vec<FeedConfig>,
+    /// Outlets added to, or overriding, the bundled ratings table.
+    pub outlets: Vec<OutletOverride>,
+    /// The file this was read from, for messages (`None`: built in or built by code).
+    #[serde(skip)]
+    pub source: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreConfig {
+    /// `sqlite://PATH` (or a bare file path) or `postgres://...`. A relative SQLite path is
+    /// resolved against the config file's folder.
+    pub url: String,
+    /// Seed an empty store with the bundled demo stories on first use.
+    pub seed_demo: bool,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            url: "sqlite://storybot.db".into(),
+            seed_demo: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DigestConfig {
+    /// How many top headlines a digest shows.
+    pub headlines: u64,
+    /// Link for a story's title, `{id}` replaced by the story id. Empty: the title links to
+    /// the story's most representative article.
+    pub story_url: String,
+    /// How recent a story must be (hours before the newest story) to count for `top`.
+    pub top_window_hours: u64,
+}
+
+impl Default for DigestConfig {
+    fn default() -> Self {
+        DigestConfig {
+            headlines: 5,
+            story_url: String::new(),
+            top_window_hours: 48,
+        }
+    }
+}
+
+/// The Discord bot (`storybot run`). The token is never here: it comes from DISCORD_TOKEN.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct DiscordConfig {
+    /// Where REST calls go: empty for Discord itself, else a REST proxy or a local fake.
+    pub api_base_url: String,
+    /// Register the commands to these servers instead of globally.
+    pub guild_ids: Vec<u64>,
+    /// A reply ready within this many milliseconds is sent at once; 0 defers every reply.
+    pub defer_after_ms: u64,
+    /// Requests per second under Discord's global limit of 50.
+    pub requests_per_second: u64,
+    /// Minutes between the info-level summary lines.
+    pub summary_minutes: u64,
+}
+
+impl Default for DiscordConfig {
+    fn default() -> Self {
+        DiscordConfig {
+            api_base_url: String::new(),
+            guild_ids: Vec::new(),
+            defer_after_ms: 1_500,
+            requests_per_second: 48,
+            summary_minutes: 30,
+        }
+    }
+}
+
+/// Channel subscriptions and their delivery.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SubscriptionsConfig {
+    pub max_per_guild: u64,
+    pub min_sources: u64,
+    pub growth_percent: u64,
+    pub max_delivery_age_minutes: u64,
+    pub briefing_grace_minutes: u64,
+    pub match_interval_seconds: u64,
+    pub pause_retry_minutes: u64,
+}
+
+impl Default for SubscriptionsConfig {
+    fn default() -> Self {
+        SubscriptionsConfig {
+            max_per_guild: 25,
+            min_sources: 5,
+            growth_percent: 50,
+            max_delivery_age_minutes: 60,
+            briefing_grace_minutes: 60,
+            match_interval_seconds: 60,
+            pause_retry_minutes: 10,
+        }
+    }
+}
+
+/// Feed polling.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct IngestConfig {
+    pub interval_minutes: u64,
+    /// 0 switches the limit off.
+    pub max_age_hours: u64,
+    pub concurrency: u64,
+    pub connect_timeout_seconds: u64,
+    pub timeout_seconds: u64,
+    pub max_body_bytes: u64,
+    pub disable_after_failures: u64,
+}
+
+impl Default for IngestConfig {
+    fn default() -> Self {
+        IngestConfig {
+            interval_minutes: 15,
+            max_age_hours: 72,
+            concurrency: 8,
+            connect_timeout_seconds: 5,
+            timeout_seconds: 20,
+            max_body_bytes: 5 * 1024 * 1024,
+            disable_after_failures: 8,
+        }
+    }
+}
+
+/// One `[[feeds]]` entry.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct FeedConfig {
+    /// `https://...`, `http://...` or `file:///...`.
+    pub url: String,
+    /// Outlet name for every article of this feed (else matched by each article's host).
+    pub outlet: Option<String>,
+    /// Refresh interval, instead of `ingest.interval_minutes`.
+    pub refresh_minutes: Option<u64>,
+}
+
+/// Story clustering.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClusterConfig {
+    pub window_hours: u64,
+}
+
+impl Default for ClusterConfig {
+    fn default() -> Self {
+        ClusterConfig { window_hours: 72 }
+    }
+}
+
+/// When a story counts as a blindspot.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct BlindspotConfig {
+    pub min_rated_sources: u64,
+    pub max_share: u64,
+    pub min_opposite_share: u64,
+}
+
+impl Default for BlindspotConfig {
+    fn default() -> Self {
+        BlindspotConfig {
+            min_rated_sources: 3,
+            max_share: 10,
+            min_opposite_share: 30,
+        }
+    }
+}
+
+/// One `[[outlets]]` entry.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutletOverride {
+    pub name: String,
+    pub domains: Vec<String>,
+    /// `left`, `lean-left`, `center`, `lean-right`, `right`, or absent for unrated.
+    pub bias: Option<String>,
+    pub factuality: Option<String>,
+}

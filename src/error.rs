@@ -1,0 +1,55 @@
+//! Error reporting helpers: an error with its causes on one line, each said once.
+//!
+//! Error types here follow one rule: a wrapper's message says what it was doing, and its
+//! cause is its `source()`, never repeated inside its own message. [`Chain`] prints the whole
+//! story ("cannot open the store: database error: connection refused"), and skips a cause
+//! whose text the line already holds (dependencies do not all follow the rule).
+
+use std::fmt;
+
+/// Displays an error and its sources, joined with `": "`, without repeats.
+pub struct Chain<'a>(pub &'a (dyn std::error::Error + 'static));
+
+impl fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut line = self.0.to_string();
+        let mut source = self.0.source();
+        while let Some(cause) = source {
+            let text = cause.to_string();
+            if !text.is_empty() && !line.contains(&text) {
+                line.push_str(": ");
+                line.push_str(&text);
+            }
+            source = cause.source();
+        }
+        f.write_str(&line)
+    }
+}
+
+/// `Chain(e).to_string()`.
+pub fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    Chain(e).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("cannot open the store")]
+    struct Outer(#[source] Inner);
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("database is locked")]
+    struct Inner;
+
+    #[test]
+    fn causes_are_said_once() {
+        assert_eq!(
+            chain(&Outer(Inner)),
+            "cannot open the store: database is locked"
+        );
+        let io = std::io::Error::other(Outer(Inner));
+        assert_eq!(chain(&io), "cannot open the store: database is locked");
+    }
+}

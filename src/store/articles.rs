@@ -1,0 +1,313 @@
+//! Articles: inserting them with their story's outlet aggregates, and reading them back in
+//! bounded amounts (the ones a digest shows, a page of a story, a sample for summarising).
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use super::{placeholders, time, Store, StoreError, StoreTx};
+use crate::model::Article;
+
+const ARTICLE_COLUMNS: &str = "seq, url, title, summary, outlet_name, domain, published, fetched";
+
+/// The `ON CONFLICT` clause that folds one outlet aggregate into another: counts add up, the
+/// earlier first article and the later last publication win.
+pub(super) const MERGE_OUTLET: &str = "ON CONFLICT (story_seq, outlet_name) DO UPDATE SET \
+    articles = story_outlets.articles + EXCLUDED.articles, \
+    domain = CASE WHEN EXCLUDED.first_published < story_outlets.first_published \
+                  THEN EXCLUDED.domain ELSE story_outlets.domain END, \
+    first_article = CASE WHEN EXCLUDED.first_published < story_outlets.first_published \
+                  THEN EXCLUDED.first_article ELSE story_outlets.first_article END, \
+    first_published = CASE WHEN EXCLUDED.first_published < story_outlets.first_published \
+                  THEN EXCLUDED.first_published ELSE story_outlets.first_published END, \
+    last_published = CASE WHEN EXCLUDED.last_published > story_outlets.last_published \
+                  THEN EXCLUDED.last_published ELSE story_outlets.last_published END";
+
+/// An article to store in a story.
+#[derive(Debug, Clone)]
+pub struct NewArticle {
+    pub story_seq: i64,
+    pub article: Article,
+}
+
+/// One outlet's share of the articles a batch inserted into one story.
+struct Aggregate {
+    domain: String,
+    articles: i64,
+    first_published: i64,
+    last_published: i64,
+    first_article: i64,
+}
+
+impl StoreTx {
+    /// Which of these canonical URLs are stored already.
+    pub async fn existing_urls(
+        &mut self,
+        urls: &[&str],
+    ) -> Result<std::collections::HashSet<String>, StoreError> {
+        let mut found = std::collections::HashSet::new();
+        for chunk in urls.chunks(500) {
+            let sql = format!(
+                "SELECT url FROM articles WHERE url IN ({})",
+                placeholders(chunk.len(), 1)
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for u in chunk {
+                q = q.bind(*u);
+            }
+            for row in q.fetch_all(&mut *self.tx).await? {
+                found.insert(row.try_get::<String, _>("url")?);
+            }
+        }
+        Ok(found)
+    }
+
+    /// Adds articles a hundred rows per statement, and folds them into their stories' outlet
+    /// aggregates; returns how many were new (a URL already stored is skipped).
+    pub async fn insert_articles(&mut self, articles: &[NewArticle]) -> Result<usize, StoreError> {
+        let mut inserted = 0;
+        let mut aggregates: BTreeMap<(i64, String), Aggregate> = BTreeMap::new();
+        for chunk in articles.chunks(100) {
+            let rows: Vec<String> = (0..chunk.len())
+                .map(|r| format!("({})", placeholders(8, r * 8 + 1)))
+                .collect();
+            let sql = format!(
+                "INSERT INTO articles (url, story_seq, title, summary, outlet_name, domain, published, fetched) \
+                 VALUES {} ON CONFLICT (url) DO NOTHING \
+                 RETURNING seq, story_seq, outlet_name, domain, published",
+                rows.join(", ")
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for NewArticle {
+                story_seq,
+                article: a,
+            } in chunk
+            {
+                q = q
+                    .bind(&a.url)
+                    .bind(*story_seq)
+                    .bind(&a.title)
+                    .bind(&a.summary)
+                    .bind(&a.outlet)
+                    .bind(&a.domain)
+                    .bind(a.published.timestamp())
+                    .bind(a.fetched.timestamp());
+            }
+            for row in q.fetch_all(&mut *self.tx).await? {
+                inserted += 1;
+                fold(&mut aggregates, &row)?;
+            }
+        }
+        self.upsert_outlets(aggregates).await?;
+        Ok(inserted)
+    }
+
+    async fn upsert_outlets(
+        &mut self,
+        aggregates: BTreeMap<(i64, String), Aggregate>,
+    ) -> Result<(), StoreError> {
+        let all: Vec<_> = aggregates.into_iter().collect();
+        for chunk in all.chunks(100) {
+            let rows: Vec<String> = (0..chunk.len())
+                .map(|r| format!("({})", placeholders(7, r * 7 + 1)))
+                .collect();
+            let sql = format!(
+                "INSERT INTO story_outlets (story_seq, outlet_name, domain, articles, \
+                 first_published, last_published, first_article) VALUES {} {MERGE_OUTLET}",
+                rows.join(", ")
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for ((seq, outlet), a) in chunk {
+                q = q
+                    .bind(*seq)
+                    .bind(outlet)
+                    .bind(&a.domain)
+                    .bind(a.articles)
+                    .bind(a.first_published)
+                    .bind(a.last_published)
+                    .bind(a.first_article);
+            }
+            q.execute(&mut *self.tx).await?;
+        }
+        Ok(())
+    }
+
+    /// A bounded sample of a story's articles for summarising: its first `first` and its
+    /// latest `latest`, oldest first (a big story is not re-read whole on every update).
+    pub async fn article_sample(
+        &mut self,
+        story_seq: i64,
+        first: i64,
+        latest: i64,
+    ) -> Result<Vec<Article>, StoreError> {
+        let sql = format!(
+            "SELECT {ARTICLE_COLUMNS} FROM articles WHERE seq IN ( \
+               SELECT seq FROM (SELECT seq FROM articles WHERE story_seq = $1 ORDER BY published, seq LIMIT $2) f \
+               UNION \
+               SELECT seq FROM (SELECT seq FROM articles WHERE story_seq = $1 ORDER BY published DESC, seq DESC LIMIT $3) l \
+             ) ORDER BY published, seq"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(story_seq)
+            .bind(first)
+            .bind(latest)
+            .fetch_all(&mut *self.tx)
+            .await?;
+        rows.iter().map(article).collect()
+    }
+}
+
+/// Adds one inserted row to the aggregates of its (story, outlet).
+fn fold(
+    aggregates: &mut BTreeMap<(i64, String), Aggregate>,
+    row: &AnyRow,
+) -> Result<(), StoreError> {
+    let seq: i64 = row.try_get("seq")?;
+    let story: i64 = row.try_get("story_seq")?;
+    let outlet: String = row.try_get("outlet_name")?;
+    let domain: String = row.try_get("domain")?;
+    let published: i64 = row.try_get("published")?;
+    let a = aggregates.entry((story, outlet)).or_insert(Aggregate {
+        domain: domain.clone(),
+        articles: 0,
+        first_published: published,
+        last_published: published,
+        first_article: seq,
+    });
+    a.articles += 1;
+    if (published, seq) < (a.first_published, a.first_article) {
+        a.first_published = published;
+        a.first_article = seq;
+        a.domain = domain;
+    }
+    a.last_published = a.last_published.max(published);
+    Ok(())
+}
+
+/// Which articles of a story a page lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    /// Newest first (headline pages).
+    NewestFirst,
+    /// Oldest first (exports).
+    OldestFirst,
+}
+
+impl Store {
+    /// Articles by seq, in the order given (missing ones skipped).
+    pub async fn articles_by_seq(&self, seqs: &[i64]) -> Result<Vec<Article>, StoreError> {
+        if seqs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut out = Vec::with_capacity(seqs.len());
+        for chunk in seqs.chunks(500) {
+            let sql = format!(
+                "SELECT {ARTICLE_COLUMNS} FROM articles WHERE seq IN ({})",
+                placeholders(chunk.len(), 1)
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for s in chunk {
+                q = q.bind(*s);
+            }
+            for row in q.fetch_all(&self.pool).await? {
+                out.push((row.try_get::<i64, _>("seq")?, article(&row)?));
+            }
+        }
+        out.sort_by_key(|(seq, _)| seqs.iter().position(|s| s == seq));
+        Ok(out.into_iter().map(|(_, a)| a).collect())
+    }
+
+    /// A page of a story's articles: `limit` after skipping `offset`, optionally only those of
+    /// the given outlets.
+    pub async fn story_articles(
+        &self,
+        story_seq: i64,
+        outlets: Option<&[String]>,
+        order: Order,
+        offset: i64,
+        limit: i64,
+    ) -> Result<Vec<Article>, StoreError> {
+        let direction = match order {
+            Order::NewestFirst => "published DESC, seq DESC",
+            Order::OldestFirst => "published, seq",
+        };
+        let filter = match outlets {
+            Some([]) => return Ok(Vec::new()),
+            Some(names) => format!("AND outlet_name IN ({})", placeholders(names.len(), 4)),
+            None => String::new(),
+        };
+        let sql = format!(
+            "SELECT {ARTICLE_COLUMNS} FROM articles WHERE story_seq = $1 {filter} \
+             ORDER BY {direction} LIMIT $2 OFFSET $3"
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(story_seq)
+            .bind(limit)
+            .bind(offset);
+        for name in outlets.unwrap_or_default() {
+            q = q.bind(name);
+        }
+        let rows = q.fetch_all(&self.pool).await?;
+        rows.iter().map(article).collect()
+    }
+
+    /// A story's articles in publication order with `seq > after`, at most `limit`: for
+    /// exports, which walk a story of any size page by page.
+    pub async fn story_articles_after(
+        &self,
+        story_seq: i64,
+        after: Option<(DateTime<Utc>, i64)>,
+        limit: i64,
+    ) -> Result<Vec<(i64, Article)>, StoreError> {
+        let (t, s) = after.map_or((i64::MIN, i64::MIN), |(t, s)| (t.timestamp(), s));
+        let sql = format!(
+            "SELECT {ARTICLE_COLUMNS} FROM articles WHERE story_seq = $1 \
+             AND (published > $2 OR (published = $2 AND seq > $3)) \
+             ORDER BY published, seq LIMIT $4"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(story_seq)
+            .bind(t)
+            .bind(s)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("seq")?, article(r)?)))
+            .collect()
+    }
+
+    /// Articles of clustered stories (no upstream key) published at or after `since`, oldest
+    /// first, with their story's seq: what the clusterer replays to rebuild its state.
+    pub async fn clustered_articles_since(
+        &self,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<(i64, Article)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT a.story_seq, a.seq, a.url, a.title, a.summary, a.outlet_name, a.domain, a.published, a.fetched \
+             FROM articles a JOIN stories s ON s.seq = a.story_seq \
+             WHERE a.published >= $1 AND s.upstream_key IS NULL AND s.merged_into IS NULL \
+             ORDER BY a.published, a.seq",
+        )
+        .bind(since.timestamp())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("story_seq")?, article(r)?)))
+            .collect()
+    }
+}
+
+pub(super) fn article(r: &AnyRow) -> Result<Article, StoreError> {
+    Ok(Article {
+        url: r.try_get("url")?,
+        title: r.try_get("title")?,
+        summary: r.try_get("summary")?,
+        outlet: r.try_get("outlet_name")?,
+        domain: r.try_get("domain")?,
+        published: time(r.try_get("published")?)?,
+        fetched: time(r.try_get("fetched")?)?,
+    })
+}
