@@ -210,7 +210,7 @@ impl App {
         let mut tx = self.store.begin_clustering().await?;
         let generation = tx.write_generation().await?;
         if guard.as_ref().is_none_or(|s| s.generation != generation) {
-            let clusterer = pipeline::restore_clusterer(&self.store, self.cluster_params()).await?;
+            let clusterer = pipeline::restore_clusterer(&mut tx, self.cluster_params()).await?;
             *guard = Some(Synced {
                 clusterer,
                 generation,

@@ -9,6 +9,12 @@
 //! state that the front ends ([`cli`], [`discord`]) use; [`workers`] supervises background
 //! loops. [`config`] validates settings once; [`secrets`] keeps secrets out of every output.
 
+#[cfg(test)]
+mod alloc_count;
+#[cfg(test)]
+#[global_allocator]
+static ALLOC: alloc_count::Counting = alloc_count::Counting;
+
 pub mod app;
 pub mod cli;
 pub mod cluster;

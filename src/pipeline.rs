@@ -18,7 +18,7 @@ use crate::cluster::{Assignment, Clusterer, Placement};
 use crate::ingest::IncomingArticle;
 use crate::model::StoryId;
 use crate::outlets::OutletDirectory;
-use crate::store::{NewArticle, NewStory, Store, StoreError, StoreTx, StoryUpdate};
+use crate::store::{NewArticle, NewStory, StoreError, StoreTx, StoryUpdate};
 use crate::summarise;
 
 /// What a batch changed.
@@ -44,20 +44,20 @@ impl std::ops::AddAssign for BatchReport {
     }
 }
 
-/// Rebuilds a clusterer from the store: the articles of clustered stories within the
-/// clustering window of the newest article, replayed in publication order (on the blocking
-/// pool: it is pure CPU work).
+/// Rebuilds a clusterer from the store, as the transaction sees it: the articles of
+/// clustered stories within the clustering window of the newest article, replayed in
+/// publication order (on the blocking pool: it is pure CPU work).
 pub async fn restore_clusterer(
-    store: &Store,
+    tx: &mut StoreTx,
     params: crate::cluster::Params,
 ) -> Result<Clusterer, StoreError> {
-    let Some(newest) = store.newest_article().await? else {
+    let Some(newest) = tx.newest_article().await? else {
         return Ok(Clusterer::new(params));
     };
     let since = newest
         .checked_sub_signed(params.window)
         .unwrap_or(chrono::DateTime::<Utc>::MIN_UTC);
-    let articles = store.clustered_articles_since(since).await?;
+    let articles = tx.clustered_articles_since(since).await?;
     let replay = move || {
         let mut clusterer = Clusterer::new(params);
         for (seq, a) in articles {

@@ -8,7 +8,7 @@ mod common;
 use std::path::Path;
 use std::time::Duration;
 
-use common::fake_discord::{FakeDiscord, Recorded};
+use common::fake_discord::{self, FakeDiscord, Recorded};
 use serde_json::{json, Value};
 use storybot::app::App;
 use storybot::config::Config;
@@ -70,7 +70,7 @@ async fn ready_bot(fake: &FakeDiscord, db: &Path, session: u32) -> Bot {
 
 /// The (first successful) callback of interaction `id`.
 async fn callback(fake: &FakeDiscord, id: u64) -> Recorded {
-    let path = format!("/api/v10/interactions/{id}/itoken-{id}/callback");
+    let path = format!("/api/v10/interactions/{id}/{}/callback", fake_discord::interaction_token(id));
     fake.wait_until(&format!("the callback of {id}"), WAIT, |reqs| {
         reqs.iter()
             .find(|r| r.path == path && r.status == 204)
@@ -548,7 +548,7 @@ async fn two_hundred_interactions_at_once_each_get_their_own_story() {
 /// The final reply of a deferred interaction: the edit of its original response, or (for a
 /// private reply to a public deferral) its follow-up.
 async fn deferred_reply(fake: &FakeDiscord, id: u64) -> Recorded {
-    let token = format!("itoken-{id}");
+    let token = fake_discord::interaction_token(id);
     fake.wait_until(&format!("the follow-up of {id}"), WAIT, |reqs| {
         reqs.iter()
             .find(|r| {
@@ -647,7 +647,7 @@ async fn a_deferred_miss_becomes_a_private_follow_up() {
     assert_eq!(follow.method, "POST", "a private follow-up");
     assert_eq!(follow.json.as_ref().unwrap()["flags"], 64);
     let deleted = fake.requests().iter().any(|r| {
-        r.method == "DELETE" && r.path.contains(&format!("itoken-{id}")) && r.status == 204
+        r.method == "DELETE" && r.path.contains(&fake_discord::interaction_token(id)) && r.status == 204
     });
     assert!(deleted, "the public 'thinking...' message is removed");
     validate("a_deferred_miss_becomes_a_private_follow_up", &fake);
@@ -757,7 +757,7 @@ async fn storybot_run_takes_the_token_from_the_environment_and_never_logs_it() {
         "error id {error_id} is not in the log"
     );
     assert!(
-        !log.contains(&format!("itoken-{id}")),
+        !log.contains(&fake_discord::interaction_token(id)),
         "an interaction token appeared in the log"
     );
 }

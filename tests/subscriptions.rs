@@ -8,7 +8,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use common::fake_discord::{FakeDiscord, Recorded, CHANNEL_ID};
+use common::fake_discord::{self, FakeDiscord, Recorded, CHANNEL_ID};
 use serde_json::{json, Value};
 use storybot::app::App;
 use storybot::config::{Config, FeedConfig};
@@ -74,7 +74,7 @@ async fn start(fake: &FakeDiscord, config: Config, clock: Clock, session: u32) -
 }
 
 async fn callback(fake: &FakeDiscord, id: u64) -> Recorded {
-    let p = format!("/api/v10/interactions/{id}/itoken-{id}/callback");
+    let p = format!("/api/v10/interactions/{id}/{}/callback", fake_discord::interaction_token(id));
     fake.wait_until("a callback", WAIT, |reqs| {
         reqs.iter()
             .find(|r| r.path == p && r.status == 204)
@@ -374,10 +374,18 @@ async fn refused_posts_pause_the_subscription_until_the_channel_is_fixed() {
     let id = fake.guild_command("subscriptions", json!([]), MANAGER, CAN_POST);
     assert!(text(&callback(&fake, id).await).contains("No subscriptions"));
 
-    // Accepted once the bot can post; then the permission is lost again.
+    // A channel the bot cannot see at all is named for what it is.
+    fake.refuse_with(OTHER + 50, 403, 50001);
+    let id = fake.guild_command("subscribe", topic(OTHER + 50), MANAGER, CAN_POST);
+    let t = text(&callback(&fake, id).await);
+    assert!(t.contains("Missing Access") && !t.contains("View Channel"), "{t}");
+
+    // Accepted once the bot can post (the refusals used up no number); then the permission
+    // is lost again.
     fake.accept(OTHER);
     let id = fake.guild_command("subscribe", topic(OTHER), MANAGER, CAN_POST);
-    assert!(text(&callback(&fake, id).await).starts_with("Subscribed"));
+    let t = text(&callback(&fake, id).await);
+    assert!(t.starts_with("Subscribed") && t.contains("(#1)"), "{t}");
     let gone = OTHER + 1;
     let id = fake.guild_command("subscribe", topic(gone), MANAGER, CAN_POST);
     assert!(text(&callback(&fake, id).await).starts_with("Subscribed"));
@@ -441,6 +449,88 @@ async fn refused_posts_pause_the_subscription_until_the_channel_is_fixed() {
     );
     bot.stop().await;
 }
+
+/// Refused posts to `channel` so far.
+fn refusals(fake: &FakeDiscord, channel: u64) -> usize {
+    let path = format!("/api/v10/channels/{channel}/messages");
+    fake.requests()
+        .iter()
+        .filter(|r| r.path == path && r.status == 403)
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paused_channel_costs_one_probe_per_retry_period() {
+    let fake = FakeDiscord::start(TOKEN).await;
+    let feeds = Feeds::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("bot.db");
+    let clock = Clock::default();
+    let bot = start(&fake, config(&fake, &db), clock.clone(), 1).await;
+    let id = fake.guild_command(
+        "subscribe",
+        sub(
+            "topic",
+            json!([
+                { "name": "query", "type": 3, "value": "zebra" },
+                { "name": "channel", "type": 7, "value": OTHER.to_string() },
+                { "name": "min_sources", "type": 4, "value": 3 }
+            ]),
+        ),
+        MANAGER,
+        CAN_POST,
+    );
+    assert!(text(&callback(&fake, id).await).starts_with("Subscribed"));
+    fake.refuse(OTHER, 403);
+    feeds.serve(&ZEBRA).await;
+    ingest(&db, &feeds).await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while refusals(&fake, OTHER) < 1 {
+        assert!(tokio::time::Instant::now() < deadline, "no delivery");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // More matching stories while the channel is paused: held, not sent one by one.
+    feeds.serve(&ZEBRA_MORE).await;
+    ingest(&db, &feeds).await;
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(refusals(&fake, OTHER), 1, "a paused channel got more posts");
+    // Each retry period: one probe, refused again.
+    for period in 1..=2 {
+        clock.set(Utc::now() + chrono::Duration::minutes(11 * period));
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while refusals(&fake, OTHER) < 1 + period as usize {
+            assert!(tokio::time::Instant::now() < deadline, "no probe");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        assert_eq!(refusals(&fake, OTHER), 1 + period as usize, "one probe per period");
+    }
+    // Fixed: the next probe goes through, and the held stories follow, in order.
+    fake.accept(OTHER);
+    clock.set(Utc::now() + chrono::Duration::minutes(34));
+    let posts = exactly(&fake, OTHER, 3).await;
+    assert!(posts[1]["content"].as_str().unwrap().contains("zebra"));
+    assert!(posts[2]["content"].as_str().unwrap().contains("zebra"));
+    bot.stop().await;
+}
+
+const ZEBRA_MORE: [(&str, &str); 6] = [
+    ZEBRA[0],
+    ZEBRA[1],
+    ZEBRA[2],
+    (
+        "Zoo welcomes a baby zebra born overnight in its savanna enclosure",
+        "https://www.nytimes.com/2026/zoo-zebra-foal.html",
+    ),
+    (
+        "Baby zebra born overnight at the city zoo savanna enclosure",
+        "https://www.reuters.com/world/zoo-zebra-foal",
+    ),
+    (
+        "City zoo shows off newborn baby zebra in savanna enclosure",
+        "https://www.foxnews.com/us/zoo-zebra-foal",
+    ),
+];
 
 fn at(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)

@@ -101,7 +101,8 @@ impl Limits {
         let bucket = self.bucket(route);
         let mut b = bucket.lock().await;
         if let Some(r) = remaining {
-            b.remaining = Some(r.max(0.0) as u32);
+            // A saturating cast: negative is 0, huge is u32::MAX.
+            b.remaining = Some(r as u32);
         }
         if let Some(s) = reset_after {
             b.reset_at = Some(Instant::now() + secs(s));
@@ -117,18 +118,75 @@ impl Limits {
     }
 }
 
+/// A numeric header's value; anything that is not a finite number (garbage, `NaN`, `inf`)
+/// counts as absent.
 pub(crate) fn header_f64(headers: &HeaderMap, name: &str) -> Option<f64> {
-    headers.get(name)?.to_str().ok()?.trim().parse().ok()
+    let v: f64 = headers.get(name)?.to_str().ok()?.trim().parse().ok()?;
+    v.is_finite().then_some(v)
 }
 
-/// Seconds (as Discord gives them, possibly fractional) as a bounded duration.
+/// Longest wait a header can ask for.
+const MAX_WAIT_SECS: f64 = 3_600.0;
+
+/// Seconds (as Discord gives them, possibly fractional) as a bounded duration: negative is
+/// zero, huge is an hour, and what is not a number at all is zero.
 pub(crate) fn secs(s: f64) -> Duration {
-    Duration::from_secs_f64(s.clamp(0.0, 3600.0))
+    if s.is_nan() {
+        return Duration::ZERO;
+    }
+    Duration::from_secs_f64(s.clamp(0.0, MAX_WAIT_SECS))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Whatever a response's rate-limit headers say (garbage, NaN, inf, negative, huge),
+        /// the next request waits a bounded time and nothing panics.
+        #[test]
+        fn any_header_value_gives_a_bounded_wait(
+            remaining in prop_oneof![Just("NaN".to_string()), Just("-inf".to_string()), Just("1e400".to_string()), ".{0,12}", any::<f64>().prop_map(|f| f.to_string())],
+            reset in prop_oneof![Just("NaN".to_string()), Just("inf".to_string()), Just("-1".to_string()), Just("1e308".to_string()), ".{0,12}", any::<f64>().prop_map(|f| f.to_string())],
+        ) {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_time()
+                .start_paused(true)
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                let limits = Limits::new(50);
+                let mut headers = HeaderMap::new();
+                if let Ok(v) = remaining.parse() {
+                    headers.insert("x-ratelimit-remaining", v);
+                }
+                if let Ok(v) = reset.parse() {
+                    headers.insert("x-ratelimit-reset-after", v);
+                }
+                limits.observe("POST /channels/1/messages", &headers).await;
+                let start = Instant::now();
+                limits.route_slot("POST /channels/1/messages").await;
+                limits.route_slot("POST /channels/1/messages").await;
+                assert!(Instant::now() - start <= Duration::from_secs(3_600));
+            });
+        }
+
+        #[test]
+        fn any_number_of_seconds_is_a_duration(s in any::<f64>()) {
+            assert!(secs(s) <= Duration::from_secs(3_600));
+        }
+    }
+
+    #[test]
+    fn a_nan_reset_is_no_reset() {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-ratelimit-reset-after", "NaN".parse().unwrap());
+        assert_eq!(header_f64(&headers, "x-ratelimit-reset-after"), None);
+        assert_eq!(secs(f64::NAN), Duration::ZERO);
+        assert_eq!(secs(-5.0), Duration::ZERO);
+        assert_eq!(secs(f64::INFINITY), Duration::from_secs(3_600));
+    }
 
     #[tokio::test(start_paused = true)]
     async fn global_slots_are_evenly_spaced() {

@@ -215,6 +215,7 @@ impl Rest {
                 let wait = parsed
                     .as_ref()
                     .and_then(|b| b.retry_after)
+                    .filter(|s| s.is_finite())
                     .or_else(|| header_f64(&headers, "retry-after"))
                     .map_or(Duration::from_secs(1), secs);
                 let global = headers.contains_key("x-ratelimit-global")

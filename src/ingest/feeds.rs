@@ -147,8 +147,9 @@ impl Fetcher {
         })
     }
 
-    /// Reads a local feed with the same limits as a download: at most `max_body_bytes` (a
-    /// device or a FIFO reports no size, so the read itself is bounded) within the timeout.
+    /// Reads a local feed with the same limits as a download: a regular file only (a device
+    /// or a FIFO could be endless, or block forever), at most `max_body_bytes` of it (read
+    /// with a limit, in case it grows), within the timeout.
     async fn read_file(&self, url: &url::Url) -> Result<Fetched, FeedError> {
         use tokio::io::AsyncReadExt;
         let path = url
@@ -157,19 +158,24 @@ impl Fetcher {
         let shown = path.display().to_string();
         let max = self.limits.max_body_bytes;
         let read = async {
-            let file = tokio::fs::File::open(&path)
-                .await
-                .map_err(|e| FeedError::Read(format!("{shown}: {e}")))?;
-            let meta = file
-                .metadata()
+            // `stat` first: opening a FIFO would wait for a writer.
+            let meta = tokio::fs::metadata(&path)
                 .await
                 .map_err(|e| FeedError::Read(format!("{shown}: {e}")))?;
             if meta.is_dir() {
                 return Err(FeedError::Read(format!("{shown} is a directory")));
             }
-            if meta.is_file() && meta.len() > max {
+            if !meta.is_file() {
+                return Err(FeedError::Read(format!(
+                    "{shown} is not a regular file (a device, FIFO or socket)"
+                )));
+            }
+            if meta.len() > max {
                 return Err(FeedError::TooLarge(max));
             }
+            let file = tokio::fs::File::open(&path)
+                .await
+                .map_err(|e| FeedError::Read(format!("{shown}: {e}")))?;
             let mut bytes = Vec::new();
             file.take(max + 1)
                 .read_to_end(&mut bytes)
@@ -208,6 +214,28 @@ fn without_url(e: &reqwest::Error) -> String {
         source = cause.source();
     }
     text::truncate_chars(&msg, 300)
+}
+
+/// Markup of an entry's summary looked at, at most: far more than the text kept
+/// ([`super::normalise::MAX_SUMMARY_CHARS`]), so the rest of a huge one costs nothing.
+const MAX_SUMMARY_HTML: usize = 64 * 1024;
+/// Markup of an entry's title looked at, at most.
+const MAX_TITLE_HTML: usize = 16 * 1024;
+
+/// The first `max` bytes of `html` (on a character boundary), without a tag cut in half.
+fn bounded_html(html: &str, max: usize) -> &str {
+    if html.len() <= max {
+        return html;
+    }
+    let mut end = max;
+    while !html.is_char_boundary(end) {
+        end -= 1;
+    }
+    let head = &html[..end];
+    match head.rfind('<') {
+        Some(lt) if !head[lt..].contains('>') => &head[..lt],
+        _ => head,
+    }
 }
 
 /// Parses a feed document into raw articles. Entries without a title or a link are skipped.
@@ -249,7 +277,11 @@ pub fn parse(
     let publisher = outlet.map(str::to_string).or(feed_title);
     let mut out = Vec::with_capacity(feed.entries.len());
     for entry in feed.entries {
-        let Some(title) = entry.title.as_ref().map(|t| html_to_text(&t.content)) else {
+        let Some(title) = entry
+            .title
+            .as_ref()
+            .map(|t| html_to_text(bounded_html(&t.content, MAX_TITLE_HTML)))
+        else {
             continue;
         };
         let link = entry
@@ -269,7 +301,7 @@ pub fn parse(
             .as_ref()
             .map(|s| s.content.clone())
             .or_else(|| entry.content.as_ref().and_then(|c| c.body.clone()))
-            .map(|s| html_to_text(&s))
+            .map(|s| html_to_text(bounded_html(&s, MAX_SUMMARY_HTML)))
             .unwrap_or_default();
         let published: Option<DateTime<Utc>> = entry.published.or(entry.updated);
         out.push(RawArticle {
@@ -398,6 +430,35 @@ mod tests {
             "x y z"
         );
         assert_eq!(html_to_text("x<script>never closed"), "x");
+        assert_eq!(bounded_html("ab<p class=x>cd", 8), "ab");
+        assert_eq!(bounded_html("ab<p>cdé", 8), "ab<p>cd");
+        assert_eq!(bounded_html("short", 8), "short");
+    }
+
+    /// Work that grew with the square of the input (the rest of the text lower-cased again
+    /// for every `<script>`) shows as allocations: these stay within a few times the input.
+    #[test]
+    fn hostile_markup_costs_work_linear_in_its_size() {
+        for hostile in [
+            "<script></script>".repeat(10_000),
+            "<SCRIPT>x</script ".repeat(10_000),
+            "<style>".repeat(10_000),
+            "<a<b<c<d".repeat(20_000),
+            "&amp;&lt;&#x41;".repeat(10_000),
+            format!("<p{}>", " a=b".repeat(40_000)),
+        ] {
+            let before = crate::alloc_count::allocated();
+            let text = html_to_text(&hostile);
+            let used = crate::alloc_count::allocated() - before;
+            assert!(
+                used < 8 * hostile.len() as u64 + 4096,
+                "{} bytes allocated for {} bytes of {:?}...",
+                used,
+                hostile.len(),
+                &hostile[..16]
+            );
+            drop(text);
+        }
     }
 
     #[test]

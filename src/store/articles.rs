@@ -134,6 +134,35 @@ impl StoreTx {
         Ok(())
     }
 
+    /// Articles of clustered stories (no upstream key) published at or after `since`, oldest
+    /// first, with their story's seq: what the clusterer replays to rebuild its state.
+    pub async fn clustered_articles_since(
+        &mut self,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<(i64, Article)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT a.story_seq, a.seq, a.url, a.title, a.summary, a.outlet_name, a.domain, a.published, a.fetched \
+             FROM articles a JOIN stories s ON s.seq = a.story_seq \
+             WHERE a.published >= $1 AND s.upstream_key IS NULL AND s.merged_into IS NULL \
+             ORDER BY a.published, a.seq",
+        )
+        .bind(since.timestamp())
+        .fetch_all(&mut *self.tx)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("story_seq")?, article(r)?)))
+            .collect()
+    }
+
+    /// The newest publication time of any article.
+    pub async fn newest_article(&mut self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let t: Option<i64> = sqlx::query("SELECT MAX(published) AS t FROM articles")
+            .fetch_one(&mut *self.tx)
+            .await?
+            .try_get("t")?;
+        t.map(time).transpose()
+    }
+
     /// A bounded sample of a story's articles for summarising: its first `first` and its
     /// latest `latest`, oldest first (a big story is not re-read whole on every update).
     pub async fn article_sample(
@@ -276,26 +305,6 @@ impl Store {
             .await?;
         rows.iter()
             .map(|r| Ok((r.try_get("seq")?, article(r)?)))
-            .collect()
-    }
-
-    /// Articles of clustered stories (no upstream key) published at or after `since`, oldest
-    /// first, with their story's seq: what the clusterer replays to rebuild its state.
-    pub async fn clustered_articles_since(
-        &self,
-        since: DateTime<Utc>,
-    ) -> Result<Vec<(i64, Article)>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT a.story_seq, a.seq, a.url, a.title, a.summary, a.outlet_name, a.domain, a.published, a.fetched \
-             FROM articles a JOIN stories s ON s.seq = a.story_seq \
-             WHERE a.published >= $1 AND s.upstream_key IS NULL AND s.merged_into IS NULL \
-             ORDER BY a.published, a.seq",
-        )
-        .bind(since.timestamp())
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| Ok((r.try_get("story_seq")?, article(r)?)))
             .collect()
     }
 }

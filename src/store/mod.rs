@@ -505,15 +505,6 @@ impl Store {
         rows.iter().map(story_row).collect()
     }
 
-    /// The newest publication time of any article.
-    pub async fn newest_article(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
-        let t: Option<i64> = sqlx::query("SELECT MAX(published) AS t FROM articles")
-            .fetch_one(&self.pool)
-            .await?
-            .try_get("t")?;
-        t.map(time).transpose()
-    }
-
     /// One page of all stories in storage order: those with `seq > after`, at most `limit`.
     pub async fn stories_after(&self, after: i64, limit: i64) -> Result<Vec<StoryRow>, StoreError> {
         let sql =
@@ -546,7 +537,10 @@ fn connect_url(url: &str) -> Result<(Backend, String), StoreError> {
     if path.is_empty() {
         return Err(StoreError::UnsupportedUrl(crate::secrets::redact_url(url)));
     }
-    if path != ":memory:" {
+    if path == ":memory:" {
+        return Ok((Backend::Sqlite, "sqlite::memory:".into()));
+    }
+    {
         if let Some(parent) = Path::new(&path)
             .parent()
             .filter(|p| !p.as_os_str().is_empty())

@@ -25,6 +25,23 @@ pub const GUILD_ID: u64 = 900_000_000_000_000_002;
 pub const CHANNEL_ID: u64 = 900_000_000_000_000_003;
 pub const USER_ID: u64 = 900_000_000_000_000_004;
 
+/// The token Discord gives interaction `id`: long and opaque like a real one (a base64 text
+/// of about 180 characters), so tests can look for it anywhere it must not be.
+pub fn interaction_token(id: u64) -> String {
+    let seed = format!("interaction:{id}:");
+    let mut token = String::from("aW50ZXJhY3Rpb246");
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    while token.len() < 180 {
+        for b in seed.bytes().chain(token.len().to_le_bytes()) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        token.push_str(&format!("{h:016x}"));
+    }
+    token.push_str(&id.to_string());
+    token
+}
+
 /// A multipart file: field name, file name, bytes.
 pub type Part = (String, String, Vec<u8>);
 
@@ -69,8 +86,8 @@ struct Inner {
     messages: HashMap<u64, Vec<Value>>,
     /// (channel, nonce) of created messages, for `enforce_nonce`.
     nonces: HashMap<(u64, String), Value>,
-    /// Channels that answer 403 or 404 to posts.
-    refused: HashMap<u64, u16>,
+    /// Channels that answer 403 or 404 to posts, with Discord's error code.
+    refused: HashMap<u64, (u16, u32)>,
     /// Enforce Discord's limits: 50 requests/s globally, 5 messages per 5 s per channel.
     enforce_limits: bool,
     global_window: std::collections::VecDeque<Instant>,
@@ -181,14 +198,21 @@ impl FakeDiscord {
         self.shared.inner.lock().unwrap().messages.clone()
     }
 
-    /// Posts in `channel` are answered with `status` (403 or 404) until [`Self::accept`].
+    /// Posts in `channel` are answered with `status` (403 or 404) until [`Self::accept`]: a
+    /// 403 says Missing Permissions (50013), a 404 Unknown Channel (10003).
     pub fn refuse(&self, channel: u64, status: u16) {
+        let code = if status == 403 { 50013 } else { 10003 };
+        self.refuse_with(channel, status, code);
+    }
+
+    /// Posts in `channel` are answered with `status` and Discord's error `code`.
+    pub fn refuse_with(&self, channel: u64, status: u16, code: u32) {
         self.shared
             .inner
             .lock()
             .unwrap()
             .refused
-            .insert(channel, status);
+            .insert(channel, (status, code));
     }
 
     pub fn accept(&self, channel: u64) {
@@ -242,7 +266,7 @@ impl FakeDiscord {
                          "guild_id": GUILD_ID.to_string() },
             "member": { "user": member_user, "roles": [], "joined_at": "2026-01-01T00:00:00.000000+00:00",
                         "deaf": false, "mute": false, "flags": 0, "permissions": permissions.to_string() },
-            "token": format!("itoken-{id}"), "version": 1,
+            "token": interaction_token(id), "version": 1,
             "app_permissions": app.to_string(), "locale": "en-US", "guild_locale": "en-US",
             "entitlements": [], "authorizing_integration_owners": { "0": GUILD_ID.to_string() },
             "context": 0, "attachment_size_limit": 10_485_760
@@ -346,7 +370,7 @@ impl FakeDiscord {
             "id": id.to_string(), "application_id": APP_ID.to_string(), "type": kind,
             "data": data, "channel_id": CHANNEL_ID.to_string(),
             "channel": { "id": CHANNEL_ID.to_string(), "type": 1 },
-            "user": user(USER_ID, "reader", false), "token": format!("itoken-{id}"),
+            "user": user(USER_ID, "reader", false), "token": interaction_token(id),
             "version": 1, "app_permissions": "0", "locale": "en-US", "entitlements": [],
             "authorizing_integration_owners": { "0": GUILD_ID.to_string() },
             "context": 1, "attachment_size_limit": 10_485_760
@@ -506,11 +530,11 @@ fn channel_post(
     json: Option<&Value>,
 ) -> Option<(u16, Response<Full<Bytes>>)> {
     let channel = channel_of(method, path)?;
-    if let Some(status) = inner.refused.get(&channel).copied() {
-        let (code, message) = if status == 403 {
-            (50013, "Missing Permissions")
-        } else {
-            (10003, "Unknown Channel")
+    if let Some((status, code)) = inner.refused.get(&channel).copied() {
+        let message = match code {
+            50001 => "Missing Access",
+            50013 => "Missing Permissions",
+            _ => "Unknown Channel",
         };
         return Some((
             status,
@@ -630,7 +654,7 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Full<By
         } else if let Some(r) = channel_post(&mut inner, &method, &path, json.as_ref()) {
             r
         } else {
-            route(&shared, &method, &path, json.as_ref())
+            route(&shared, &mut inner, &method, &path, json.as_ref())
         };
         inner.requests.push(Recorded {
             method: method.clone(),
@@ -654,6 +678,7 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Full<By
 
 fn route(
     shared: &Shared,
+    inner: &mut Inner,
     method: &str,
     path: &str,
     json: Option<&Value>,
@@ -688,6 +713,17 @@ fn route(
             ok(200, m)
         }
         ("DELETE", ["webhooks", _, _, "messages", "@original"]) => ok(204, Value::Null),
+        ("DELETE", ["channels", channel, "messages", message]) => {
+            let channel: u64 = channel.parse().unwrap_or(0);
+            let list = inner.messages.entry(channel).or_default();
+            let before = list.len();
+            list.retain(|m| m["id"].as_str() != Some(message));
+            if list.len() < before {
+                ok(204, Value::Null)
+            } else {
+                ok(404, json!({ "message": "Unknown Message", "code": 10008 }))
+            }
+        }
         _ => ok(404, json!({ "message": "404: Not Found", "code": 0 })),
     }
 }

@@ -21,6 +21,26 @@ pub fn skip(test: &str, reason: &str) {
     let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {reason}");
 }
 
+/// Three made-up words that differ with `i`, so generated headlines are distinct events.
+pub fn words(i: usize) -> String {
+    const SYL: [&str; 16] = [
+        "ka", "lo", "mi", "ne", "ra", "to", "vu", "se", "da", "pi", "gor", "lan", "tes", "mar",
+        "vin", "sol",
+    ];
+    (0..3)
+        .map(|k| {
+            let mut x = i * 7 + k * 1_000_003 + 17;
+            let mut w = String::new();
+            for _ in 0..4 {
+                w.push_str(SYL[x % 16]);
+                x /= 16;
+            }
+            w
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// The feed poller of an app.
 pub fn poller(app: &App) -> storybot::ingest::poll::Poller {
     storybot::ingest::poll::Poller::new(
