@@ -64,7 +64,10 @@ fn main() {
         ("unclosed <style> repeated", fill("<style>")),
         ("'<' without tags", fill("<a<b<c<d")),
         ("entities", fill("&amp;&lt;&#x41;&eacute;")),
-        ("one tag, huge attributes", format!("<p{}>", " a=b".repeat(SIZE / 4))),
+        (
+            "one tag, huge attributes",
+            format!("<p{}>", " a=b".repeat(SIZE / 4)),
+        ),
         ("deep nesting", fill("<b><i><u><s>")),
     ];
     let (mut base, mut base_text) = (None, None);

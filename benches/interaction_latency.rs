@@ -40,7 +40,10 @@ fn report(name: &str, mut lat: Vec<Duration>) {
 
 /// Waits for the callback of `id` and returns when the fake received it.
 async fn callback_latency(fake: &FakeDiscord, id: u64) -> Duration {
-    let path = format!("/api/v10/interactions/{id}/{}/callback", fake_discord::interaction_token(id));
+    let path = format!(
+        "/api/v10/interactions/{id}/{}/callback",
+        fake_discord::interaction_token(id)
+    );
     let at = fake
         .wait_until("callback", Duration::from_secs(30), |reqs| {
             reqs.iter().rev().find(|r| r.path == path).map(|r| r.at)

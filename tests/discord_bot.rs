@@ -70,7 +70,10 @@ async fn ready_bot(fake: &FakeDiscord, db: &Path, session: u32) -> Bot {
 
 /// The (first successful) callback of interaction `id`.
 async fn callback(fake: &FakeDiscord, id: u64) -> Recorded {
-    let path = format!("/api/v10/interactions/{id}/{}/callback", fake_discord::interaction_token(id));
+    let path = format!(
+        "/api/v10/interactions/{id}/{}/callback",
+        fake_discord::interaction_token(id)
+    );
     fake.wait_until(&format!("the callback of {id}"), WAIT, |reqs| {
         reqs.iter()
             .find(|r| r.path == path && r.status == 204)
@@ -647,7 +650,9 @@ async fn a_deferred_miss_becomes_a_private_follow_up() {
     assert_eq!(follow.method, "POST", "a private follow-up");
     assert_eq!(follow.json.as_ref().unwrap()["flags"], 64);
     let deleted = fake.requests().iter().any(|r| {
-        r.method == "DELETE" && r.path.contains(&fake_discord::interaction_token(id)) && r.status == 204
+        r.method == "DELETE"
+            && r.path.contains(&fake_discord::interaction_token(id))
+            && r.status == 204
     });
     assert!(deleted, "the public 'thinking...' message is removed");
     validate("a_deferred_miss_becomes_a_private_follow_up", &fake);

@@ -174,7 +174,8 @@ fn db_config(db: &Path) -> Config {
 /// An RSS document of `n` items about distinct events, published in the last hour.
 fn rss(n: usize, topic: &str) -> String {
     let now = Utc::now();
-    let mut s = String::from("<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>Wire</title>");
+    let mut s =
+        String::from("<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>Wire</title>");
     for i in 0..n {
         let date = (now - chrono::Duration::seconds(3_000 - i as i64 % 3_000)).to_rfc2822();
         s.push_str(&format!(
@@ -192,7 +193,9 @@ async fn import_while_ingest_runs_leaves_ingest_running() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
         .and(path("/wire.xml"))
-        .respond_with(ResponseTemplate::new(200).set_body_raw(rss(1_500, "wire"), "application/rss+xml"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_raw(rss(1_500, "wire"), "application/rss+xml"),
+        )
         .mount(&server)
         .await;
     let dir = tempfile::tempdir().unwrap();
@@ -227,17 +230,29 @@ async fn import_while_ingest_runs_leaves_ingest_running() {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     while app.store.article_count().await.unwrap() < 9_500 {
         let log = std::fs::read_to_string(dir.path().join("ingest.log")).unwrap();
-        assert!(ingest.try_wait().unwrap().is_none(), "ingest exited:\n{log}");
-        assert!(tokio::time::Instant::now() < deadline, "ingest wrote nothing:\n{log}");
+        assert!(
+            ingest.try_wait().unwrap().is_none(),
+            "ingest exited:\n{log}"
+        );
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "ingest wrote nothing:\n{log}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert!(ingest.try_wait().unwrap().is_none(), "ingest is still running");
+    assert!(
+        ingest.try_wait().unwrap().is_none(),
+        "ingest is still running"
+    );
     Command::new("kill")
         .args(["-TERM", &ingest.id().unwrap().to_string()])
         .status()
         .unwrap();
     let status = ingest.wait().await.unwrap();
-    assert!(status.success(), "ingest stops cleanly on SIGTERM: {status:?}");
+    assert!(
+        status.success(),
+        "ingest stops cleanly on SIGTERM: {status:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -359,10 +374,20 @@ fn database_passwords_never_reach_an_error_message() {
         let err = text(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{url}: {err}");
         assert!(!err.contains("hunter22secret"), "{url}: {err}");
-        assert!(err.contains("***") || err.contains("unsupported"), "{url}: {err}");
+        assert!(
+            err.contains("***") || err.contains("unsupported"),
+            "{url}: {err}"
+        );
         if url.contains(":1/") {
-            assert!(err.contains("refused"), "a refused connection says so: {err}");
-            assert!(started.elapsed() < Duration::from_secs(15), "{:?}", started.elapsed());
+            assert!(
+                err.contains("refused"),
+                "a refused connection says so: {err}"
+            );
+            assert!(
+                started.elapsed() < Duration::from_secs(15),
+                "{:?}",
+                started.elapsed()
+            );
         }
     }
 }
@@ -389,7 +414,10 @@ fn feed_credentials_never_reach_a_log_or_a_listing() {
         let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
         assert!(!all.contains("feedpass99secret"), "{all}");
         assert!(!all.contains("KEY123456789secret"), "{all}");
-        assert!(all.contains("127.0.0.1:1/feed.xml"), "the feed is still named: {all}");
+        assert!(
+            all.contains("127.0.0.1:1/feed.xml"),
+            "the feed is still named: {all}"
+        );
     }
     // A config error that quotes the URL masks it too.
     std::fs::write(
@@ -401,7 +429,10 @@ fn feed_credentials_never_reach_a_log_or_a_listing() {
     let err = text(&out.stderr);
     assert_eq!(out.status.code(), Some(2));
     assert!(err.contains("feeds[0].url"), "{err}");
-    assert!(!err.contains("feedpass99secret") && !err.contains("KEY123456789secret"), "{err}");
+    assert!(
+        !err.contains("feedpass99secret") && !err.contains("KEY123456789secret"),
+        "{err}"
+    );
 }
 
 // --- 6. Memory bounded by design -----------------------------------------------------------
@@ -443,7 +474,11 @@ fn import_memory_stays_bounded_whatever_the_input() {
 async fn local_feeds_are_bounded_like_downloads() {
     let dir = tempfile::tempdir().unwrap();
     let fifo = dir.path().join("never.fifo");
-    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
     let mut config = db_config(&dir.path().join("f.db"));
     config.ingest.timeout_seconds = 2;
     config.ingest.max_body_bytes = 1 << 20;
@@ -470,9 +505,21 @@ async fn local_feeds_are_bounded_like_downloads() {
         let store = app.store.clone();
         async move { store.feed_state(&url).await.unwrap().last_error.unwrap() }
     };
-    assert!(state(0).await.contains("not a regular file"), "{}", state(0).await);
-    assert!(state(1).await.contains("not a regular file"), "{}", state(1).await);
-    assert!(state(2).await.contains("is a directory"), "{}", state(2).await);
+    assert!(
+        state(0).await.contains("not a regular file"),
+        "{}",
+        state(0).await
+    );
+    assert!(
+        state(1).await.contains("not a regular file"),
+        "{}",
+        state(1).await
+    );
+    assert!(
+        state(2).await.contains("is a directory"),
+        "{}",
+        state(2).await
+    );
 }
 
 #[test]
@@ -481,7 +528,8 @@ fn a_poll_cycle_holds_few_feed_bodies_at_once() {
     let mut feeds = String::new();
     for n in 0..40 {
         // 3 MB feeds of few items each: what a cycle holds is mostly bodies.
-        let mut doc = String::from("<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>Big</title>");
+        let mut doc =
+            String::from("<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>Big</title>");
         for i in 0..4 {
             doc.push_str(&format!(
                 "<item><title>Feed {n} item {i} {}</title><link>https://www.npr.org/{n}/{i}</link>\
@@ -507,9 +555,12 @@ fn a_poll_cycle_holds_few_feed_bodies_at_once() {
         ),
     )
     .unwrap();
-    let (status, err, peak_kib) = run_measuring_peak(
-        Command::new(exe()).args(["--config", config.to_str().unwrap(), "ingest", "--once"]),
-    );
+    let (status, err, peak_kib) = run_measuring_peak(Command::new(exe()).args([
+        "--config",
+        config.to_str().unwrap(),
+        "ingest",
+        "--once",
+    ]));
     assert!(status.success(), "{err}");
     // The 40 bodies of 3 MB, held at once, took 120 MB alone.
     assert!(peak_kib < 90 * 1024, "peak {} MiB", peak_kib / 1024);
@@ -525,8 +576,7 @@ async fn a_huge_story_costs_a_lookup_what_a_small_one_does() {
     big_story(&app.store, "small", "Quiet harbour reopens", 100, 40).await;
     big_story(&app.store, "huge", "Enormous flood story", 60_000, 400).await;
     // What a digest shows is right for the huge one: aggregates agree with the articles.
-    let storybot::app::Lookup::Found(huge) = app.find_story("enormous flood").await.unwrap()
-    else {
+    let storybot::app::Lookup::Found(huge) = app.find_story("enormous flood").await.unwrap() else {
         panic!("no huge story")
     };
     assert_eq!(huge.article_count, 60_000);
@@ -537,9 +587,13 @@ async fn a_huge_story_costs_a_lookup_what_a_small_one_does() {
     app.store.close().await;
 
     let measure = |query: &str| {
-        let (status, err, peak) = run_measuring_peak(
-            Command::new(exe()).args(["--db", db.to_str().unwrap(), "story", "--json", query]),
-        );
+        let (status, err, peak) = run_measuring_peak(Command::new(exe()).args([
+            "--db",
+            db.to_str().unwrap(),
+            "story",
+            "--json",
+            query,
+        ]));
         assert!(status.success(), "{err}");
         peak
     };
@@ -564,16 +618,32 @@ fn exit_status_tells_nothing_found_from_failure() {
     // An empty store says so, and how to fill it.
     let out = storybot(dir.path(), &["--db", dbs, "story", "anything"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
-    assert!(text(&out.stderr).contains("no stories yet"), "{}", text(&out.stderr));
-    assert!(text(&out.stderr).contains("storybot import"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("no stories yet"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(
+        text(&out.stderr).contains("storybot import"),
+        "{}",
+        text(&out.stderr)
+    );
     // A directory is an error; a file of bad lines imports nothing (1); a BOM is no bad line.
     let out = storybot(dir.path(), &["--db", dbs, "import", "."]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
-    assert!(text(&out.stderr).contains("directory"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("directory"),
+        "{}",
+        text(&out.stderr)
+    );
     std::fs::write(dir.path().join("bad.jsonl"), "not json\n{}\n").unwrap();
     let out = storybot(dir.path(), &["--db", dbs, "import", "bad.jsonl"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
-    assert!(text(&out.stderr).contains("nothing imported"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("nothing imported"),
+        "{}",
+        text(&out.stderr)
+    );
     std::fs::write(
         dir.path().join("bom.jsonl"),
         "\u{feff}{\"url\":\"https://www.npr.org/z\",\"title\":\"Zebra\u{200B} crossing reopens downtown\",\"story\":\"z\"}\n\
@@ -583,10 +653,21 @@ fn exit_status_tells_nothing_found_from_failure() {
     .unwrap();
     let out = storybot(dir.path(), &["--db", dbs, "import", "bom.jsonl"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert!(text(&out.stdout).contains("imported 1 new articles"), "{}", text(&out.stdout));
-    assert!(text(&out.stderr).contains("line 2: \"published\""), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("imported 1 new articles"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(
+        text(&out.stderr).contains("line 2: \"published\""),
+        "{}",
+        text(&out.stderr)
+    );
     // A pasted title with invisible characters still finds its story; a miss is 1.
-    let out = storybot(dir.path(), &["--db", dbs, "story", "zebra\u{200B}\u{202E} crossing"]);
+    let out = storybot(
+        dir.path(),
+        &["--db", dbs, "story", "zebra\u{200B}\u{202E} crossing"],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let out = storybot(dir.path(), &["--db", dbs, "story", "volcano"]);
     assert_eq!(out.status.code(), Some(1));
@@ -602,9 +683,12 @@ fn a_closed_pipe_ends_quietly() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("p.db");
     std::fs::write(dir.path().join("in.jsonl"), jsonl("pipe", 3_000)).unwrap();
-    assert!(storybot(dir.path(), &["--db", db.to_str().unwrap(), "import", "in.jsonl"])
-        .status
-        .success());
+    assert!(storybot(
+        dir.path(),
+        &["--db", db.to_str().unwrap(), "import", "in.jsonl"]
+    )
+    .status
+    .success());
     for args in [["stories", ""], ["stories", "--json"]] {
         let mut child = Command::new(exe())
             .args(["--db", db.to_str().unwrap()])
@@ -620,22 +704,32 @@ fn a_closed_pipe_ends_quietly() {
         drop(out);
         let result = child.wait_with_output().unwrap();
         assert_eq!(result.status.code(), Some(0), "{}", text(&result.stderr));
-        assert_eq!(text(&result.stderr), "", "nothing said about the closed pipe");
+        assert_eq!(
+            text(&result.stderr),
+            "",
+            "nothing said about the closed pipe"
+        );
     }
 }
 
 #[test]
 fn errors_say_each_cause_once_and_logs_have_no_colour_off_a_terminal() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("garbage.db"), "this is not a database file at all, no")
-        .unwrap();
+    std::fs::write(
+        dir.path().join("garbage.db"),
+        "this is not a database file at all, no",
+    )
+    .unwrap();
     let out = storybot(dir.path(), &["--db", "garbage.db", "top"]);
     let err = text(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     let line = err.lines().next().unwrap_or_default();
     let parts: Vec<&str> = line.split(": ").collect();
     let mut seen = std::collections::HashSet::new();
-    assert!(parts.iter().all(|p| seen.insert(*p)), "a cause repeats: {line}");
+    assert!(
+        parts.iter().all(|p| seen.insert(*p)),
+        "a cause repeats: {line}"
+    );
     // A warning logged to a file (not a terminal) carries no colour codes.
     std::fs::write(
         dir.path().join("config.toml"),
@@ -651,7 +745,10 @@ fn errors_say_each_cause_once_and_logs_have_no_colour_off_a_terminal() {
         .unwrap();
     let log = text(&out.stderr);
     assert!(log.contains("feed failed"), "{log}");
-    assert!(!log.contains('\u{1b}'), "colour codes in a log file: {log:?}");
+    assert!(
+        !log.contains('\u{1b}'),
+        "colour codes in a log file: {log:?}"
+    );
 }
 
 // --- 2. (cont.) A whole bot session at the most verbose log level --------------------------
@@ -667,9 +764,18 @@ async fn a_whole_bot_session_at_trace_level_logs_no_secret() {
     // The feed answers late, so the subscription below exists before its stories do.
     let now = Utc::now();
     let items: String = [
-        ("Zebra parade closes Main Street as city celebrates", "https://www.nytimes.com/z1"),
-        ("Zebra parade draws crowds to Main Street", "https://www.reuters.com/z2"),
-        ("City celebrates zebra parade on Main Street", "https://www.foxnews.com/z3"),
+        (
+            "Zebra parade closes Main Street as city celebrates",
+            "https://www.nytimes.com/z1",
+        ),
+        (
+            "Zebra parade draws crowds to Main Street",
+            "https://www.reuters.com/z2",
+        ),
+        (
+            "City celebrates zebra parade on Main Street",
+            "https://www.foxnews.com/z3",
+        ),
     ]
     .iter()
     .map(|(t, l)| {
@@ -684,7 +790,9 @@ async fn a_whole_bot_session_at_trace_level_logs_no_secret() {
         .respond_with(
             ResponseTemplate::new(200)
                 .set_body_raw(
-                    format!("<rss version=\"2.0\"><channel><title>W</title>{items}</channel></rss>"),
+                    format!(
+                        "<rss version=\"2.0\"><channel><title>W</title>{items}</channel></rss>"
+                    ),
                     "application/rss+xml",
                 )
                 .set_delay(Duration::from_secs(6)),
@@ -720,7 +828,9 @@ async fn a_whole_bot_session_at_trace_level_logs_no_secret() {
     let wait = Duration::from_secs(30);
     fake.wait_ready(1, wait).await;
     fake.wait_until("registration", wait, |r| {
-        r.iter().any(|r| r.method == "PUT" && r.status == 200).then_some(())
+        r.iter()
+            .any(|r| r.method == "PUT" && r.status == 200)
+            .then_some(())
     })
     .await;
     let mut ids = Vec::new();
@@ -737,7 +847,10 @@ async fn a_whole_bot_session_at_trace_level_logs_no_secret() {
     ));
     // Autocomplete (answered through serenity's own HTTP), a deferred /story, a button.
     ids.push(fake.autocomplete("story", "query", "GM"));
-    let story = fake.command("story", json!([{ "name": "query", "type": 3, "value": "GM recall" }]));
+    let story = fake.command(
+        "story",
+        json!([{ "name": "query", "type": 3, "value": "GM recall" }]),
+    );
     ids.push(story);
     let edited = fake
         .wait_until("the deferred reply", wait, |r| {
@@ -774,18 +887,30 @@ async fn a_whole_bot_session_at_trace_level_logs_no_secret() {
         .args(["-TERM", &child.id().unwrap().to_string()])
         .status()
         .unwrap();
-    let status = tokio::time::timeout(wait, child.wait()).await.unwrap().unwrap();
+    let status = tokio::time::timeout(wait, child.wait())
+        .await
+        .unwrap()
+        .unwrap();
     let log = std::fs::read_to_string(&log_path).unwrap()
         + &std::fs::read_to_string(dir.path().join("bot.out")).unwrap();
     assert!(status.success(), "{status:?}");
-    assert!(log.len() > 10_000 && log.contains("DEBUG"), "a verbose log was written");
+    assert!(
+        log.len() > 10_000 && log.contains("DEBUG"),
+        "a verbose log was written"
+    );
     assert!(!log.contains(TOKEN), "the bot token is in the log");
     for id in ids {
         let token = fake_discord::interaction_token(id);
-        assert!(!log.contains(&token), "interaction {id}'s token is in the log");
+        assert!(
+            !log.contains(&token),
+            "interaction {id}'s token is in the log"
+        );
     }
     assert!(!log.contains("feedpass99secret") && !log.contains("KEY123456789secret"));
-    assert!(log.contains("feed failed"), "the failing feed is still reported");
+    assert!(
+        log.contains("feed failed"),
+        "the failing feed is still reported"
+    );
 }
 
 // --- 4. Every numeric setting has a range; what validation accepts never panics later ------
@@ -821,7 +946,10 @@ fn toml_of(values: &[(usize, u64)], refresh: Option<u64>, feed: &str) -> String 
     let mut sections: std::collections::BTreeMap<&str, Vec<String>> = Default::default();
     for &(k, v) in values {
         let (section, key) = NUMERIC_KEYS[k].split_once('.').unwrap();
-        sections.entry(section).or_default().push(format!("{key} = {v}"));
+        sections
+            .entry(section)
+            .or_default()
+            .push(format!("{key} = {v}"));
     }
     let mut text = String::new();
     for (section, lines) in sections {
@@ -861,9 +989,18 @@ async fn start_subsystems(config: Config) {
     app.trending(10).await.unwrap();
     app.blindspots(10).await.unwrap();
     let follows = [
-        Follow::Topic { query: "gm recall".into(), min_sources: app.settings.subscriptions.min_sources },
-        Follow::Story { story_id: "abcdefgh".into() },
-        Follow::Briefing { time: "00:00".into(), timezone: "Pacific/Kiritimati".into(), count: 5 },
+        Follow::Topic {
+            query: "gm recall".into(),
+            min_sources: app.settings.subscriptions.min_sources,
+        },
+        Follow::Story {
+            story_id: "abcdefgh".into(),
+        },
+        Follow::Briefing {
+            time: "00:00".into(),
+            timezone: "Pacific/Kiritimati".into(),
+            count: 5,
+        },
     ];
     for (i, follow) in follows.into_iter().enumerate() {
         let new = NewSubscription {
@@ -877,10 +1014,16 @@ async fn start_subsystems(config: Config) {
         };
         let _ = app
             .store
-            .subscribe(&new, app.settings.subscriptions.max_per_guild, now - chrono::Duration::days(1))
+            .subscribe(
+                &new,
+                app.settings.subscriptions.max_per_guild,
+                now - chrono::Duration::days(1),
+            )
             .await;
     }
-    storybot::discord::matcher::run_once(&app, now).await.unwrap();
+    storybot::discord::matcher::run_once(&app, now)
+        .await
+        .unwrap();
     storybot::discord::rest::Rest::new(
         "http://127.0.0.1:9",
         storybot::discord::rest::Token::new(TOKEN),
@@ -955,9 +1098,18 @@ async fn the_bot_starts_at_both_ends_of_every_range() {
         ("subscriptions.max_per_guild", MAX_PER_GUILD),
         ("subscriptions.min_sources", MIN_SOURCES),
         ("subscriptions.growth_percent", GROWTH_PERCENT),
-        ("subscriptions.max_delivery_age_minutes", MAX_DELIVERY_AGE_MINUTES),
-        ("subscriptions.briefing_grace_minutes", BRIEFING_GRACE_MINUTES),
-        ("subscriptions.match_interval_seconds", MATCH_INTERVAL_SECONDS),
+        (
+            "subscriptions.max_delivery_age_minutes",
+            MAX_DELIVERY_AGE_MINUTES,
+        ),
+        (
+            "subscriptions.briefing_grace_minutes",
+            BRIEFING_GRACE_MINUTES,
+        ),
+        (
+            "subscriptions.match_interval_seconds",
+            MATCH_INTERVAL_SECONDS,
+        ),
         ("subscriptions.pause_retry_minutes", PAUSE_RETRY_MINUTES),
     ];
     let (_feed_dir, feed) = small_feed();
@@ -967,8 +1119,15 @@ async fn the_bot_starts_at_both_ends_of_every_range() {
         let mut sections: std::collections::BTreeMap<&str, String> = Default::default();
         for (key, range) in &ends {
             let (section, key) = key.split_once('.').unwrap();
-            let v = if pick == 0 { *range.start() } else { *range.end() };
-            sections.entry(section).or_default().push_str(&format!("{key} = {v}\n"));
+            let v = if pick == 0 {
+                *range.start()
+            } else {
+                *range.end()
+            };
+            sections
+                .entry(section)
+                .or_default()
+                .push_str(&format!("{key} = {v}\n"));
         }
         sections.entry("store").or_default().push_str(&format!(
             "url = \"sqlite://{}\"\nseed_demo = true\n",
@@ -982,7 +1141,10 @@ async fn the_bot_starts_at_both_ends_of_every_range() {
             .iter()
             .map(|(s, body)| format!("[{s}]\n{body}"))
             .collect();
-        text.push_str(&format!("[[feeds]]\nurl = \"{feed}\"\nrefresh_minutes = {}\n", if pick == 0 { 1 } else { 10_080 }));
+        text.push_str(&format!(
+            "[[feeds]]\nurl = \"{feed}\"\nrefresh_minutes = {}\n",
+            if pick == 0 { 1 } else { 10_080 }
+        ));
         let path = dir.path().join("config.toml");
         std::fs::write(&path, &text).unwrap();
         let config = Config::load(&path).unwrap_or_else(|e| panic!("{e}\n{text}"));

@@ -242,12 +242,12 @@ async fn demo_data_seeds_an_empty_store_once() {
     );
 }
 
-#[tokio::test]
-async fn a_batch_lands_whole_or_not_at_all() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_waits_for_another_writer_and_lands_whole() {
     let (app, dir) = common::temp_app(false).await;
     app.import(SAMPLE.as_bytes()).await.unwrap();
     let before = export_all(&app).await;
-    // Another handle holds a write lock: the import must fail cleanly, leaving the store as it was.
+    // Another process holds the write lock.
     let path = dir.path().join("test.db");
     let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&format!(
         "sqlite://{}",
@@ -259,24 +259,31 @@ async fn a_batch_lands_whole_or_not_at_all() {
         .await
         .unwrap();
     let more = r#"{"url":"https://example.com/new","title":"A new event entirely","story":"new"}"#;
-    let result = tokio::time::timeout(
-        std::time::Duration::from_secs(20),
+    // An import given up while it waits leaves nothing half-written.
+    let cancelled = tokio::time::timeout(
+        std::time::Duration::from_millis(300),
         app.import(more.as_bytes()),
     )
     .await;
-    assert!(
-        matches!(result, Ok(Err(_)) | Err(_)),
-        "a locked store cannot take the batch"
-    );
-    sqlx::Executor::execute(&mut conn, "ROLLBACK")
-        .await
-        .unwrap();
+    assert!(cancelled.is_err(), "the import waited for the lock");
     assert_eq!(export_all(&app).await, before, "nothing half-written");
+    // One that waits lands, whole, once the other writer is done.
+    let released = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = released.clone();
+    let holder = tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+        flag.store(true, std::sync::atomic::Ordering::SeqCst);
+        sqlx::Executor::execute(&mut conn, "ROLLBACK")
+            .await
+            .unwrap();
+    });
     let ok = app.import(more.as_bytes()).await.unwrap();
+    assert!(released.load(std::sync::atomic::Ordering::SeqCst));
     assert_eq!(
         ok.batch.new_articles, 1,
-        "the same batch lands once the lock is gone"
+        "the batch lands once the lock is free"
     );
+    holder.await.unwrap();
 }
 
 #[tokio::test]

@@ -74,7 +74,10 @@ async fn start(fake: &FakeDiscord, config: Config, clock: Clock, session: u32) -
 }
 
 async fn callback(fake: &FakeDiscord, id: u64) -> Recorded {
-    let p = format!("/api/v10/interactions/{id}/{}/callback", fake_discord::interaction_token(id));
+    let p = format!(
+        "/api/v10/interactions/{id}/{}/callback",
+        fake_discord::interaction_token(id)
+    );
     fake.wait_until("a callback", WAIT, |reqs| {
         reqs.iter()
             .find(|r| r.path == p && r.status == 204)
@@ -378,7 +381,10 @@ async fn refused_posts_pause_the_subscription_until_the_channel_is_fixed() {
     fake.refuse_with(OTHER + 50, 403, 50001);
     let id = fake.guild_command("subscribe", topic(OTHER + 50), MANAGER, CAN_POST);
     let t = text(&callback(&fake, id).await);
-    assert!(t.contains("Missing Access") && !t.contains("View Channel"), "{t}");
+    assert!(
+        t.contains("Missing Access") && !t.contains("View Channel"),
+        "{t}"
+    );
 
     // Accepted once the bot can post (the refusals used up no number); then the permission
     // is lost again.
@@ -503,7 +509,11 @@ async fn a_paused_channel_costs_one_probe_per_retry_period() {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         tokio::time::sleep(Duration::from_secs(3)).await;
-        assert_eq!(refusals(&fake, OTHER), 1 + period as usize, "one probe per period");
+        assert_eq!(
+            refusals(&fake, OTHER),
+            1 + period as usize,
+            "one probe per period"
+        );
     }
     // Fixed: the next probe goes through, and the held stories follow, in order.
     fake.accept(OTHER);

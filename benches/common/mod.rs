@@ -48,3 +48,15 @@ pub fn arg(name: &str, default: usize) -> usize {
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
 }
+
+/// Runs one statement on a Postgres database (schema set-up for benchmarks).
+pub async fn pg_exec(url: &str, sql: &str) {
+    use sqlx::Executor;
+    sqlx::any::install_default_drivers();
+    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(url)
+        .await
+        .expect("connect to Postgres");
+    conn.execute(sqlx::AssertSqlSafe(sql.to_string()))
+        .await
+        .expect("statement");
+}

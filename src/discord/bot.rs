@@ -147,7 +147,7 @@ async fn client(
                 let application_id = ready.application.id.get();
                 let rest = &setup_data.rest;
                 if let Err(e) = register::register(rest, application_id, &scopes, &payload).await {
-                    let message = e.to_string();
+                    let message = crate::error::chain(&e);
                     let _ = fatal.send(RunError::Register(e));
                     return Err(super::BotError::Internal(message));
                 }
@@ -261,7 +261,7 @@ fn connect_error(e: &serenity::Error) -> RunError {
         Error::Http(HttpError::UnsuccessfulRequest(r)) if r.status_code.as_u16() == 401 => {
             RunError::TokenRejected
         }
-        other => RunError::Connect(other.to_string()),
+        other => RunError::Connect(crate::secrets::scrub(&other.to_string()).into_owned()),
     }
 }
 

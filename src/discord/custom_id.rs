@@ -77,9 +77,9 @@ impl Action {
         }
         let action = match parts.next()? {
             kind @ ("hl" | "pg") => Action::Headlines {
-                story: StoryId::parse(parts.next()?)?,
+                story: exact_story_id(parts.next()?)?,
                 filter: Filter::parse(parts.next()?)?,
-                page: parts.next()?.parse().ok().filter(|p| *p < 10_000)?,
+                page: page_number(parts.next()?)?,
                 update: kind == "pg",
             },
             "open" => Action::OpenStory,
@@ -87,6 +87,21 @@ impl Action {
         };
         parts.next().is_none().then_some(action)
     }
+}
+
+/// A story id exactly as encoded (user input may be trimmed; an id in a `custom_id` is not).
+fn exact_story_id(s: &str) -> Option<StoryId> {
+    StoryId::parse(s).filter(|id| id.as_str() == s)
+}
+
+/// A page number as [`Action::encode`] writes it: digits, no sign, no leading zero, under
+/// 10,000. Anything else is not an id this version made.
+fn page_number(s: &str) -> Option<u32> {
+    let canonical = !s.is_empty()
+        && s.len() <= 4
+        && s.bytes().all(|b| b.is_ascii_digit())
+        && (s == "0" || !s.starts_with('0'));
+    canonical.then(|| s.parse().ok()).flatten()
 }
 
 #[cfg(test)]
@@ -127,6 +142,10 @@ mod tests {
             "sb1:hl:abcdefgh:x:0",
             "sb1:hl:abcdefgh:a:-1",
             "sb1:hl:abcdefgh:a:99999999999",
+            // Found by fuzzing: a page number not as encoded (it parsed, as another id).
+            "sb1:hl:n2222222:l:022",
+            "sb1:hl:abcdefgh:a:+1",
+            "sb1:hl:\rn2222222:l:2222",
             "sb1:hl:no spaces!:a:0",
             "sb1:zz",
         ] {

@@ -105,7 +105,7 @@ where
         Err(BotError::User(text)) => (views::notice(&text).into(), "refused"),
         Err(e) => {
             let id = error_id();
-            tracing::error!(error_id = %id, error = %e, "interaction failed");
+            tracing::error!(error_id = %id, error = %crate::error::Chain(&e), "interaction failed");
             data.stats.errors.fetch_add(1, Ordering::Relaxed);
             (views::notice(&internal_error_text(&id)).into(), "error")
         }
@@ -147,7 +147,7 @@ fn log_failed(data: &Data, ix: &Ix<'_>, received: Instant, e: &RestError) {
     tracing::error!(
         error_id = %error_id(),
         latency_ms = received.elapsed().as_millis() as u64,
-        error = %e,
+        error = %crate::error::Chain(e),
         name = ix.name,
         "could not answer the interaction"
     );

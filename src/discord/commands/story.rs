@@ -49,7 +49,7 @@ pub(crate) async fn autocomplete(ctx: Context<'_>, partial: &str) -> CreateAutoc
     let rows = match data.app.title_matches(&partial, MAX_CHOICES).await {
         Ok(rows) => rows,
         Err(e) => {
-            tracing::warn!(error = %e, "autocomplete lookup failed");
+            tracing::warn!(error = %crate::error::Chain(&e), "autocomplete lookup failed");
             Vec::new()
         }
     };

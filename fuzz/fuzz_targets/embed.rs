@@ -1,0 +1,77 @@
+//! A digest built from hostile text (title, key points, headlines, outlet names), rendered as
+//! a Discord message. Invariants: every Discord limit is met, the message parses nothing as a
+//! mention, and no mention or masked link from the input survives unescaped.
+#![no_main]
+
+use arbitrary::Arbitrary;
+use libfuzzer_sys::fuzz_target;
+use storybot::config::BlindspotRule;
+use storybot::digest::discord::{message, EMBED_TOTAL_MAX};
+use storybot::digest::{Digest, Headline};
+use storybot::model::{Bias, StoryId};
+use storybot::summarise::Coverage;
+
+#[derive(Debug, Arbitrary)]
+struct Input {
+    title: String,
+    points: Vec<String>,
+    headlines: Vec<(String, String, String, u8)>,
+    counts: [u16; 5],
+    unrated: u16,
+}
+
+fn utf16(s: &str) -> usize {
+    s.encode_utf16().count()
+}
+
+fuzz_target!(|input: Input| {
+    let t = chrono::DateTime::<chrono::Utc>::from_timestamp(1_700_000_000, 0).unwrap();
+    let coverage = Coverage::from_counts(
+        10,
+        input.counts.map(usize::from),
+        usize::from(input.unrated),
+        Some(t),
+        Some(t),
+        &BlindspotRule::default(),
+    );
+    let headlines = input
+        .headlines
+        .into_iter()
+        .take(12)
+        .map(|(title, url, outlet, bias)| Headline {
+            title,
+            url: format!("https://example.org/{url}"),
+            outlet,
+            bias: Bias::ALL.get(usize::from(bias)).copied(),
+            published: t,
+        })
+        .collect();
+    let digest = Digest {
+        id: StoryId::derive("fuzz", 8),
+        title: input.title,
+        link: None,
+        key_points: input.points,
+        coverage,
+        headlines,
+    };
+    let m = message(&digest);
+    assert!(m.allowed_mentions.parse.is_empty());
+    let e = &m.embeds[0];
+    assert!(utf16(&e.title) <= 256 && utf16(&e.description) <= 4096);
+    assert!(e.fields.len() <= 25 && utf16(&e.footer.text) <= 2048);
+    for f in &e.fields {
+        assert!(utf16(&f.name) <= 256 && utf16(&f.value) <= 1024 && !f.value.is_empty());
+    }
+    assert!(e.total_len() <= EMBED_TOTAL_MAX);
+    let json = serde_json::to_string(&m).unwrap();
+    assert!(!json.contains("@everyone") && !json.contains("@here"), "{json}");
+    for text in std::iter::once(&e.title)
+        .chain(std::iter::once(&e.description))
+        .chain(e.fields.iter().map(|f| &f.value))
+    {
+        // A mention needs an unescaped `<@`; the renderer escapes every `<`.
+        for (i, _) in text.match_indices("<@") {
+            assert!(text[..i].ends_with('\\'), "unescaped mention in {text:?}");
+        }
+    }
+});
