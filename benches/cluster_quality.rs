@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::{TimeZone, Utc};
 use storybot::cluster::{Clusterer, Params, Placement};
+use storybot::model::StoryKey;
 
 struct Item {
     title: String,
@@ -77,7 +78,7 @@ fn cluster(items: &[Item], params: Params) -> Vec<i64> {
             Placement::Join(k) => k,
             Placement::New => {
                 next += 1;
-                next
+                StoryKey(next)
             }
         };
         c.add(key, &p);
@@ -87,7 +88,7 @@ fn cluster(items: &[Item], params: Params) -> Vec<i64> {
         }
     }
     c.merge_pass();
-    keys.iter().map(|&k| c.resolve(k).unwrap_or(k)).collect()
+    keys.iter().map(|&k| c.resolve(k).unwrap_or(k).0).collect()
 }
 
 struct Scores {

@@ -16,7 +16,7 @@ use fake_discord::FakeDiscord;
 use storybot::app::App;
 use storybot::config::Config;
 use storybot::discord::rest::Token;
-use storybot::store::subscriptions::{Follow, NewSubscription};
+use storybot::model::{Follow, NewSubscription};
 
 const TOKEN: &str = "benchmark-bot-token.0123456789abcdef";
 
@@ -41,9 +41,9 @@ async fn main() {
             guild_id: 1_000 + i,
             channel_id: 2_000_000 + i,
             follow: Follow::Story {
-                story_id: story.id.to_string(),
+                story: story.id.clone(),
             },
-            watermark: 0,
+            watermark: storybot::model::StoryKey(0),
             last_count: 0,
             last_sides: 0,
             created_by: 1,

@@ -65,7 +65,7 @@ async fn main() {
     let app = App::open(config).await.unwrap();
     let titles: Vec<String> = app
         .store
-        .stories_after(0, 1000)
+        .stories_after(None, 1000)
         .await
         .unwrap()
         .into_iter()

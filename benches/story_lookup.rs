@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use chrono::{TimeZone, Utc};
 use storybot::app::{App, Lookup};
 use storybot::config::Config;
-use storybot::digest::discord;
+use storybot::digest::embed as discord;
 use storybot::model::{Article, StoryId};
 use storybot::store::{NewArticle, NewStory, Store, StoryUpdate};
 
@@ -65,7 +65,7 @@ async fn build_store(path: &Path, stories: usize) -> anyhow::Result<()> {
             let (outlet, domain) = &outlets[rng.below(outlets.len())];
             let published = t0 + chrono::Duration::minutes(a as i64);
             articles.push(NewArticle {
-                story_seq: seq,
+                story: seq,
                 article: Article {
                     url: format!("https://{domain}/a/{article_seq}"),
                     title: headline.clone(),
@@ -159,7 +159,11 @@ async fn main() -> anyhow::Result<()> {
     let mut qs: Vec<String> = Vec::with_capacity(queries);
     for i in 0..queries {
         let seq = 1 + rng.below(stories) as i64;
-        let row = app.store.story_rows(&[seq]).await?.remove(0);
+        let row = app
+            .store
+            .story_rows(&[storybot::model::StoryKey(seq)])
+            .await?
+            .remove(0);
         let q = match i % 10 {
             0 => format!("{} zzqx", row.title.split(' ').next().unwrap_or("")),
             1 => row.id.to_string(),

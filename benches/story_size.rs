@@ -76,7 +76,7 @@ async fn write_story(
         let (outlet, domain) = &outlets[i % outlets.len()];
         let t = t0 + chrono::Duration::seconds(i as i64);
         batch.push(NewArticle {
-            story_seq: seq,
+            story: seq,
             article: Article {
                 url: format!("https://{domain}/{key}/{i}"),
                 title: format!("{title}: report {i}"),
@@ -142,7 +142,7 @@ async fn run(name: &str, app: &App, lookups: usize) {
             };
             assert_eq!(story.article_count as usize, *size);
             let digest = app.digest(&story).await.unwrap();
-            let payload = serde_json::to_string(&storybot::digest::discord::message(&digest));
+            let payload = serde_json::to_string(&storybot::digest::embed::message(&digest));
             std::hint::black_box(payload.unwrap());
             if i >= 20 {
                 times.push(t.elapsed());

@@ -288,10 +288,7 @@ impl App {
     ) -> Result<Vec<StoryRow>, StoreError> {
         let partial = crate::text::clean(partial, MAX_QUERY_CHARS);
         if partial.is_empty() {
-            return self
-                .store
-                .trending(limit, self.settings.digest.top_window)
-                .await;
+            return self.trending_rows(limit).await;
         }
         let terms = SearchTerms::parse(&partial);
         for mode in [Mode::AllPrefix, Mode::Any] {
@@ -308,19 +305,36 @@ impl App {
 
     /// The trending stories (see [`crate::summarise::trending`]).
     pub async fn trending(&self, count: usize) -> Result<Vec<Story>, StoreError> {
-        let rows = self
-            .store
-            .trending(count, self.settings.digest.top_window)
-            .await?;
+        let rows = self.trending_rows(count).await?;
         self.store.with_coverages(rows).await
+    }
+
+    /// Stories ranked by trending score among the most covered ones updated within
+    /// `digest.top_window_hours` of the newest story.
+    async fn trending_rows(&self, limit: usize) -> Result<Vec<StoryRow>, StoreError> {
+        use crate::summarise::trending;
+        let candidates = self.store.top(500, self.settings.digest.top_window).await?;
+        let Some(newest) = candidates.iter().map(|r| r.last_updated).max() else {
+            return Ok(Vec::new());
+        };
+        let since = newest - chrono::Duration::hours(trending::GROWTH_HOURS);
+        let recent = self.store.recent_articles(&candidates, since).await?;
+        let mut scored: Vec<(f64, StoryRow)> = candidates
+            .into_iter()
+            .map(|row| {
+                let hours = (newest - row.last_updated).num_seconds() as f64 / 3600.0;
+                let recent = recent.get(&row.key).copied().unwrap_or(0);
+                let score = trending::score(row.source_count, row.article_count, recent, hours);
+                (score, row)
+            })
+            .collect();
+        scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.key.cmp(&b.1.key)));
+        Ok(scored.into_iter().take(limit).map(|(_, r)| r).collect())
     }
 
     /// Up to `count` current stories covered mostly by one side, most trending first.
     pub async fn blindspots(&self, count: usize) -> Result<Vec<Story>, StoreError> {
-        let rows = self
-            .store
-            .trending(500, self.settings.digest.top_window)
-            .await?;
+        let rows = self.trending_rows(500).await?;
         let mut found = Vec::new();
         for chunk in rows.chunks(50) {
             for story in self.store.with_coverages(chunk.to_vec()).await? {
@@ -415,7 +429,7 @@ fn best_hit(hits: Vec<(StoryRow, f64)>) -> Option<StoryRow> {
             let score = relevance + 0.05 * (1.0 + row.source_count as f64).ln();
             (row, score)
         })
-        .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.seq.cmp(&a.0.seq)))
+        .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.key.cmp(&a.0.key)))
         .map(|(row, _)| row)
 }
 

@@ -244,10 +244,10 @@ async fn story(app: &App, query: &str, json: bool, png: Option<PathBuf>) -> Resu
     let digest = app.digest(&story).await?;
     let mut out = anstream::stdout().lock();
     if json {
-        let payload = crate::digest::discord::message(&digest);
+        let payload = crate::digest::embed::message(&digest);
         writeln!(out, "{}", serde_json::to_string_pretty(&payload)?)?;
     } else {
-        write!(out, "{}", crate::digest::text::render(&digest))?;
+        write!(out, "{}", crate::digest::terminal::render(&digest))?;
     }
     out.flush()?;
     if let Some(path) = png {
@@ -258,7 +258,7 @@ async fn story(app: &App, query: &str, json: bool, png: Option<PathBuf>) -> Resu
 }
 
 async fn stories(app: &App, json: bool) -> Result<Outcome> {
-    let mut after = 0;
+    let mut after = None;
     let mut export = if json {
         Some(ExportWriter::new(anstream::stdout().lock())?)
     } else {
@@ -267,7 +267,7 @@ async fn stories(app: &App, json: bool) -> Result<Outcome> {
     loop {
         let rows = app.store.stories_after(after, 200).await?;
         let Some(last) = rows.last() else { break };
-        after = last.seq;
+        after = Some(last.key);
         for story in app.store.with_coverages(rows).await? {
             match export.as_mut() {
                 Some(w) => export_story(app, w, &story).await?,
@@ -292,7 +292,7 @@ async fn export_story<W: std::io::Write>(
     loop {
         let page = app
             .store
-            .story_articles_after(story.seq, after, 1_000)
+            .story_articles_after(story.key, after, 1_000)
             .await?;
         let Some((seq, last)) = page.last() else {
             return Ok(());
@@ -314,7 +314,7 @@ async fn print_story(app: &App, story: &Story) -> Result<()> {
     loop {
         let page = app
             .store
-            .story_articles_after(story.seq, after, 1_000)
+            .story_articles_after(story.key, after, 1_000)
             .await?;
         let Some((seq, last)) = page.last() else {
             break;
@@ -368,7 +368,7 @@ async fn print_list(app: &App, stories: &[Story], json: bool) -> Result<()> {
 
 /// A story's one-line summary for lists.
 fn list_line(app: &App, story: &Story) -> String {
-    crate::digest::text::list_line(story.id.as_str(), &story.title, &app.coverage(story))
+    crate::digest::terminal::list_line(story.id.as_str(), &story.title, &app.coverage(story))
 }
 
 fn poller(app: &App) -> Result<crate::ingest::poll::Poller> {

@@ -9,14 +9,14 @@
 //! [`Clusterer`], in publication order. After the batch the clusterer's merge step may fold
 //! stories together; then every story that changed gets a fresh title and key points.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
 use crate::cluster::{Assignment, Clusterer, Placement};
 use crate::ingest::IncomingArticle;
-use crate::model::StoryId;
+use crate::model::{StoryId, StoryKey};
 use crate::outlets::OutletDirectory;
 use crate::store::{NewArticle, NewStory, StoreError, StoreTx, StoryUpdate};
 use crate::summarise;
@@ -82,103 +82,169 @@ pub async fn apply(
     tx: &mut StoreTx,
     outlets: &Arc<OutletDirectory>,
     clusterer: &mut Clusterer,
-    batch: Vec<IncomingArticle>,
+    mut batch: Vec<IncomingArticle>,
     now: DateTime<Utc>,
 ) -> Result<BatchReport, StoreError> {
-    let mut report = BatchReport::default();
-    // seq -> whether the story is new in this batch
-    let mut touched: BTreeMap<i64, bool> = BTreeMap::new();
-    let mut by_key: BTreeMap<String, i64> = BTreeMap::new();
-    let mut merged: BTreeSet<i64> = BTreeSet::new();
-    let mut clustered = 0usize;
-    let mut batch = batch;
     // Publication order, so clustering and story ids do not depend on the input order.
     batch.sort_by(|a, b| {
         (a.article.published, &a.article.url).cmp(&(b.article.published, &b.article.url))
     });
     // Which URLs are stored already: one query per few hundred, not one per article.
     let urls: Vec<&str> = batch.iter().map(|i| i.article.url.as_str()).collect();
-    let mut known: std::collections::HashSet<String> = tx.existing_urls(&urls).await?;
-    // Articles wait here and go in by the hundred (before each merge step, and at the end).
-    let mut pending: Vec<NewArticle> = Vec::new();
+    let known = tx.existing_urls(&urls).await?;
+    let mut w = Write {
+        tx,
+        clusterer,
+        now,
+        known,
+        report: BatchReport::default(),
+        touched: BTreeMap::new(),
+        by_upstream: BTreeMap::new(),
+        merged: BTreeSet::new(),
+        clustered: 0,
+        pending: Vec::new(),
+    };
     for incoming in batch {
-        let a = &incoming.article;
-        if !known.insert(a.url.clone()) {
-            report.duplicates += 1;
-            continue;
+        w.add(incoming).await?;
+    }
+    w.flush().await?;
+    w.clusterer.compact();
+    w.refresh(outlets).await?;
+    Ok(w.report)
+}
+
+/// A batch being written.
+struct Write<'a> {
+    tx: &'a mut StoreTx,
+    clusterer: &'a mut Clusterer,
+    now: DateTime<Utc>,
+    /// Canonical URLs stored already (or earlier in the batch).
+    known: HashSet<String>,
+    report: BatchReport,
+    /// The stories that changed, and whether each is new in this batch.
+    touched: BTreeMap<StoryKey, bool>,
+    /// Stories found or created for upstream keys in this batch.
+    by_upstream: BTreeMap<String, StoryKey>,
+    /// Stories folded into others by the merge step.
+    merged: BTreeSet<StoryKey>,
+    clustered: usize,
+    /// Articles waiting to go in by the hundred (before each merge step, and at the end).
+    pending: Vec<NewArticle>,
+}
+
+impl Write<'_> {
+    /// Places one article in a story (unless its URL is stored) and queues it.
+    async fn add(&mut self, incoming: IncomingArticle) -> Result<(), StoreError> {
+        if !self.known.insert(incoming.article.url.clone()) {
+            self.report.duplicates += 1;
+            return Ok(());
         }
-        let seq = match incoming.story_key.as_deref() {
-            Some(key) => match by_key.get(key) {
-                Some(&seq) => seq,
-                None => {
-                    let seq = match tx.story_by_key(key).await? {
-                        Some((seq, _)) => seq,
-                        None => {
-                            let assignment = Assignment::Upstream(key.to_string());
-                            let seq = create_story(
-                                tx,
-                                &assignment,
-                                Some(key),
-                                &a.title,
-                                a.published,
-                                now,
-                            )
-                            .await?;
-                            touched.insert(seq, true);
-                            seq
-                        }
-                    };
-                    by_key.insert(key.to_string(), seq);
-                    seq
-                }
-            },
-            None => {
-                let prepared = clusterer.prepare(&a.title, &a.summary, a.published);
-                let seq = match clusterer.place(&prepared) {
-                    Placement::Join(seq) => seq,
-                    Placement::New => {
-                        let assignment = Assignment::New {
-                            seed_url: a.url.clone(),
-                        };
-                        let seq =
-                            create_story(tx, &assignment, None, &a.title, a.published, now).await?;
-                        touched.insert(seq, true);
-                        seq
-                    }
-                };
-                clusterer.add(seq, &prepared);
-                clustered += 1;
-                if clustered.is_multiple_of(YIELD_EVERY) {
-                    tokio::task::yield_now().await;
-                }
-                seq
-            }
+        let story = match incoming.story_key.as_deref() {
+            Some(key) => self.upstream_story(key, &incoming).await?,
+            None => self.cluster(&incoming).await?,
         };
-        touched.entry(seq).or_insert(false);
-        pending.push(NewArticle {
-            story_seq: seq,
+        self.touched.entry(story).or_insert(false);
+        self.pending.push(NewArticle {
+            story,
             article: incoming.article,
         });
-        if clustered > 0 && clustered.is_multiple_of(MERGE_EVERY) {
-            report.new_articles += tx.insert_articles(&std::mem::take(&mut pending)).await?;
-            merge(tx, clusterer, &mut touched, &mut merged, &mut report).await?;
+        if self.clustered > 0 && self.clustered.is_multiple_of(MERGE_EVERY) {
+            self.flush().await?;
         }
+        Ok(())
     }
-    report.new_articles += tx.insert_articles(&pending).await?;
-    merge(tx, clusterer, &mut touched, &mut merged, &mut report).await?;
-    clusterer.compact();
-    for (&seq, &is_new) in &touched {
-        if merged.contains(&seq) {
-            continue;
+
+    /// The story of an upstream key: found, or created.
+    async fn upstream_story(
+        &mut self,
+        key: &str,
+        incoming: &IncomingArticle,
+    ) -> Result<StoryKey, StoreError> {
+        if let Some(&story) = self.by_upstream.get(key) {
+            return Ok(story);
         }
-        refresh_story(tx, outlets, seq).await?;
-        if is_new {
-            report.new_stories += 1;
-        } else {
-            report.updated_stories += 1;
-        }
+        let story = match self.tx.story_by_upstream_key(key).await? {
+            Some((story, _)) => story,
+            None => {
+                let assignment = Assignment::Upstream(key.to_string());
+                self.create(&assignment, Some(key), incoming).await?
+            }
+        };
+        self.by_upstream.insert(key.to_string(), story);
+        Ok(story)
     }
-    Ok(report)
+
+    /// The story the clusterer places an article in (a new one when none is close).
+    async fn cluster(&mut self, incoming: &IncomingArticle) -> Result<StoryKey, StoreError> {
+        let a = &incoming.article;
+        let prepared = self.clusterer.prepare(&a.title, &a.summary, a.published);
+        let story = match self.clusterer.place(&prepared) {
+            Placement::Join(story) => story,
+            Placement::New => {
+                let assignment = Assignment::New {
+                    seed_url: a.url.clone(),
+                };
+                self.create(&assignment, None, incoming).await?
+            }
+        };
+        self.clusterer.add(story, &prepared);
+        self.clustered += 1;
+        if self.clustered.is_multiple_of(YIELD_EVERY) {
+            tokio::task::yield_now().await;
+        }
+        Ok(story)
+    }
+
+    async fn create(
+        &mut self,
+        assignment: &Assignment,
+        upstream_key: Option<&str>,
+        incoming: &IncomingArticle,
+    ) -> Result<StoryKey, StoreError> {
+        let a = &incoming.article;
+        let story = create_story(
+            self.tx,
+            assignment,
+            upstream_key,
+            &a.title,
+            a.published,
+            self.now,
+        )
+        .await?;
+        self.touched.insert(story, true);
+        Ok(story)
+    }
+
+    /// Inserts the queued articles, then runs the merge step and applies its merges.
+    async fn flush(&mut self) -> Result<(), StoreError> {
+        let pending = std::mem::take(&mut self.pending);
+        self.report.new_articles += self.tx.insert_articles(&pending).await?;
+        for (from, into) in self.clusterer.merge_pass() {
+            self.tx.merge_story(from, into).await?;
+            self.merged.insert(from);
+            let was_new = self.touched.remove(&from).unwrap_or(false);
+            let into_new = self.touched.get(&into).copied().unwrap_or(false);
+            self.touched.insert(into, was_new && into_new);
+            self.report.merged_stories += 1;
+        }
+        Ok(())
+    }
+
+    /// A fresh title and key points for every story that changed.
+    async fn refresh(&mut self, outlets: &Arc<OutletDirectory>) -> Result<(), StoreError> {
+        for (&story, &is_new) in &self.touched {
+            if self.merged.contains(&story) {
+                continue;
+            }
+            refresh_story(self.tx, outlets, story).await?;
+            if is_new {
+                self.report.new_stories += 1;
+            } else {
+                self.report.updated_stories += 1;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Clustering hands its worker back to the runtime after this many articles.
@@ -187,25 +253,6 @@ const YIELD_EVERY: usize = 16;
 /// The merge step runs after this many clustered articles (and at the end of a batch), so a
 /// long batch clusters as a stream of smaller ones would.
 const MERGE_EVERY: usize = 50;
-
-/// Runs the clusterer's merge step and applies its merges to the store.
-async fn merge(
-    tx: &mut StoreTx,
-    clusterer: &mut Clusterer,
-    touched: &mut BTreeMap<i64, bool>,
-    merged: &mut BTreeSet<i64>,
-    report: &mut BatchReport,
-) -> Result<(), StoreError> {
-    for (from, into) in clusterer.merge_pass() {
-        tx.merge_story(from, into).await?;
-        merged.insert(from);
-        let was_new = touched.remove(&from).unwrap_or(false);
-        let into_new = touched.get(&into).copied().unwrap_or(false);
-        touched.insert(into, was_new && into_new);
-        report.merged_stories += 1;
-    }
-    Ok(())
-}
 
 /// A story's title, key points and search entry come from its first this-many articles...
 const SAMPLE_FIRST: i64 = 10;
@@ -216,9 +263,11 @@ const SAMPLE_LATEST: i64 = 40;
 async fn refresh_story(
     tx: &mut StoreTx,
     outlets: &Arc<OutletDirectory>,
-    seq: i64,
+    story: StoryKey,
 ) -> Result<(), StoreError> {
-    let articles = tx.article_sample(seq, SAMPLE_FIRST, SAMPLE_LATEST).await?;
+    let articles = tx
+        .article_sample(story, SAMPLE_FIRST, SAMPLE_LATEST)
+        .await?;
     let directory = outlets.clone();
     let (articles, summary) = crate::workers::joined(
         tokio::task::spawn_blocking(move || {
@@ -229,7 +278,7 @@ async fn refresh_story(
     );
     let headlines: Vec<&str> = articles.iter().map(|a| a.title.as_str()).collect();
     tx.update_story(
-        seq,
+        story,
         StoryUpdate {
             title: &summary.title,
             key_points: &summary.key_points,
@@ -247,7 +296,7 @@ async fn create_story(
     title: &str,
     published: DateTime<Utc>,
     now: DateTime<Utc>,
-) -> Result<i64, StoreError> {
+) -> Result<StoryKey, StoreError> {
     let mut id = assignment.story_id(StoryId::MIN_LEN);
     for len in [10, StoryId::MAX_LEN] {
         if !tx.id_taken(&id).await? {

@@ -5,9 +5,10 @@ mod common;
 
 use chrono::{Duration, TimeZone, Utc};
 use storybot::config::{Config, Settings};
-use storybot::digest::discord::{self, EMBED_TOTAL_MAX};
+use storybot::digest::embed as discord;
 use storybot::digest::Digest;
 use storybot::model::Article;
+use storybot::payload::limits::EMBED_TOTAL_MAX;
 use storybot::text::utf16_len;
 
 fn check_limits(payload: &serde_json::Value) {
@@ -141,7 +142,7 @@ async fn every_demo_story_payload_validates() {
         return;
     };
     let (app, _dir) = common::temp_app(true).await;
-    let rows = app.store.stories_after(0, 1000).await.unwrap();
+    let rows = app.store.stories_after(None, 1000).await.unwrap();
     assert!(rows.len() >= 10);
     for row in rows {
         let story = app.store.with_coverage(row).await.unwrap();

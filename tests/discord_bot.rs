@@ -507,7 +507,7 @@ async fn two_hundred_interactions_at_once_each_get_their_own_story() {
     let app = App::open(config(&fake, &db)).await.unwrap();
     let ids: Vec<String> = app
         .store
-        .stories_after(0, 100)
+        .stories_after(None, 100)
         .await
         .unwrap()
         .into_iter()

@@ -233,7 +233,7 @@ async fn unchanged_feeds_cost_a_304_and_changed_feeds_grow_stories() {
         third.written.new_stories, 1,
         "the comet is a story of its own: {third:?}"
     );
-    let rows = app.store.stories_after(0, 10).await.unwrap();
+    let rows = app.store.stories_after(None, 10).await.unwrap();
     let mut counts: Vec<i64> = rows.iter().map(|r| r.article_count).collect();
     counts.sort();
     assert_eq!(counts, vec![1, 2]);
@@ -289,8 +289,8 @@ async fn old_items_are_skipped_and_counted_and_file_urls_work() {
         (2, 1, 1),
         "{r:?}"
     );
-    let row = app.store.stories_after(0, 10).await.unwrap().remove(0);
-    let articles = common::articles(&app, row.seq).await;
+    let row = app.store.stories_after(None, 10).await.unwrap().remove(0);
+    let articles = common::articles(&app, row.key).await;
     assert_eq!(
         articles[0].outlet, "Local Gazette",
         "the feed's outlet override applies"

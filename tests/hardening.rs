@@ -107,7 +107,7 @@ async fn big_story(store: &Store, key: &str, title: &str, n: usize, outlets: usi
             let (outlet, domain) = &names[i % names.len()];
             let t = t0 + chrono::Duration::seconds(i as i64);
             NewArticle {
-                story_seq: seq,
+                story: seq,
                 article: storybot::model::Article {
                     url: format!("https://{domain}/{key}/{i}"),
                     title: format!("{title}: report number {i} with some more words in it"),
@@ -303,7 +303,8 @@ async fn exec(url: &str, sql: &str) {
 }
 
 async fn subscribe_at_once(app: &App) {
-    use storybot::store::subscriptions::{Follow, NewSubscription, SubscribeError};
+    use storybot::model::{Follow, NewSubscription};
+    use storybot::store::subscriptions::SubscribeError;
     let attempts = (0..8).map(|i| {
         let store = app.store.clone();
         async move {
@@ -314,7 +315,7 @@ async fn subscribe_at_once(app: &App) {
                     query: "peace talks".into(),
                     min_sources: 3,
                 },
-                watermark: 0,
+                watermark: storybot::model::StoryKey(0),
                 last_count: 0,
                 last_sides: 0,
                 created_by: 5,
@@ -972,7 +973,7 @@ fn toml_of(values: &[(usize, u64)], refresh: Option<u64>, feed: &str) -> String 
 /// Starts what runs without Discord on `config`: the store and its demo import, a feed cycle,
 /// the feed backoff, top, subscription matching of every kind, the REST client's budget.
 async fn start_subsystems(config: Config) {
-    use storybot::store::subscriptions::{Follow, NewSubscription};
+    use storybot::model::{Follow, NewSubscription};
     let settings = storybot::config::Settings::new(&config).expect("accepted");
     let mut settings = settings;
     settings.store.url = "sqlite::memory:".into();
@@ -994,11 +995,11 @@ async fn start_subsystems(config: Config) {
             min_sources: app.settings.subscriptions.min_sources,
         },
         Follow::Story {
-            story_id: "abcdefgh".into(),
+            story: storybot::model::StoryId::parse("abcdefgh").unwrap(),
         },
         Follow::Briefing {
-            time: "00:00".into(),
-            timezone: "Pacific/Kiritimati".into(),
+            time: chrono::NaiveTime::MIN,
+            zone: chrono_tz::Pacific::Kiritimati,
             count: 5,
         },
     ];
@@ -1007,7 +1008,7 @@ async fn start_subsystems(config: Config) {
             guild_id: 1,
             channel_id: 10 + i as u64,
             follow,
-            watermark: 0,
+            watermark: storybot::model::StoryKey(0),
             last_count: i64::MAX / 1_000,
             last_sides: 0,
             created_by: 1,
@@ -1021,7 +1022,7 @@ async fn start_subsystems(config: Config) {
             )
             .await;
     }
-    storybot::discord::matcher::run_once(&app, now)
+    storybot::subscriptions::matcher::run_once(&app, now)
         .await
         .unwrap();
     storybot::discord::rest::Rest::new(

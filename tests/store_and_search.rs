@@ -19,11 +19,11 @@ this line is not json
 
 async fn export_all(app: &App) -> Vec<serde_json::Value> {
     let mut out = Vec::new();
-    for row in app.store.stories_after(0, 1000).await.unwrap() {
+    for row in app.store.stories_after(None, 1000).await.unwrap() {
         let story = app.store.with_coverage(row).await.unwrap();
         let mut v =
             serde_json::to_value(ExportStory::new(&story, &app.outlets, &app.settings)).unwrap();
-        let urls: Vec<String> = common::articles(app, story.seq)
+        let urls: Vec<String> = common::articles(app, story.key)
             .await
             .into_iter()
             .map(|a| a.url)
@@ -330,10 +330,10 @@ async fn keyless_articles_cluster_into_stories_with_stable_ids() {
 async fn a_merged_story_id_still_finds_the_merged_story() {
     let (app, _dir) = common::temp_app(false).await;
     app.import(SAMPLE.as_bytes()).await.unwrap();
-    let rows = app.store.stories_after(0, 10).await.unwrap();
+    let rows = app.store.stories_after(None, 10).await.unwrap();
     let (a, b) = (rows[0].clone(), rows[1].clone());
     let mut tx = app.store.begin().await.unwrap();
-    tx.merge_story(b.seq, a.seq).await.unwrap();
+    tx.merge_story(b.key, a.key).await.unwrap();
     tx.commit().await.unwrap();
     let merged = app
         .store
@@ -349,9 +349,9 @@ async fn a_merged_story_id_still_finds_the_merged_story() {
     );
     assert!(app
         .store
-        .stories_after(0, 10)
+        .stories_after(None, 10)
         .await
         .unwrap()
         .iter()
-        .all(|r| r.seq != b.seq));
+        .all(|r| r.key != b.key));
 }

@@ -6,7 +6,8 @@
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use storybot::config::BlindspotRule;
-use storybot::digest::discord::{message, EMBED_TOTAL_MAX};
+use storybot::digest::embed::message;
+use storybot::payload::limits::EMBED_TOTAL_MAX;
 use storybot::digest::{Digest, Headline};
 use storybot::model::{Bias, StoryId};
 use storybot::summarise::Coverage;

@@ -8,7 +8,7 @@
 pub mod features;
 pub mod online;
 
-pub use online::{Clusterer, Params, Placement, Prepared, StoryKey};
+pub use online::{Clusterer, Params, Placement, Prepared};
 
 use crate::model::StoryId;
 

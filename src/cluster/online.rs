@@ -21,9 +21,7 @@ use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use chrono::{DateTime, Duration, Utc};
 
 use super::features::{FeatureWeights, Featuriser, TermId, Vector};
-
-/// A story's key as the caller knows it (the store's `seq`, or any id in a benchmark).
-pub type StoryKey = i64;
+use crate::model::StoryKey;
 
 /// Tuning of the clusterer; the defaults are the shipped configuration.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -522,7 +520,7 @@ mod tests {
                     Placement::Join(k) => k,
                     Placement::New => {
                         next += 1;
-                        next
+                        StoryKey(next)
                     }
                 };
                 c.add(key, &p);
@@ -551,7 +549,7 @@ mod tests {
         let mut c = Clusterer::new(Params::default());
         let t0 = Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap();
         let a = c.prepare("Mt. Gox files for bankruptcy protection", "", t0);
-        c.add(1, &a);
+        c.add(StoryKey(1), &a);
         let b = c.prepare(
             "Mt. Gox files for bankruptcy protection again",
             "",
@@ -567,7 +565,7 @@ mod tests {
             "",
             t0 + Duration::hours(5),
         );
-        assert_eq!(c.place(&b), Placement::Join(1));
+        assert_eq!(c.place(&b), Placement::Join(StoryKey(1)));
     }
 
     #[test]

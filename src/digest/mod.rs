@@ -1,15 +1,15 @@
 //! Digest: a story rendered for people.
 //!
 //! [`Digest::build`] gathers what every rendering shows (title, link, key points, coverage,
-//! top headlines); [`discord`] turns it into the exact Discord message payload, [`text`] into
+//! top headlines); [`embed`] turns it into the exact Discord message payload, [`terminal`] into
 //! terminal text with a coloured bias bar, [`png`] into the bias bar image, and [`export`] into
 //! the machine-readable JSON of `storybot stories --json`.
 
-pub mod discord;
+pub mod embed;
 pub mod export;
 pub mod markdown;
 pub mod png;
-pub mod text;
+pub mod terminal;
 
 use chrono::{DateTime, Utc};
 

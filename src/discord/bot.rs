@@ -208,7 +208,8 @@ async fn match_loop(data: Arc<Data>, ingested: Arc<tokio::sync::Notify>, mut sto
     let every = data.app.settings.subscriptions.match_every;
     let mut backoff = Backoff::new(Duration::from_secs(1), Duration::from_secs(60));
     loop {
-        let wait = match super::matcher::run_once(&data.app, data.clock.now()).await {
+        let wait = match crate::subscriptions::matcher::run_once(&data.app, data.clock.now()).await
+        {
             Ok(r) => {
                 backoff.reset();
                 if r.total() > 0 {
@@ -336,7 +337,7 @@ async fn on_event(
 /// gets a short ephemeral message with an error id, the log the details. A command this
 /// version does not know (a stale registration) gets a plain answer instead.
 async fn on_error(error: poise::FrameworkError<'_, Data, super::BotError>) {
-    use super::respond::{error_id, internal_error_text, respond, Ix, Style};
+    use super::respond::{error_id, internal_error_text, respond, InteractionRef, Style};
     let id = error_id();
     let (data, interaction, text) = match &error {
         poise::FrameworkError::Setup { error, .. } => {
@@ -367,7 +368,7 @@ async fn on_error(error: poise::FrameworkError<'_, Data, super::BotError>) {
     };
     respond(
         data,
-        Ix::command(interaction),
+        InteractionRef::command(interaction),
         Style::NewMessage,
         async move { Ok(super::views::notice(&text).into()) },
     )

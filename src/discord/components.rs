@@ -5,7 +5,7 @@
 use poise::serenity_prelude::{ComponentInteraction, ComponentInteractionDataKind};
 
 use super::custom_id::{Action, Filter};
-use super::respond::{respond, Ix, Style};
+use super::respond::{respond, InteractionKind, InteractionRef, Style};
 use super::views::{self, Reply};
 use super::{BotError, Data};
 use crate::digest::{articles_per_side, outlets_on_side};
@@ -27,11 +27,11 @@ pub async fn handle(data: &Data, interaction: &ComponentInteraction) {
         Some(Action::OpenStory) => ("open story", Style::NewMessage),
         None => ("unknown component", Style::NewMessage),
     };
-    let ix = Ix {
+    let ix = InteractionRef {
         id: interaction.id.get(),
         token: &interaction.token,
         application_id: interaction.application_id.get(),
-        kind: "component",
+        kind: InteractionKind::Component,
         name,
     };
     let chosen = match &interaction.data.kind {
@@ -81,7 +81,7 @@ async fn headline_page(
     story: &Story,
     filter: Filter,
     page: u32,
-) -> Result<crate::digest::discord::Message, StoreError> {
+) -> Result<crate::payload::Message, StoreError> {
     let (names, total) = match filter {
         Filter::All => (None, story.article_count),
         Filter::Side(side) => (
@@ -95,7 +95,7 @@ async fn headline_page(
     let articles = app
         .store
         .story_articles(
-            story.seq,
+            story.key,
             names.as_deref(),
             Order::NewestFirst,
             i64::from(page) * size,

@@ -125,7 +125,7 @@ mod tests {
                     update,
                 };
                 let id = a.encode();
-                assert!(id.len() <= crate::digest::discord::CUSTOM_ID_MAX);
+                assert!(id.len() <= crate::payload::limits::CUSTOM_ID_MAX);
                 assert_eq!(Action::parse(&id), Some(a));
             }
         }

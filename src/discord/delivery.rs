@@ -20,9 +20,9 @@ use tokio::sync::{Notify, Semaphore};
 
 use super::rest::{Body, Request, RestError};
 use super::Data;
-use crate::digest::discord::Message;
 use crate::model::StoryId;
-use crate::store::subscriptions::{Delivery, Follow, Subscription};
+use crate::model::{Delivery, DeliveryState, Follow, Subscription};
+use crate::payload::Message;
 use crate::store::StoreError;
 use crate::workers::{Backoff, Stop};
 
@@ -259,11 +259,11 @@ async fn record(data: &Data, d: &Delivery, outcome: &Outcome) -> Result<(), Stor
         Outcome::Sent => {}
         Outcome::Dropped(why) => {
             tracing::warn!(delivery = d.id, subscription = d.subscription_id, reason = %why, "delivery dropped");
-            store.mark_unsent(d.id, "dropped", why).await?;
+            store.mark_unsent(d.id, DeliveryState::Dropped, why).await?;
         }
         Outcome::Failed(why) => {
             tracing::error!(delivery = d.id, subscription = d.subscription_id, reason = %why, "delivery failed");
-            store.mark_unsent(d.id, "failed", why).await?;
+            store.mark_unsent(d.id, DeliveryState::Failed, why).await?;
         }
         Outcome::Paused(why) => {
             tracing::warn!(subscription = d.subscription_id, reason = %why, "subscription paused");

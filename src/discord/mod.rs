@@ -12,12 +12,10 @@ pub mod commands;
 pub mod components;
 pub mod custom_id;
 pub mod delivery;
-pub mod matcher;
 pub mod ratelimit;
 pub mod register;
 pub mod respond;
 pub mod rest;
-pub mod schedule;
 pub mod views;
 
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
@@ -111,7 +109,7 @@ pub(crate) async fn story_list(
     title: &str,
     stories: &[crate::model::Story],
     empty: &str,
-) -> Result<crate::digest::discord::Message, StoreError> {
+) -> Result<crate::payload::Message, StoreError> {
     let mut digests = Vec::with_capacity(stories.len());
     for s in stories {
         digests.push(app.digest(s).await?);

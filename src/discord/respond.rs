@@ -4,7 +4,7 @@
 //! first response; slower, the bot first sends a deferral ("thinking...") and then edits that
 //! response with the reply. Failures become a short ephemeral message with an error id that
 //! is also in the log line describing the failure. Every reply sets `allowed_mentions` to
-//! parse nothing (see [`crate::digest::discord::Message`]). One tracing span per interaction
+//! parse nothing (see [`crate::payload::Message`]). One tracing span per interaction
 //! records its kind, name, latency and outcome.
 
 use std::future::Future;
@@ -18,37 +18,55 @@ use tracing::Instrument;
 use super::rest::{Body, Request, RestError};
 use super::views::{self, Reply};
 use super::{BotError, Data};
-use crate::digest::discord::EPHEMERAL;
+use crate::payload::{Callback, EPHEMERAL};
 
 /// What kind of first response a reply takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Style {
-    /// A new message (command replies, buttons that open a list): callback 4, deferred 5.
+    /// A new message (command replies, buttons that open a list).
     NewMessage,
-    /// Edits the message whose button was pressed (paging): callback 7, deferred 6.
+    /// Edits the message whose button was pressed (paging).
     UpdateMessage,
+}
+
+/// What kind of interaction is answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InteractionKind {
+    /// A slash command.
+    Command,
+    /// A button or a select menu.
+    Component,
+}
+
+impl InteractionKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InteractionKind::Command => "command",
+            InteractionKind::Component => "component",
+        }
+    }
 }
 
 /// The interaction being answered.
 #[derive(Debug, Clone)]
-pub struct Ix<'a> {
+pub struct InteractionRef<'a> {
     pub id: u64,
     pub token: &'a str,
     pub application_id: u64,
-    /// `command`, `component`, for logs.
-    pub kind: &'static str,
+    /// What was used, for logs.
+    pub kind: InteractionKind,
     /// The command name or the component action, for logs.
     pub name: &'a str,
 }
 
-impl<'a> Ix<'a> {
+impl<'a> InteractionRef<'a> {
     /// A slash command's interaction.
-    pub fn command(i: &'a poise::serenity_prelude::CommandInteraction) -> Ix<'a> {
-        Ix {
+    pub fn command(i: &'a poise::serenity_prelude::CommandInteraction) -> InteractionRef<'a> {
+        InteractionRef {
             id: i.id.get(),
             token: &i.token,
             application_id: i.application_id.get(),
-            kind: "command",
+            kind: InteractionKind::Command,
             name: &i.data.name,
         }
     }
@@ -63,15 +81,20 @@ pub fn internal_error_text(id: &str) -> String {
 }
 
 /// Computes a reply with `work` and delivers it as described in the module documentation.
-pub async fn respond<F>(data: &Data, ix: Ix<'_>, style: Style, work: F)
+pub async fn respond<F>(data: &Data, ix: InteractionRef<'_>, style: Style, work: F)
 where
     F: Future<Output = Result<Reply, BotError>>,
 {
-    let span = tracing::info_span!("interaction", kind = ix.kind, name = ix.name, id = ix.id);
+    let span = tracing::info_span!(
+        "interaction",
+        kind = ix.kind.as_str(),
+        name = ix.name,
+        id = ix.id
+    );
     deliver(data, ix, style, work).instrument(span).await;
 }
 
-async fn deliver<F>(data: &Data, ix: Ix<'_>, style: Style, work: F)
+async fn deliver<F>(data: &Data, ix: InteractionRef<'_>, style: Style, work: F)
 where
     F: Future<Output = Result<Reply, BotError>>,
 {
@@ -90,8 +113,8 @@ where
         None => {
             deferred = true;
             let kind = match style {
-                Style::NewMessage => 5,
-                Style::UpdateMessage => 6,
+                Style::NewMessage => Callback::DeferredChannelMessage,
+                Style::UpdateMessage => Callback::DeferredUpdateMessage,
             };
             if let Err(e) = callback(data, &ix, json!({ "type": kind }), Vec::new()).await {
                 log_failed(data, &ix, received, &e);
@@ -114,8 +137,8 @@ where
         finish_deferred(data, &ix, style, reply).await
     } else {
         let kind = match style {
-            Style::NewMessage => 4,
-            Style::UpdateMessage => 7,
+            Style::NewMessage => Callback::ChannelMessage,
+            Style::UpdateMessage => Callback::UpdateMessage,
         };
         let mut message = reply.message;
         if style == Style::UpdateMessage {
@@ -142,7 +165,7 @@ where
     }
 }
 
-fn log_failed(data: &Data, ix: &Ix<'_>, received: Instant, e: &RestError) {
+fn log_failed(data: &Data, ix: &InteractionRef<'_>, received: Instant, e: &RestError) {
     data.stats.errors.fetch_add(1, Ordering::Relaxed);
     tracing::error!(
         error_id = %error_id(),
@@ -157,7 +180,7 @@ fn log_failed(data: &Data, ix: &Ix<'_>, received: Instant, e: &RestError) {
 /// a public deferral replaces it with an ephemeral follow-up instead.
 async fn finish_deferred(
     data: &Data,
-    ix: &Ix<'_>,
+    ix: &InteractionRef<'_>,
     style: Style,
     reply: Reply,
 ) -> Result<(), RestError> {
@@ -195,7 +218,7 @@ async fn finish_deferred(
 
 async fn callback(
     data: &Data,
-    ix: &Ix<'_>,
+    ix: &InteractionRef<'_>,
     payload: serde_json::Value,
     files: Vec<super::rest::File>,
 ) -> Result<(), RestError> {
@@ -213,7 +236,7 @@ async fn callback(
 
 /// A call on the interaction's webhook; logged and bucketed by interaction id (the path holds
 /// the interaction token, which stays out of logs).
-fn webhook(ix: &Ix<'_>, method: Method, path: String, body: Body) -> Request {
+fn webhook(ix: &InteractionRef<'_>, method: Method, path: String, body: Body) -> Request {
     let tail = if path.ends_with("@original") {
         "/messages/@original"
     } else {

@@ -3,14 +3,15 @@
 //! titles, `/about`, and short notices. Pure functions of their inputs, so tests can
 //! validate each against Discord's schema without a connection.
 
-use crate::digest::discord::{
-    self as payload, field, headline_line, ActionRow, Button, ButtonStyle, Embed, Footer, Message,
-    SelectOption, StringSelect, DESCRIPTION_MAX, TITLE_MAX,
-};
+use crate::digest::embed::{self as payload, field, headline_line};
 use crate::digest::markdown::{escape_within, link_url};
 use crate::digest::{articles_per_side, png, Digest, Headline, RATINGS_ATTRIBUTION};
 use crate::model::{Article, Side, Story, StoryId};
 use crate::outlets::OutletDirectory;
+use crate::payload::limits::{DESCRIPTION_MAX, TITLE_MAX};
+use crate::payload::{
+    ActionRow, Button, ButtonStyle, Embed, Footer, Message, SelectOption, StringSelect,
+};
 use crate::store::StoryRow;
 use crate::text::{truncate_utf16, utf16_len};
 

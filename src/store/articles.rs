@@ -8,7 +8,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::{placeholders, time, Store, StoreError, StoreTx};
-use crate::model::Article;
+use crate::model::{Article, StoryKey};
 
 const ARTICLE_COLUMNS: &str = "seq, url, title, summary, outlet_name, domain, published, fetched";
 
@@ -28,7 +28,7 @@ pub(super) const MERGE_OUTLET: &str = "ON CONFLICT (story_seq, outlet_name) DO U
 /// An article to store in a story.
 #[derive(Debug, Clone)]
 pub struct NewArticle {
-    pub story_seq: i64,
+    pub story: StoryKey,
     pub article: Article,
 }
 
@@ -80,14 +80,10 @@ impl StoreTx {
                 rows.join(", ")
             );
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for NewArticle {
-                story_seq,
-                article: a,
-            } in chunk
-            {
+            for NewArticle { story, article: a } in chunk {
                 q = q
                     .bind(&a.url)
-                    .bind(*story_seq)
+                    .bind(story.0)
                     .bind(&a.title)
                     .bind(&a.summary)
                     .bind(&a.outlet)
@@ -139,7 +135,7 @@ impl StoreTx {
     pub async fn clustered_articles_since(
         &mut self,
         since: DateTime<Utc>,
-    ) -> Result<Vec<(i64, Article)>, StoreError> {
+    ) -> Result<Vec<(StoryKey, Article)>, StoreError> {
         let rows = sqlx::query(
             "SELECT a.story_seq, a.seq, a.url, a.title, a.summary, a.outlet_name, a.domain, a.published, a.fetched \
              FROM articles a JOIN stories s ON s.seq = a.story_seq \
@@ -150,7 +146,7 @@ impl StoreTx {
         .fetch_all(&mut *self.tx)
         .await?;
         rows.iter()
-            .map(|r| Ok((r.try_get("story_seq")?, article(r)?)))
+            .map(|r| Ok((StoryKey(r.try_get("story_seq")?), article(r)?)))
             .collect()
     }
 
@@ -167,7 +163,7 @@ impl StoreTx {
     /// latest `latest`, oldest first (a big story is not re-read whole on every update).
     pub async fn article_sample(
         &mut self,
-        story_seq: i64,
+        story: StoryKey,
         first: i64,
         latest: i64,
     ) -> Result<Vec<Article>, StoreError> {
@@ -179,7 +175,7 @@ impl StoreTx {
              ) ORDER BY published, seq"
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(story_seq)
+            .bind(story.0)
             .bind(first)
             .bind(latest)
             .fetch_all(&mut *self.tx)
@@ -252,7 +248,7 @@ impl Store {
     /// the given outlets.
     pub async fn story_articles(
         &self,
-        story_seq: i64,
+        story: StoryKey,
         outlets: Option<&[String]>,
         order: Order,
         offset: i64,
@@ -272,7 +268,7 @@ impl Store {
              ORDER BY {direction} LIMIT $2 OFFSET $3"
         );
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(story_seq)
+            .bind(story.0)
             .bind(limit)
             .bind(offset);
         for name in outlets.unwrap_or_default() {
@@ -282,11 +278,11 @@ impl Store {
         rows.iter().map(article).collect()
     }
 
-    /// A story's articles in publication order with `seq > after`, at most `limit`: for
+    /// A story's articles in publication order after `after` (time, article), at most `limit`: for
     /// exports, which walk a story of any size page by page.
     pub async fn story_articles_after(
         &self,
-        story_seq: i64,
+        story: StoryKey,
         after: Option<(DateTime<Utc>, i64)>,
         limit: i64,
     ) -> Result<Vec<(i64, Article)>, StoreError> {
@@ -297,7 +293,7 @@ impl Store {
              ORDER BY published, seq LIMIT $4"
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(story_seq)
+            .bind(story.0)
             .bind(t)
             .bind(s)
             .bind(limit)

@@ -30,7 +30,7 @@ use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{Any, AnyPool, Executor, Row, SqlSafeStr, Transaction};
 
-use crate::model::{OutletCoverage, Story, StoryId};
+use crate::model::{OutletCoverage, Story, StoryId, StoryKey};
 
 pub use articles::{NewArticle, Order};
 pub use feeds::FeedState;
@@ -114,7 +114,7 @@ fn is_busy(e: &sqlx::Error) -> bool {
 /// A story row without its coverage.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoryRow {
-    pub seq: i64,
+    pub key: StoryKey,
     pub id: StoryId,
     pub title: String,
     pub key_points: Vec<String>,
@@ -321,18 +321,18 @@ impl Store {
         row.map(|r| story_row(&r)).transpose()
     }
 
-    /// Story rows by seq, in the order given (missing ones skipped).
-    pub async fn story_rows(&self, seqs: &[i64]) -> Result<Vec<StoryRow>, StoreError> {
-        if seqs.is_empty() {
+    /// Story rows by key, in the order given (missing ones skipped).
+    pub async fn story_rows(&self, keys: &[StoryKey]) -> Result<Vec<StoryRow>, StoreError> {
+        if keys.is_empty() {
             return Ok(Vec::new());
         }
         let sql = format!(
             "SELECT {STORY_COLUMNS} FROM stories WHERE seq IN ({})",
-            placeholders(seqs.len(), 1)
+            placeholders(keys.len(), 1)
         );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for &seq in seqs {
-            query = query.bind(seq);
+        for key in keys {
+            query = query.bind(key.0);
         }
         let mut rows: Vec<StoryRow> = query
             .fetch_all(&self.pool)
@@ -340,7 +340,7 @@ impl Store {
             .iter()
             .map(story_row)
             .collect::<Result<_, _>>()?;
-        rows.sort_by_key(|r| seqs.iter().position(|&s| s == r.seq));
+        rows.sort_by_key(|r| keys.iter().position(|&k| k == r.key));
         Ok(rows)
     }
 
@@ -370,18 +370,18 @@ impl Store {
         );
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
         for r in &rows {
-            q = q.bind(r.seq);
+            q = q.bind(r.key.0);
         }
-        let mut by_story: std::collections::HashMap<i64, Vec<OutletCoverage>> =
+        let mut by_story: std::collections::HashMap<StoryKey, Vec<OutletCoverage>> =
             std::collections::HashMap::new();
         for r in q.fetch_all(&self.pool).await? {
-            let seq: i64 = r.try_get("story_seq")?;
-            by_story.entry(seq).or_default().push(outlet_coverage(&r)?);
+            let key = StoryKey(r.try_get("story_seq")?);
+            by_story.entry(key).or_default().push(outlet_coverage(&r)?);
         }
         Ok(rows
             .into_iter()
             .map(|row| {
-                let outlets = by_story.remove(&row.seq).unwrap_or_default();
+                let outlets = by_story.remove(&row.key).unwrap_or_default();
                 story(row, outlets)
             })
             .collect())
@@ -413,54 +413,24 @@ impl Store {
         &self,
         hits: Vec<search::Hit>,
     ) -> Result<Vec<(StoryRow, f64)>, StoreError> {
-        let seqs: Vec<i64> = hits.iter().map(|h| h.seq).collect();
-        let rows = self.story_rows(&seqs).await?;
+        let keys: Vec<StoryKey> = hits.iter().map(|h| h.key).collect();
+        let rows = self.story_rows(&keys).await?;
         Ok(rows
             .into_iter()
             .filter_map(|row| {
-                let hit = hits.iter().find(|h| h.seq == row.seq)?;
+                let hit = hits.iter().find(|h| h.key == row.key)?;
                 Some((row, hit.relevance))
             })
             .collect())
     }
 
-    /// Stories ranked by trending score ([`crate::summarise::trending`]) among the most
-    /// covered ones updated within `window` of the newest story.
-    pub async fn trending(
-        &self,
-        limit: usize,
-        window: chrono::Duration,
-    ) -> Result<Vec<StoryRow>, StoreError> {
-        let candidates = self.top(500, window).await?;
-        let Some(newest) = candidates.iter().map(|r| r.last_updated).max() else {
-            return Ok(Vec::new());
-        };
-        let since = newest - chrono::Duration::hours(crate::summarise::trending::GROWTH_HOURS);
-        let recent = self.recent_articles(&candidates, since).await?;
-        let mut scored: Vec<(f64, StoryRow)> = candidates
-            .into_iter()
-            .map(|row| {
-                let hours = (newest - row.last_updated).num_seconds() as f64 / 3600.0;
-                let score = crate::summarise::trending::score(
-                    row.source_count,
-                    row.article_count,
-                    recent.get(&row.seq).copied().unwrap_or(0),
-                    hours,
-                );
-                (score, row)
-            })
-            .collect();
-        scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.seq.cmp(&b.1.seq)));
-        Ok(scored.into_iter().take(limit).map(|(_, r)| r).collect())
-    }
-
     /// Articles published since `since`, per story, for these stories only (an index range
     /// per story, so the cost follows the stories' recent coverage, not the whole store).
-    async fn recent_articles(
+    pub async fn recent_articles(
         &self,
         rows: &[StoryRow],
         since: DateTime<Utc>,
-    ) -> Result<std::collections::HashMap<i64, i64>, StoreError> {
+    ) -> Result<std::collections::HashMap<StoryKey, i64>, StoreError> {
         let mut recent = std::collections::HashMap::new();
         for chunk in rows.chunks(200) {
             let sql = format!(
@@ -470,10 +440,10 @@ impl Store {
             );
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(since.timestamp());
             for r in chunk {
-                q = q.bind(r.seq);
+                q = q.bind(r.key.0);
             }
             for r in q.fetch_all(&self.pool).await? {
-                recent.insert(r.try_get::<i64, _>("story_seq")?, r.try_get::<i64, _>("n")?);
+                recent.insert(StoryKey(r.try_get("story_seq")?), r.try_get::<i64, _>("n")?);
             }
         }
         Ok(recent)
@@ -505,12 +475,19 @@ impl Store {
         rows.iter().map(story_row).collect()
     }
 
-    /// One page of all stories in storage order: those with `seq > after`, at most `limit`.
-    pub async fn stories_after(&self, after: i64, limit: i64) -> Result<Vec<StoryRow>, StoreError> {
-        let sql =
-            format!("SELECT {STORY_COLUMNS} FROM stories WHERE seq > $1 AND merged_into IS NULL ORDER BY seq LIMIT $2");
+    /// One page of all stories in storage order: those after `after` (all with `None`), at
+    /// most `limit`.
+    pub async fn stories_after(
+        &self,
+        after: Option<StoryKey>,
+        limit: i64,
+    ) -> Result<Vec<StoryRow>, StoreError> {
+        let sql = format!(
+            "SELECT {STORY_COLUMNS} FROM stories WHERE seq > $1 AND merged_into IS NULL \
+             ORDER BY seq LIMIT $2"
+        );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(after)
+            .bind(after.map_or(i64::MIN, |k| k.0))
             .bind(limit)
             .fetch_all(&self.pool)
             .await?;
@@ -617,14 +594,22 @@ pub struct StoryUpdate<'a> {
 }
 
 impl StoreTx {
-    /// The seq and id of the story with this upstream key.
-    pub async fn story_by_key(&mut self, key: &str) -> Result<Option<(i64, StoryId)>, StoreError> {
+    /// The story with this upstream key, if any.
+    pub async fn story_by_upstream_key(
+        &mut self,
+        key: &str,
+    ) -> Result<Option<(StoryKey, StoryId)>, StoreError> {
         let row = sqlx::query("SELECT seq, id FROM stories WHERE upstream_key = $1")
             .bind(key)
             .fetch_optional(&mut *self.tx)
             .await?;
-        row.map(|r| Ok((r.try_get("seq")?, StoryId::from_stored(r.try_get("id")?))))
-            .transpose()
+        row.map(|r| {
+            Ok((
+                StoryKey(r.try_get("seq")?),
+                StoryId::from_stored(r.try_get("id")?),
+            ))
+        })
+        .transpose()
     }
 
     /// Whether a story id is taken.
@@ -636,8 +621,8 @@ impl StoreTx {
         Ok(row.is_some())
     }
 
-    /// Creates an empty story and returns its seq.
-    pub async fn insert_story(&mut self, s: NewStory<'_>) -> Result<i64, StoreError> {
+    /// Creates an empty story and returns its key.
+    pub async fn insert_story(&mut self, s: NewStory<'_>) -> Result<StoryKey, StoreError> {
         let t = s.published.timestamp();
         let row = sqlx::query(
             "INSERT INTO stories (id, upstream_key, title, key_points, first_published, last_updated, created) \
@@ -651,7 +636,7 @@ impl StoreTx {
         .bind(s.now.timestamp())
         .fetch_one(&mut *self.tx)
         .await?;
-        Ok(row.try_get("seq")?)
+        Ok(StoryKey(row.try_get("seq")?))
     }
 
     /// Marks that the clustering path wrote, and returns the new write generation.
@@ -674,7 +659,12 @@ impl StoreTx {
 
     /// Rewrites a story's summary and counts (from its outlet aggregates), bumps its revision
     /// and re-indexes it for search.
-    pub async fn update_story(&mut self, seq: i64, u: StoryUpdate<'_>) -> Result<(), StoreError> {
+    pub async fn update_story(
+        &mut self,
+        key: StoryKey,
+        u: StoryUpdate<'_>,
+    ) -> Result<(), StoreError> {
+        let seq = key.0;
         let key_points = serde_json::to_string(u.key_points).expect("strings serialise");
         // Titles are re-indexed only when they change (or were never indexed: revision 0).
         let before = sqlx::query("SELECT title, revision FROM stories WHERE seq = $1")
@@ -716,7 +706,7 @@ impl StoreTx {
         search::index_story(
             &mut self.tx,
             self.backend,
-            seq,
+            key,
             u.title,
             &u.key_points.join("\n"),
             &headlines,
@@ -727,7 +717,8 @@ impl StoreTx {
 
     /// Moves every article of story `from` into story `into`; `from` is kept as a pointer, so
     /// its id still finds the merged story, and leaves the search index.
-    pub async fn merge_story(&mut self, from: i64, into: i64) -> Result<(), StoreError> {
+    pub async fn merge_story(&mut self, from: StoryKey, into: StoryKey) -> Result<(), StoreError> {
+        let (from, into) = (from.0, into.0);
         sqlx::query("UPDATE articles SET story_seq = $1 WHERE story_seq = $2")
             .bind(into)
             .bind(from)
@@ -753,7 +744,7 @@ impl StoreTx {
             .bind(from)
             .execute(&mut *self.tx)
             .await?;
-        search::unindex_story(&mut self.tx, self.backend, from).await
+        search::unindex_story(&mut self.tx, self.backend, StoryKey(from)).await
     }
 
     pub async fn commit(self) -> Result<(), StoreError> {
@@ -767,7 +758,7 @@ fn story_row(r: &AnyRow) -> Result<StoryRow, StoreError> {
     let key_points = serde_json::from_str(&key_points)
         .map_err(|e| StoreError::Corrupt(format!("key points of a story: {e}")))?;
     Ok(StoryRow {
-        seq: r.try_get("seq")?,
+        key: StoryKey(r.try_get("seq")?),
         id: StoryId::from_stored(r.try_get("id")?),
         title: r.try_get("title")?,
         key_points,
@@ -792,7 +783,7 @@ fn outlet_coverage(r: &AnyRow) -> Result<OutletCoverage, StoreError> {
 
 fn story(row: StoryRow, outlets: Vec<OutletCoverage>) -> Story {
     Story {
-        seq: row.seq,
+        key: row.key,
         id: row.id,
         title: row.title,
         key_points: row.key_points,

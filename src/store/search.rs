@@ -20,6 +20,7 @@
 use sqlx::{Any, Row, Transaction};
 
 use super::{Backend, StoreError};
+use crate::model::StoryKey;
 
 /// At most this many words of a query are used.
 pub const MAX_TERMS: usize = 12;
@@ -153,10 +154,10 @@ impl SearchTerms {
     }
 }
 
-/// A search hit: the story's seq and a relevance in (0, 1], best first.
+/// A search hit: the story and a relevance in (0, 1], best first.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Hit {
-    pub seq: i64,
+    pub key: StoryKey,
     pub relevance: f64,
 }
 
@@ -165,12 +166,13 @@ pub struct Hit {
 pub async fn index_story(
     tx: &mut Transaction<'static, Any>,
     backend: Backend,
-    seq: i64,
+    key: StoryKey,
     title: &str,
     key_points: &str,
     headlines: &str,
     title_changed: bool,
 ) -> Result<(), StoreError> {
+    let seq = key.0;
     match backend {
         Backend::Sqlite => {
             // FTS5 tables keyed by rowid = stories.seq: replace the row in each.
@@ -224,8 +226,9 @@ pub async fn index_story(
 pub async fn unindex_story(
     tx: &mut Transaction<'static, Any>,
     backend: Backend,
-    seq: i64,
+    key: StoryKey,
 ) -> Result<(), StoreError> {
+    let seq = key.0;
     let statements: &[&'static str] = match backend {
         Backend::Sqlite => &[
             "DELETE FROM story_fts WHERE rowid = $1",
@@ -333,7 +336,7 @@ fn to_hits(rows: Vec<sqlx::any::AnyRow>) -> Result<Vec<Hit>, StoreError> {
     Ok(hits
         .into_iter()
         .map(|(seq, score)| Hit {
-            seq,
+            key: StoryKey(seq),
             relevance: if best < 0.0 {
                 (score / best).clamp(0.0, 1.0)
             } else {

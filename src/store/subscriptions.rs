@@ -19,80 +19,9 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::{time, Backend, Store, StoreError};
-
-/// What a subscription follows.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Follow {
-    /// New stories matching `query` once they have `min_sources` outlets.
-    Topic { query: String, min_sources: i64 },
-    /// One story's growth.
-    Story { story_id: String },
-    /// The top stories every day at `time` (HH:MM) in `timezone`.
-    Briefing {
-        time: String,
-        timezone: String,
-        count: i64,
-    },
-}
-
-impl Follow {
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Follow::Topic { .. } => "topic",
-            Follow::Story { .. } => "story",
-            Follow::Briefing { .. } => "briefing",
-        }
-    }
-}
-
-/// A stored subscription.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Subscription {
-    pub id: i64,
-    /// The number people see (`#3`), per server.
-    pub number: i64,
-    pub guild_id: u64,
-    pub channel_id: u64,
-    pub follow: Follow,
-    /// Topic: stories up to this sequence number existed before the subscription.
-    pub watermark: i64,
-    /// Story: articles and sides (bits: 1 left, 2 center, 4 right) when last posted.
-    pub last_count: i64,
-    pub last_sides: i64,
-    /// The message later updates reply to.
-    pub anchor_message: Option<u64>,
-    pub created_by: u64,
-    pub created_at: DateTime<Utc>,
-    /// Set while deliveries fail for a reason only a person can fix (permissions, channel).
-    pub paused_reason: Option<String>,
-    /// While paused: when the next probe may go out.
-    pub retry_at: Option<DateTime<Utc>>,
-}
-
-/// A subscription about to be stored.
-#[derive(Debug, Clone)]
-pub struct NewSubscription {
-    pub guild_id: u64,
-    pub channel_id: u64,
-    pub follow: Follow,
-    pub watermark: i64,
-    pub last_count: i64,
-    pub last_sides: i64,
-    pub created_by: u64,
-}
-
-/// A delivery in the outbox.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Delivery {
-    pub id: i64,
-    pub subscription_id: i64,
-    pub subject: String,
-    pub revision: i64,
-    pub channel_id: u64,
-    pub nonce: String,
-    pub attempts: i64,
-    pub created_at: DateTime<Utc>,
-}
+use crate::model::{
+    Delivery, DeliveryState, Follow, FollowKind, NewSubscription, StoryId, StoryKey, Subscription,
+};
 
 /// Why a new subscription was not stored.
 #[derive(Debug, thiserror::Error)]
@@ -111,26 +40,25 @@ const COLUMNS: &str = "id, number, guild_id, channel_id, kind, query, story_id, 
 
 fn subscription(r: &AnyRow) -> Result<Subscription, StoreError> {
     let kind: String = r.try_get("kind")?;
-    let follow = match kind.as_str() {
-        "topic" => Follow::Topic {
+    let corrupt = |what: &str| StoreError::Corrupt(format!("subscription {what}"));
+    let text = |column: &str| -> Result<String, StoreError> {
+        Ok(r.try_get::<Option<String>, _>(column)?.unwrap_or_default())
+    };
+    let follow = match FollowKind::parse(&kind).ok_or_else(|| corrupt(&format!("kind {kind:?}")))? {
+        FollowKind::Topic => Follow::Topic {
             query: r.try_get("query")?,
             min_sources: r.try_get("min_sources")?,
         },
-        "story" => Follow::Story {
-            story_id: r
-                .try_get::<Option<String>, _>("story_id")?
-                .unwrap_or_default(),
+        FollowKind::Story => Follow::Story {
+            story: StoryId::parse(&text("story_id")?).ok_or_else(|| corrupt("story id"))?,
         },
-        "briefing" => Follow::Briefing {
-            time: r
-                .try_get::<Option<String>, _>("brief_time")?
-                .unwrap_or_default(),
-            timezone: r
-                .try_get::<Option<String>, _>("timezone")?
-                .unwrap_or_default(),
+        FollowKind::Briefing => Follow::Briefing {
+            time: crate::model::parse_time(&text("brief_time")?)
+                .ok_or_else(|| corrupt("briefing time"))?,
+            zone: crate::model::parse_zone(&text("timezone")?)
+                .ok_or_else(|| corrupt("time zone"))?,
             count: r.try_get("brief_count")?,
         },
-        other => return Err(StoreError::Corrupt(format!("subscription kind {other:?}"))),
     };
     Ok(Subscription {
         id: r.try_get("id")?,
@@ -138,7 +66,7 @@ fn subscription(r: &AnyRow) -> Result<Subscription, StoreError> {
         guild_id: r.try_get::<i64, _>("guild_id")? as u64,
         channel_id: r.try_get::<i64, _>("channel_id")? as u64,
         follow,
-        watermark: r.try_get("watermark")?,
+        watermark: StoryKey(r.try_get("watermark")?),
         last_count: r.try_get("last_count")?,
         last_sides: r.try_get("last_sides")?,
         anchor_message: r
@@ -193,7 +121,7 @@ async fn check_subscribe(
          AND COALESCE(timezone, '') = $6",
     )
     .bind(s.channel_id as i64)
-    .bind(s.follow.kind())
+    .bind(s.follow.kind().as_str())
     .bind(&query)
     .bind(story_id.as_deref().unwrap_or(""))
     .bind(brief_time.as_deref().unwrap_or(""))
@@ -227,17 +155,13 @@ type FollowColumns = (
 fn follow_columns(follow: &Follow) -> FollowColumns {
     match follow {
         Follow::Topic { query, min_sources } => (query.clone(), None, *min_sources, None, None, 0),
-        Follow::Story { story_id } => (String::new(), Some(story_id.clone()), 0, None, None, 0),
-        Follow::Briefing {
-            time,
-            timezone,
-            count,
-        } => (
+        Follow::Story { story } => (String::new(), Some(story.to_string()), 0, None, None, 0),
+        Follow::Briefing { time, zone, count } => (
             String::new(),
             None,
             0,
-            Some(time.clone()),
-            Some(timezone.clone()),
+            Some(time.format("%H:%M").to_string()),
+            Some(zone.name().to_string()),
             *count,
         ),
     }
@@ -295,14 +219,14 @@ impl Store {
         .bind(number)
         .bind(s.guild_id as i64)
         .bind(s.channel_id as i64)
-        .bind(s.follow.kind())
+        .bind(s.follow.kind().as_str())
         .bind(query)
         .bind(story_id)
         .bind(min_sources)
         .bind(brief_time)
         .bind(timezone)
         .bind(brief_count)
-        .bind(s.watermark)
+        .bind(s.watermark.0)
         .bind(s.last_count)
         .bind(s.last_sides)
         .bind(s.created_by as i64)
@@ -329,12 +253,15 @@ impl Store {
         rows.iter().map(subscription).collect()
     }
 
-    /// Every subscription of one kind (`topic`, `story`, `briefing`).
-    pub async fn subscriptions_of_kind(&self, kind: &str) -> Result<Vec<Subscription>, StoreError> {
+    /// Every subscription of one kind.
+    pub async fn subscriptions_of_kind(
+        &self,
+        kind: FollowKind,
+    ) -> Result<Vec<Subscription>, StoreError> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM subscriptions WHERE kind = $1 ORDER BY id"
         )))
-        .bind(kind)
+        .bind(kind.as_str())
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(subscription).collect()
@@ -458,15 +385,16 @@ impl Store {
             "SELECT d.id, d.subscription_id, d.subject, d.revision, d.channel_id, d.nonce, \
                d.attempts, d.created_at \
              FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id \
-             WHERE d.state = 'pending' AND d.next_attempt <= $1 \
+             WHERE d.state = $3 AND d.next_attempt <= $1 \
                AND (s.paused_reason IS NULL \
                     OR (COALESCE(s.retry_at, 0) <= $1 \
                         AND d.id = (SELECT MIN(p.id) FROM deliveries p \
-                                    WHERE p.subscription_id = s.id AND p.state = 'pending'))) \
+                                    WHERE p.subscription_id = s.id AND p.state = $3))) \
              ORDER BY d.id LIMIT $2",
         )
         .bind(now.timestamp())
         .bind(limit)
+        .bind(DeliveryState::Pending.as_str())
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(delivery).collect()
@@ -477,8 +405,9 @@ impl Store {
         let row = sqlx::query(
             "SELECT MIN(d.next_attempt) AS t FROM deliveries d \
              JOIN subscriptions s ON s.id = d.subscription_id \
-             WHERE d.state = 'pending' AND s.paused_reason IS NULL",
+             WHERE d.state = $1 AND s.paused_reason IS NULL",
         )
+        .bind(DeliveryState::Pending.as_str())
         .fetch_one(&self.pool)
         .await?;
         row.try_get::<Option<i64>, _>("t")?.map(time).transpose()
@@ -492,11 +421,12 @@ impl Store {
         reason: &str,
     ) -> Result<u64, StoreError> {
         let done = sqlx::query(
-            "UPDATE deliveries SET state = 'dropped', error = $1 \
-             WHERE state = 'pending' AND created_at < $2",
+            "UPDATE deliveries SET state = $3, error = $1 WHERE state = $4 AND created_at < $2",
         )
         .bind(reason)
         .bind(cutoff.timestamp())
+        .bind(DeliveryState::Dropped.as_str())
+        .bind(DeliveryState::Pending.as_str())
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected())
@@ -510,21 +440,27 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "UPDATE deliveries SET state = 'sent', sent_at = $1, message_id = $2, \
+            "UPDATE deliveries SET state = $4, sent_at = $1, message_id = $2, \
                attempts = attempts + 1, error = NULL WHERE id = $3",
         )
         .bind(now.timestamp())
         .bind(message_id as i64)
         .bind(id)
+        .bind(DeliveryState::Sent.as_str())
         .execute(&self.pool)
         .await?;
         Ok(())
     }
 
     /// A delivery ends unsent: `dropped` (too old) or `failed` (refused), with the reason.
-    pub async fn mark_unsent(&self, id: i64, state: &str, error: &str) -> Result<(), StoreError> {
+    pub async fn mark_unsent(
+        &self,
+        id: i64,
+        state: DeliveryState,
+        error: &str,
+    ) -> Result<(), StoreError> {
         sqlx::query("UPDATE deliveries SET state = $1, error = $2 WHERE id = $3")
-            .bind(state)
+            .bind(state.as_str())
             .bind(error)
             .bind(id)
             .execute(&self.pool)
@@ -552,22 +488,27 @@ impl Store {
     }
 
     /// Counts of deliveries per state, for logs and tests.
-    pub async fn delivery_counts(&self) -> Result<Vec<(String, i64)>, StoreError> {
+    pub async fn delivery_counts(&self) -> Result<Vec<(DeliveryState, i64)>, StoreError> {
         let rows = sqlx::query(
             "SELECT state, COUNT(*) AS n FROM deliveries GROUP BY state ORDER BY state",
         )
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
-            .map(|r| Ok((r.try_get("state")?, r.try_get("n")?)))
+            .map(|r| {
+                let state: String = r.try_get("state")?;
+                let state = DeliveryState::parse(&state)
+                    .ok_or_else(|| StoreError::Corrupt(format!("delivery state {state:?}")))?;
+                Ok((state, r.try_get("n")?))
+            })
             .collect()
     }
 
-    /// The newest story's sequence number (the watermark of a new topic subscription).
-    pub async fn max_story_seq(&self) -> Result<i64, StoreError> {
+    /// The newest story (the watermark of a new topic subscription: no backfill).
+    pub async fn newest_story(&self) -> Result<StoryKey, StoreError> {
         let row = sqlx::query("SELECT MAX(seq) AS m FROM stories")
             .fetch_one(&self.pool)
             .await?;
-        Ok(row.try_get::<Option<i64>, _>("m")?.unwrap_or(0))
+        Ok(StoryKey(row.try_get::<Option<i64>, _>("m")?.unwrap_or(0)))
     }
 }

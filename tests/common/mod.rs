@@ -52,13 +52,16 @@ pub fn poller(app: &App) -> storybot::ingest::poll::Poller {
 }
 
 /// Every article of a story, oldest first.
-pub async fn articles(app: &App, story_seq: i64) -> Vec<storybot::model::Article> {
+pub async fn articles(
+    app: &App,
+    story: storybot::model::StoryKey,
+) -> Vec<storybot::model::Article> {
     let mut out = Vec::new();
     let mut after = None;
     loop {
         let page = app
             .store
-            .story_articles_after(story_seq, after, 1_000)
+            .story_articles_after(story, after, 1_000)
             .await
             .unwrap();
         let Some((seq, last)) = page.last() else {
@@ -98,7 +101,7 @@ pub fn digest_of(
         }
     }
     let story = storybot::model::Story {
-        seq: 1,
+        key: storybot::model::StoryKey(1),
         id: storybot::model::StoryId::derive(seed, 8),
         title: title.to_string(),
         key_points,

@@ -6,7 +6,7 @@ pub mod story;
 pub mod subscribe;
 pub mod top;
 
-use super::respond::{respond, Ix, Style};
+use super::respond::{respond, InteractionRef, Style};
 use super::views::Reply;
 use super::{BotError, Context, Data};
 
@@ -34,7 +34,7 @@ where
     };
     respond(
         ctx.data(),
-        Ix::command(actx.interaction),
+        InteractionRef::command(actx.interaction),
         Style::NewMessage,
         work,
     )

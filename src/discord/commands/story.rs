@@ -8,12 +8,8 @@ use super::answer;
 use crate::app::{Lookup, MAX_QUERY_CHARS};
 use crate::discord::views;
 use crate::discord::{BotError, Context};
+use crate::payload::limits::{AUTOCOMPLETE_CHOICES_MAX, CHOICE_NAME_MAX};
 use crate::text::truncate_chars;
-
-/// Autocomplete choices Discord shows at most.
-pub const MAX_CHOICES: usize = 25;
-/// Longest choice name Discord accepts.
-pub const CHOICE_NAME_MAX: usize = 100;
 
 /// Find a story: key points, coverage, bias distribution and headlines
 #[poise::command(
@@ -46,7 +42,11 @@ pub(crate) async fn autocomplete(ctx: Context<'_>, partial: &str) -> CreateAutoc
     let data = ctx.data();
     data.stats.autocompletes.fetch_add(1, Ordering::Relaxed);
     let partial = truncate_chars(partial.trim(), MAX_QUERY_CHARS);
-    let rows = match data.app.title_matches(&partial, MAX_CHOICES).await {
+    let rows = match data
+        .app
+        .title_matches(&partial, AUTOCOMPLETE_CHOICES_MAX)
+        .await
+    {
         Ok(rows) => rows,
         Err(e) => {
             tracing::warn!(error = %crate::error::Chain(&e), "autocomplete lookup failed");
@@ -56,7 +56,7 @@ pub(crate) async fn autocomplete(ctx: Context<'_>, partial: &str) -> CreateAutoc
     let choices = rows
         .into_iter()
         .filter(|r| !r.title.trim().is_empty())
-        .take(MAX_CHOICES)
+        .take(AUTOCOMPLETE_CHOICES_MAX)
         .map(|r| AutocompleteChoice::new(truncate_chars(&r.title, CHOICE_NAME_MAX), r.id.as_str()))
         .collect();
     CreateAutocompleteResponse::new().set_choices(choices)

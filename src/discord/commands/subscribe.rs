@@ -1,31 +1,27 @@
 //! Subscriptions: `/subscribe topic`, `/subscribe story`, `/briefing`, `/subscriptions` and
-//! `/unsubscribe`. Server only; by default only members with Manage Channels see them
-//! (`default_member_permissions`), and the permission is checked again here. A subscription is
-//! accepted only once its confirmation is posted in the channel, which proves the bot can post
-//! there; it never backfills earlier stories.
+//! `/unsubscribe`, the Discord side of [`crate::subscriptions`]. Server only; by default only
+//! members with Manage Channels see them (`default_member_permissions`), and the permission is
+//! checked again when a command runs. A subscription is accepted only once its confirmation is
+//! posted in the channel, which proves the bot can post there; it never backfills.
 
 use poise::serenity_prelude::{
-    AutocompleteChoice, CommandInteraction, CreateAutocompleteResponse, PartialChannel, Permissions,
+    AutocompleteChoice, CommandInteraction, CreateAutocompleteResponse, PartialChannel,
 };
 
 use super::answer;
 use crate::app::Lookup;
-use crate::digest::discord::{Embed, Message};
 use crate::digest::markdown::escape_within;
 use crate::discord::delivery::{self, ChannelPost};
-use crate::discord::matcher::side_bits;
-use crate::discord::schedule;
 use crate::discord::views::{self, Reply};
 use crate::discord::{BotError, Context, Data};
-use crate::store::subscriptions::{Follow, NewSubscription, SubscribeError, Subscription};
-
-/// What the bot needs in a channel it posts in.
-const POST_PERMISSIONS: [(Permissions, &str); 4] = [
-    (Permissions::VIEW_CHANNEL, "View Channel"),
-    (Permissions::SEND_MESSAGES, "Send Messages"),
-    (Permissions::EMBED_LINKS, "Embed Links"),
-    (Permissions::ATTACH_FILES, "Attach Files"),
-];
+use crate::model::{Follow, NewSubscription, StoryKey, Subscription};
+use crate::payload::limits::{AUTOCOMPLETE_CHOICES_MAX, CHOICE_NAME_MAX, DESCRIPTION_MAX};
+use crate::payload::{Embed, Message};
+use crate::subscriptions::matcher::side_bits;
+use crate::subscriptions::schedule;
+use crate::subscriptions::subscribe::{
+    self as workflow, PostError, Poster, Request, SubscribeError,
+};
 
 /// Follow a topic or a story in a channel
 #[poise::command(
@@ -64,7 +60,7 @@ pub async fn topic(
         if crate::store::SearchTerms::parse(&query).is_empty() {
             return Err(BotError::User("Give a few words to look for.".into()));
         }
-        let watermark = app.store.max_story_seq().await?;
+        let watermark = app.store.newest_story().await?;
         let follow = Follow::Topic {
             query: query.clone(),
             min_sources: min,
@@ -113,10 +109,10 @@ pub async fn follow_story(
             escape_within(&story.title, 200)
         );
         let follow = Follow::Story {
-            story_id: story.id.to_string(),
+            story: story.id.clone(),
         };
         let progress = (story.article_count, sides);
-        create(ctx, follow, channel, 0, progress, &what).await
+        create(ctx, follow, channel, StoryKey(0), progress, &what).await
     })
     .await
 }
@@ -160,15 +156,17 @@ pub async fn briefing(
                 escape_within(&timezone, 64)
             ))
         })?;
-        let time = at.format("%H:%M").to_string();
         let count = i64::from(count.unwrap_or(5).clamp(1, 10));
-        let what = format!("a briefing of the top {count} stories every day at {time} ({tz})");
+        let what = format!(
+            "a briefing of the top {count} stories every day at {} ({tz})",
+            at.format("%H:%M")
+        );
         let follow = Follow::Briefing {
-            time,
-            timezone: tz.name().to_string(),
+            time: at,
+            zone: tz,
             count,
         };
-        create(ctx, follow, channel, 0, (0, 0), &what).await
+        create(ctx, follow, channel, StoryKey(0), (0, 0), &what).await
     })
     .await
 }
@@ -195,7 +193,7 @@ pub async fn subscriptions(ctx: Context<'_>) -> Result<(), BotError> {
         let limit = ctx.data().app.settings.subscriptions.max_per_guild;
         let mut m = Message::embeds(vec![Embed {
             title: format!("Subscriptions ({} of {limit})", subs.len()),
-            description: crate::text::truncate_utf16(&text, 4096),
+            description: crate::text::truncate_utf16(&text, DESCRIPTION_MAX),
             ..Embed::default()
         }]);
         m = m.ephemeral();
@@ -243,12 +241,10 @@ fn describe(s: &Subscription) -> String {
             "topic **{}** ({min_sources}+ sources)",
             escape_within(query, 100)
         ),
-        Follow::Story { story_id } => format!("story `{story_id}`"),
-        Follow::Briefing {
-            time,
-            timezone,
-            count,
-        } => format!("briefing of {count} at {time} {timezone}"),
+        Follow::Story { story } => format!("story `{story}`"),
+        Follow::Briefing { time, zone, count } => {
+            format!("briefing of {count} at {} {zone}", time.format("%H:%M"))
+        }
     };
     let state = match &s.paused_reason {
         None => "active".to_string(),
@@ -267,30 +263,26 @@ fn interaction<'a>(ctx: Context<'a>) -> Result<&'a CommandInteraction, BotError>
 /// The server, and the member who asked, if they may manage subscriptions.
 fn authorise(ctx: Context<'_>) -> Result<(u64, u64), BotError> {
     let i = interaction(ctx)?;
-    let guild = i.guild_id.ok_or_else(|| {
-        BotError::User("Subscriptions belong to servers: use this in one.".into())
-    })?;
-    let perms = i
-        .member
-        .as_ref()
-        .and_then(|m| m.permissions)
-        .unwrap_or_else(Permissions::empty);
-    if !(perms.manage_channels() || perms.administrator()) {
-        return Err(BotError::User(
-            "You need the Manage Channels permission to manage subscriptions.".into(),
-        ));
-    }
+    let guild = i
+        .guild_id
+        .ok_or_else(|| refusal(SubscribeError::NotInServer))?;
+    workflow::authorise(member_permissions(i)).map_err(refusal)?;
     Ok((guild.get(), i.user.id.get()))
 }
 
-/// Posts the subscription's confirmation in the channel, then stores it: a channel that
-/// refuses the post gets nothing stored (and no number used up); a subscription that cannot be
-/// stored after all (the limit reached meanwhile) has its confirmation deleted again.
+fn member_permissions(i: &CommandInteraction) -> u64 {
+    i.member
+        .as_ref()
+        .and_then(|m| m.permissions)
+        .map_or(0, |p| p.bits())
+}
+
+/// Runs the subscribe workflow ([`crate::subscriptions::subscribe`]) for this command.
 async fn create(
     ctx: Context<'_>,
     follow: Follow,
     channel: Option<PartialChannel>,
-    watermark: i64,
+    watermark: StoryKey,
     (last_count, last_sides): (i64, i64),
     what: &str,
 ) -> Result<Reply, BotError> {
@@ -298,88 +290,77 @@ async fn create(
     let i = interaction(ctx)?;
     let data: &Data = ctx.data();
     let channel_id = channel.map_or(i.channel_id.get(), |c| c.id.get());
-    if channel_id == i.channel_id.get() {
-        if let Some(perms) = i.app_permissions {
-            let missing: Vec<&str> = POST_PERMISSIONS
-                .iter()
-                .filter(|(p, _)| !perms.contains(*p) && !perms.administrator())
-                .map(|(_, name)| *name)
-                .collect();
-            if !missing.is_empty() {
-                return Err(BotError::User(format!(
-                    "I can't post in <#{channel_id}>: I am missing {}. Nothing was subscribed.",
-                    missing.join(", ")
-                )));
-            }
-        }
-    }
-    let new = NewSubscription {
-        guild_id: guild,
-        channel_id,
-        follow,
-        watermark,
-        last_count,
-        last_sides,
-        created_by: user,
-    };
-    let store = &data.app.store;
-    let limit = data.app.settings.subscriptions.max_per_guild;
-    store.check_subscribe(&new, limit).await.map_err(refused)?;
-    let confirmation = ChannelPost {
-        message: Message::embeds(vec![Embed {
-            description: format!("📰 This channel will get {what}."),
-            color: crate::digest::discord::colour(None),
-            ..Embed::default()
-        }]),
-        content: None,
+    let request = Request {
+        new: NewSubscription {
+            guild_id: guild,
+            channel_id,
+            follow,
+            watermark,
+            last_count,
+            last_sides,
+            created_by: user,
+        },
+        member_permissions: member_permissions(i),
+        // Discord tells the bot's permissions for the channel the command came from only.
+        bot_permissions_here: (channel_id == i.channel_id.get())
+            .then(|| i.app_permissions.map(|p| p.bits()))
+            .flatten(),
+        what: what.to_string(),
         // One confirmation per command, however often the post is retried.
-        nonce: Some(format!("sbc{}", i.id.get())),
-        enforce_nonce: true,
-        message_reference: None,
+        nonce: format!("sbc{}", i.id.get()),
     };
-    let message_id = match delivery::post(data, channel_id, &confirmation, Vec::new()).await {
-        Ok(id) => id,
-        Err(e) => {
-            return match delivery::refusal(&e, channel_id) {
-                Some(why) => Err(BotError::User(format!(
-                    "I can't post there: {why}. Nothing was subscribed."
-                ))),
-                None => Err(e.into()),
-            }
-        }
-    };
-    let sub = match store.subscribe(&new, limit, data.clock.now()).await {
-        Ok(s) => s,
-        Err(e) => {
-            if message_id != 0 {
-                if let Err(d) = delivery::delete_post(data, channel_id, message_id).await {
-                    tracing::warn!(error = %d, "cannot delete the confirmation of a refused subscription");
-                }
-            }
-            return Err(refused(e));
-        }
-    };
-    if message_id != 0 {
-        store.set_anchor(sub.id, message_id).await?;
+    let limit = data.app.settings.subscriptions.max_per_guild;
+    let poster = ChannelPoster { data };
+    let now = data.clock.now();
+    match workflow::subscribe(&data.app.store, limit, request, &poster, now).await {
+        Ok(sub) => Ok(views::notice(&format!(
+            "Subscribed <#{channel_id}> to {what} (#{n}). Remove it with `/unsubscribe` #{n}.",
+            n = sub.number
+        ))
+        .into()),
+        Err(e) => Err(refusal(e)),
     }
-    Ok(views::notice(&format!(
-        "Subscribed <#{channel_id}> to {what} (#{n}). Remove it with `/unsubscribe` #{n}.",
-        n = sub.number
-    ))
-    .into())
 }
 
-/// A subscription the store refused, as the user's answer.
-fn refused(e: SubscribeError) -> BotError {
+/// A workflow error as the user's answer: refusals as they are, faults as internal errors.
+fn refusal(e: SubscribeError) -> BotError {
     match e {
-        SubscribeError::Limit { limit } => BotError::User(format!(
-            "This server has reached its limit of {limit} subscriptions. Remove one with \
-             `/unsubscribe` first."
-        )),
-        SubscribeError::Duplicate => BotError::User(
-            "That channel already has this subscription (see `/subscriptions`).".into(),
-        ),
         SubscribeError::Store(e) => e.into(),
+        e if e.is_refusal() => BotError::User(e.to_string()),
+        e => BotError::Internal(crate::error::chain(&e)),
+    }
+}
+
+/// Posts confirmations in Discord channels.
+struct ChannelPoster<'a> {
+    data: &'a Data,
+}
+
+impl Poster for ChannelPoster<'_> {
+    async fn confirm(&self, channel: u64, text: &str, nonce: &str) -> Result<u64, PostError> {
+        let post = ChannelPost {
+            message: Message::embeds(vec![Embed {
+                description: text.to_string(),
+                color: crate::digest::embed::colour(None),
+                ..Embed::default()
+            }]),
+            content: None,
+            nonce: Some(nonce.to_string()),
+            enforce_nonce: true,
+            message_reference: None,
+        };
+        delivery::post(self.data, channel, &post, Vec::new())
+            .await
+            .map_err(|e| match delivery::refusal(&e, channel) {
+                Some(why) => PostError::Refused(why),
+                None => PostError::Failed(Box::new(e)),
+            })
+    }
+
+    async fn retract(&self, channel: u64, message: u64) {
+        if let Err(e) = delivery::delete_post(self.data, channel, message).await {
+            tracing::warn!(error = %crate::error::Chain(&e), "cannot delete the confirmation of a refused subscription");
+        }
     }
 }
 
@@ -389,7 +370,7 @@ async fn autocomplete_zone(_ctx: Context<'_>, partial: &str) -> CreateAutocomple
         .iter()
         .map(|tz| tz.name())
         .filter(|n| p.is_empty() || n.to_lowercase().contains(&p))
-        .take(25)
+        .take(AUTOCOMPLETE_CHOICES_MAX)
         .map(|n| AutocompleteChoice::new(n, n))
         .collect();
     CreateAutocompleteResponse::new().set_choices(choices)
@@ -413,18 +394,18 @@ async fn autocomplete_subscription(ctx: Context<'_>, partial: &str) -> CreateAut
         .map(|s| {
             let name = match &s.follow {
                 Follow::Topic { query, .. } => format!("#{} topic: {query}", s.number),
-                Follow::Story { story_id } => format!("#{} story {story_id}", s.number),
-                Follow::Briefing { time, timezone, .. } => {
-                    format!("#{} briefing {time} {timezone}", s.number)
+                Follow::Story { story } => format!("#{} story {story}", s.number),
+                Follow::Briefing { time, zone, .. } => {
+                    format!("#{} briefing {} {zone}", s.number, time.format("%H:%M"))
                 }
             };
             (
-                crate::text::truncate_chars(&name, 100),
+                crate::text::truncate_chars(&name, CHOICE_NAME_MAX),
                 s.number.to_string(),
             )
         })
         .filter(|(name, _)| p.is_empty() || name.to_lowercase().contains(&p))
-        .take(25)
+        .take(AUTOCOMPLETE_CHOICES_MAX)
         .map(|(name, id)| AutocompleteChoice::new(name, id))
         .collect();
     CreateAutocompleteResponse::new().set_choices(choices)

@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 
 use anstyle::{AnsiColor, Color, Style};
 
-use super::discord::scale_to;
+use super::embed::scale_to;
 use super::{Digest, RATINGS_ATTRIBUTION};
 use crate::summarise::Coverage;
 

@@ -7,26 +7,7 @@
 use chrono::{DateTime, Duration, LocalResult, NaiveDate, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 
-/// `HH:MM` (24-hour) as a time of day.
-pub fn parse_time(s: &str) -> Option<NaiveTime> {
-    let s = s.trim();
-    let (h, m) = s.split_once(':')?;
-    if h.is_empty() || h.len() > 2 || m.len() != 2 {
-        return None;
-    }
-    NaiveTime::from_hms_opt(h.parse().ok()?, m.parse().ok()?, 0)
-}
-
-/// An IANA zone name (`Europe/Paris`), case-insensitive.
-pub fn parse_zone(s: &str) -> Option<Tz> {
-    let s = s.trim();
-    s.parse::<Tz>().ok().or_else(|| {
-        chrono_tz::TZ_VARIANTS
-            .iter()
-            .find(|tz| tz.name().eq_ignore_ascii_case(s))
-            .copied()
-    })
-}
+pub use crate::model::{parse_time, parse_zone};
 
 /// The instant a briefing at `time` fires on local `date`.
 pub fn occurrence(date: NaiveDate, time: NaiveTime, tz: Tz) -> DateTime<Utc> {

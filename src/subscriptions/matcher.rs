@@ -5,8 +5,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::app::App;
-use crate::model::StoryId;
-use crate::store::subscriptions::{Follow, Subscription};
+use crate::model::{Follow, FollowKind, Subscription};
 use crate::store::{Mode, Scope, SearchTerms, StoreError};
 
 use super::schedule;
@@ -38,13 +37,17 @@ pub fn side_bits(by_side: &[usize; 3]) -> i64 {
 /// Records every delivery due at `now`.
 pub async fn run_once(app: &App, now: DateTime<Utc>) -> Result<MatchReport, StoreError> {
     let mut report = MatchReport::default();
-    for sub in app.store.subscriptions_of_kind("topic").await? {
+    for sub in app.store.subscriptions_of_kind(FollowKind::Topic).await? {
         report.topics += topic(app, &sub, now).await?;
     }
-    for sub in app.store.subscriptions_of_kind("story").await? {
+    for sub in app.store.subscriptions_of_kind(FollowKind::Story).await? {
         report.stories += usize::from(story(app, &sub, now).await?);
     }
-    for sub in app.store.subscriptions_of_kind("briefing").await? {
+    for sub in app
+        .store
+        .subscriptions_of_kind(FollowKind::Briefing)
+        .await?
+    {
         report.briefings += usize::from(briefing(app, &sub, now).await?);
     }
     if report.total() > 0 {
@@ -71,7 +74,7 @@ async fn topic(app: &App, sub: &Subscription, now: DateTime<Utc>) -> Result<usiz
         .search(&terms, Scope::Everything, Mode::All, 50)
         .await?
     {
-        if row.seq > sub.watermark
+        if row.key > sub.watermark
             && row.source_count >= *min_sources
             && app
                 .store
@@ -87,13 +90,10 @@ async fn topic(app: &App, sub: &Subscription, now: DateTime<Utc>) -> Result<usiz
 /// A followed story that grew markedly since it was last posted, or that a side covers for
 /// the first time.
 async fn story(app: &App, sub: &Subscription, now: DateTime<Utc>) -> Result<bool, StoreError> {
-    let Follow::Story { story_id } = &sub.follow else {
+    let Follow::Story { story: id } = &sub.follow else {
         return Ok(false);
     };
-    let Some(id) = StoryId::parse(story_id) else {
-        return Ok(false);
-    };
-    let Some(row) = app.store.story_row(&id).await? else {
+    let Some(row) = app.store.story_row(id).await? else {
         return Ok(false);
     };
     if row.article_count <= sub.last_count {
@@ -115,15 +115,11 @@ async fn story(app: &App, sub: &Subscription, now: DateTime<Utc>) -> Result<bool
 
 /// A briefing whose local time has come (within the grace period), once per local date.
 async fn briefing(app: &App, sub: &Subscription, now: DateTime<Utc>) -> Result<bool, StoreError> {
-    let Follow::Briefing { time, timezone, .. } = &sub.follow else {
-        return Ok(false);
-    };
-    let (Some(time), Some(tz)) = (schedule::parse_time(time), schedule::parse_zone(timezone))
-    else {
+    let Follow::Briefing { time, zone, .. } = &sub.follow else {
         return Ok(false);
     };
     let grace = app.settings.subscriptions.briefing_grace;
-    let Some((date, _)) = schedule::due(now, time, tz, sub.created_at, grace) else {
+    let Some((date, _)) = schedule::due(now, *time, *zone, sub.created_at, grace) else {
         return Ok(false);
     };
     app.store

@@ -3,6 +3,13 @@
 //! These are plain data. Coverage and bias distribution are *computed* from a story's
 //! articles (see [`crate::summarise`]), never stored by hand.
 
+mod subscription;
+
+pub use subscription::{
+    parse_time, parse_zone, Delivery, DeliveryState, Follow, FollowKind, NewSubscription,
+    Subscription,
+};
+
 use std::fmt;
 use std::str::FromStr;
 
@@ -195,6 +202,19 @@ pub struct Article {
     pub fetched: DateTime<Utc>,
 }
 
+/// A story's number in the store (its row), as opposed to its public [`StoryId`]: what the
+/// clusterer, the store and subscription watermarks know a story by. Numbers grow with every
+/// new story.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct StoryKey(pub i64);
+
+impl fmt::Display for StoryKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
 /// A story's stable short id: lower-case letters and digits, 8 to 12 characters.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -275,7 +295,7 @@ pub struct OutletCoverage {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Story {
     /// The store's number of the story.
-    pub seq: i64,
+    pub key: StoryKey,
     pub id: StoryId,
     pub title: String,
     pub key_points: Vec<String>,
