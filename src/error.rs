@@ -31,6 +31,14 @@ pub fn chain(e: &(dyn std::error::Error + 'static)) -> String {
     Chain(e).to_string()
 }
 
+/// An HTTP client error, its causes included ("error sending request: dns error: ..."), without
+/// the URL it was for (feed URLs carry credentials, interaction URLs carry tokens), bounded in
+/// length.
+pub fn http(e: reqwest::Error) -> String {
+    let line = chain(&e.without_url());
+    crate::text::truncate_chars(&crate::secrets::scrub(&line), 300)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

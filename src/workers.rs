@@ -143,6 +143,11 @@ pub fn joined<T>(result: Result<T, JoinError>) -> T {
     }
 }
 
+/// `first` doubled `n` times, at most `max`: the one exponential backoff every retry uses.
+pub fn exponential(first: Duration, n: u32, max: Duration) -> Duration {
+    first.saturating_mul(1u32 << n.min(20)).min(max)
+}
+
 /// Exponential backoff for loops that retry after an error: `first`, doubling, at most `max`.
 #[derive(Debug, Clone, Copy)]
 pub struct Backoff {
@@ -163,7 +168,7 @@ impl Backoff {
     /// The pause after one more failure.
     pub fn fail(&mut self) -> Duration {
         let pause = self.next;
-        self.next = (self.next * 2).min(self.max);
+        self.next = exponential(self.next, 1, self.max);
         pause
     }
 
@@ -209,5 +214,8 @@ mod tests {
         assert_eq!(pauses, [1, 2, 4, 5, 5]);
         b.reset();
         assert_eq!(b.fail(), Duration::from_secs(1));
+        let s = Duration::from_secs;
+        assert_eq!(exponential(s(30), 3, s(1_000)), s(240));
+        assert_eq!(exponential(s(30), u32::MAX, s(1_000)), s(1_000));
     }
 }

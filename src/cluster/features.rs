@@ -73,11 +73,7 @@ impl Featuriser {
 
     /// The id of a term: a stable hash (FNV-1a folded to 32 bits).
     pub fn term_id(term: &str) -> TermId {
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        for b in term.bytes() {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0000_0100_0000_01b3);
-        }
+        let h = crate::fnv::hash(term.as_bytes());
         (h ^ (h >> 32)) as TermId
     }
 

@@ -274,7 +274,12 @@ async fn record(data: &Data, d: &Delivery, outcome: &Outcome) -> Result<(), Stor
             store.retry_delivery(d.id, retry, why).await?;
         }
         Outcome::Retry(why) => {
-            let wait = Duration::seconds(30 << d.attempts.clamp(0, 6));
+            let wait = crate::workers::exponential(
+                std::time::Duration::from_secs(30),
+                u32::try_from(d.attempts).unwrap_or(0),
+                std::time::Duration::from_secs(30 << 6),
+            );
+            let wait = Duration::from_std(wait).unwrap_or(Duration::minutes(32));
             tracing::warn!(delivery = d.id, reason = %why, retry_in_s = wait.num_seconds(), "delivery will be retried");
             store.retry_delivery(d.id, now + wait, why).await?;
         }

@@ -187,8 +187,9 @@ impl Rest {
                 Err(e) => {
                     // A request that may have reached Discord is only repeated when repeating
                     // it is harmless (callbacks answer once; a second one is refused).
-                    last = format!("connection failed: {}", without_url(&e));
-                    if !req.idempotent_retry && !e.is_connect() {
+                    let connect = e.is_connect();
+                    last = format!("connection failed: {}", crate::error::http(e));
+                    if !req.idempotent_retry && !connect {
                         break;
                     }
                     tokio::time::sleep(backoff(attempt)).await;
@@ -307,26 +308,9 @@ fn mime_for(name: &str) -> &'static str {
 
 /// 0.5 s, 1 s, 2 s, ... capped at 8 s.
 fn backoff(attempt: u32) -> Duration {
-    Duration::from_millis(500 * (1u64 << attempt.saturating_sub(1).min(4)))
-}
-
-/// A transport error without its URL (interaction URLs carry the interaction token).
-fn without_url(e: &reqwest::Error) -> String {
-    let mut s = if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "could not connect"
-    } else if e.is_body() || e.is_decode() {
-        "broken response body"
-    } else {
-        "request failed"
-    }
-    .to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(inner) = source {
-        s.push_str(": ");
-        s.push_str(&inner.to_string());
-        source = inner.source();
-    }
-    s
+    crate::workers::exponential(
+        Duration::from_millis(500),
+        attempt.saturating_sub(1),
+        Duration::from_secs(8),
+    )
 }

@@ -107,9 +107,9 @@ impl Fetcher {
             if e.is_timeout() {
                 FeedError::Timeout(secs)
             } else if e.is_connect() {
-                FeedError::Connect(without_url(&e))
+                FeedError::Connect(crate::error::http(e))
             } else {
-                FeedError::Read(without_url(&e))
+                FeedError::Read(crate::error::http(e))
             }
         };
         let mut response = request.send().await.map_err(map)?;
@@ -195,25 +195,6 @@ impl Fetcher {
             last_modified: None,
         })
     }
-}
-
-/// A reqwest error's message with its causes ("dns error: ..."), without the URL (which may
-/// carry credentials).
-fn without_url(e: &reqwest::Error) -> String {
-    let mut msg = e.to_string();
-    if let Some(i) = msg.find(" for url (") {
-        msg.truncate(i);
-    }
-    let mut source = std::error::Error::source(e);
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !msg.contains(&text) {
-            msg.push_str(": ");
-            msg.push_str(&text);
-        }
-        source = cause.source();
-    }
-    text::truncate_chars(&msg, 300)
 }
 
 /// Markup of an entry's summary looked at, at most: far more than the text kept

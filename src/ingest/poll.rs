@@ -334,9 +334,7 @@ fn to_chrono(d: Duration) -> chrono::Duration {
 /// `interval × 2^failures`, at most a day, times a jitter in [0.8, 1.2] derived from the URL
 /// and the failure count (stable, so tests and restarts agree).
 pub fn backoff(interval: Duration, failures: u32, url: &str) -> Duration {
-    let base = interval
-        .saturating_mul(1u32 << failures.min(16))
-        .min(Duration::from_secs(86_400));
+    let base = crate::workers::exponential(interval, failures, Duration::from_secs(86_400));
     let mut key = url.as_bytes().to_vec();
     key.extend_from_slice(&failures.to_le_bytes());
     let h = crate::fnv::hash(&key);

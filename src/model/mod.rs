@@ -232,8 +232,11 @@ impl StoryId {
     pub fn derive(seed: &str, len: usize) -> StoryId {
         let len = len.clamp(Self::MIN_LEN, Self::MAX_LEN);
         // Two independent FNV-1a passes give 128 bits; 12 characters use 60 of them.
-        let mut bits = u128::from(fnv1a(seed.as_bytes(), 0xcbf2_9ce4_8422_2325)) << 64
-            | u128::from(fnv1a(seed.as_bytes(), 0x8422_2325_cbf2_9ce4));
+        let mut bits = u128::from(crate::fnv::hash(seed.as_bytes())) << 64
+            | u128::from(crate::fnv::hash_with(
+                0x8422_2325_cbf2_9ce4,
+                seed.as_bytes(),
+            ));
         let alphabet = &ID_ALPHABET[..31]; // '-' is never used inside an id
         let mut id = String::with_capacity(len);
         for _ in 0..len {
@@ -265,15 +268,6 @@ impl fmt::Display for StoryId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
-}
-
-fn fnv1a(bytes: &[u8], basis: u64) -> u64 {
-    let mut hash = basis;
-    for &b in bytes {
-        hash ^= u64::from(b);
-        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    hash
 }
 
 /// One outlet's coverage of a story: how many articles, when, and its first one. A story is

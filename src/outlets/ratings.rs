@@ -114,91 +114,99 @@ pub fn derive(
     mbfc_tsv: &str,
     adfontes_csv: &str,
 ) -> Result<(Vec<DerivedOutlet>, DeriveStats), RatingsError> {
-    let mut stats = DeriveStats::default();
-    // domain -> outlet
-    let mut table: BTreeMap<String, DerivedOutlet> = BTreeMap::new();
+    let mut merge = Merge::default();
+    merge.allsides(allsides_csv)?;
+    merge.mbfc(mbfc_tsv)?;
+    merge.adfontes(adfontes_csv)?;
+    merge.aliases();
+    Ok(merge.finish())
+}
 
-    // 1. AllSides.
-    struct Candidate {
-        name: String,
-        host: String,
-        registrable: String,
-        depth: usize,
-        opinion: bool,
-        order: usize,
-        bias: Option<Bias>,
-    }
-    let mut candidates: Vec<Candidate> = Vec::new();
-    let (mut reader, [c_name, c_link, c_bias]) = open_table(
-        allsides_csv,
-        "allsides",
-        b',',
-        ["news_source", "news_link", "bias_rating"],
-    )?;
-    for (order, record) in reader.records().enumerate() {
-        let record = record.map_err(|source| RatingsError::Csv {
-            file: "allsides",
-            source,
-        })?;
-        stats.allsides_rows += 1;
-        let link = record.get(c_link).unwrap_or("").trim();
-        let Ok(url) = url::Url::parse(link) else {
-            stats.allsides_skipped_individuals += 1;
-            continue;
-        };
-        let Some(host) = url.host_str().and_then(normalise_domain) else {
-            stats.allsides_skipped_individuals += 1;
-            continue;
-        };
-        let registrable = psl::domain_str(&host).unwrap_or(&host).to_string();
-        let segments: Vec<&str> = url
-            .path()
-            .split('/')
-            .filter(|s| !s.is_empty() && !s.starts_with("index.") && *s != "home")
-            .collect();
-        if PLATFORMS.contains(&registrable.as_str()) || segments.len() > 1 {
-            stats.allsides_skipped_individuals += 1;
-            continue;
-        }
-        let raw_name = record.get(c_name).unwrap_or("").trim();
-        let lower = raw_name.to_ascii_lowercase();
-        candidates.push(Candidate {
-            name: display_name(raw_name),
-            host,
-            registrable,
-            depth: segments.len(),
-            opinion: lower.contains("opinion") || lower.contains("editorial"),
-            order,
-            bias: record.get(c_bias).and_then(|b| b.parse().ok()),
-        });
-    }
-    candidates.sort_by(|a, b| {
+/// The table being merged (domain -> outlet) and what the merge did so far.
+#[derive(Default)]
+struct Merge {
+    table: BTreeMap<String, DerivedOutlet>,
+    stats: DeriveStats,
+}
+
+/// An AllSides row that names an outlet (not an individual).
+struct Candidate {
+    name: String,
+    host: String,
+    registrable: String,
+    depth: usize,
+    opinion: bool,
+    order: usize,
+    bias: Option<Bias>,
+}
+
+impl Candidate {
+    /// Which row of a registrable domain wins: the shallowest link, its own domain before a
+    /// subdomain, news before opinion, then the file's order.
+    fn rank(&self) -> (&str, usize, bool, bool, usize) {
         (
-            &a.registrable,
-            a.depth,
-            a.host != a.registrable,
-            a.opinion,
-            a.order,
+            &self.registrable,
+            self.depth,
+            self.host != self.registrable,
+            self.opinion,
+            self.order,
         )
-            .cmp(&(
-                &b.registrable,
-                b.depth,
-                b.host != b.registrable,
-                b.opinion,
-                b.order,
-            ))
-    });
-    for c in candidates {
-        // The best row of a registrable domain takes the domain; a later row keeps its own
-        // subdomain if it has one, else it is a duplicate (a section of the same outlet).
-        let key = if !table.contains_key(&c.registrable) {
+    }
+}
+
+impl Merge {
+    /// 1. AllSides decides bias, for outlet rows only.
+    fn allsides(&mut self, csv: &str) -> Result<(), RatingsError> {
+        let (mut reader, [c_name, c_link, c_bias]) = open_table(
+            csv,
+            "allsides",
+            b',',
+            ["news_source", "news_link", "bias_rating"],
+        )?;
+        let mut candidates = Vec::new();
+        for (order, record) in reader.records().enumerate() {
+            let record = record.map_err(|source| RatingsError::Csv {
+                file: "allsides",
+                source,
+            })?;
+            self.stats.allsides_rows += 1;
+            let link = record.get(c_link).unwrap_or("").trim();
+            match allsides_outlet(link) {
+                Some((host, registrable, depth)) => {
+                    let raw_name = record.get(c_name).unwrap_or("").trim();
+                    let lower = raw_name.to_ascii_lowercase();
+                    candidates.push(Candidate {
+                        name: display_name(raw_name),
+                        host,
+                        registrable,
+                        depth,
+                        opinion: lower.contains("opinion") || lower.contains("editorial"),
+                        order,
+                        bias: record.get(c_bias).and_then(|b| b.parse().ok()),
+                    });
+                }
+                None => self.stats.allsides_skipped_individuals += 1,
+            }
+        }
+        candidates.sort_by(|a, b| a.rank().cmp(&b.rank()));
+        for c in candidates {
+            self.place(c);
+        }
+        self.stats.allsides_outlets = self.table.len();
+        Ok(())
+    }
+
+    /// The best row of a registrable domain takes the domain; a later row keeps its own
+    /// subdomain if it has one, else it is a duplicate (a section of the same outlet).
+    fn place(&mut self, c: Candidate) {
+        let key = if !self.table.contains_key(&c.registrable) {
             c.registrable.clone()
-        } else if c.host != c.registrable && c.depth == 0 && !table.contains_key(&c.host) {
+        } else if c.host != c.registrable && c.depth == 0 && !self.table.contains_key(&c.host) {
             c.host.clone()
         } else {
-            continue;
+            return;
         };
-        table.insert(
+        self.table.insert(
             key.clone(),
             DerivedOutlet {
                 name: c.name,
@@ -210,160 +218,203 @@ pub fn derive(
             },
         );
     }
-    stats.allsides_outlets = table.len();
 
-    // 2. MBFC.
-    let (mut reader, [c_domain, c_ref, c_fact, c_bias]) = open_table(
-        mbfc_tsv,
-        "mbfc",
-        b'\t',
-        ["source_url_normalized", "ref", "fact", "bias"],
-    )?;
-    for record in reader.records() {
-        let record = record.map_err(|source| RatingsError::Csv {
-            file: "mbfc",
-            source,
-        })?;
-        stats.mbfc_rows += 1;
-        // Some entries carry a path folded into the "domain" (`npr.org-sections-news`).
-        let Some(domain) = record
-            .get(c_domain)
-            .and_then(normalise_domain)
-            .filter(|d| psl::suffix(d.as_bytes()).is_some_and(|s| s.is_known()))
-        else {
-            continue;
+    /// 2. MBFC gives factuality, fills missing bias, and adds the domains AllSides lacks.
+    fn mbfc(&mut self, tsv: &str) -> Result<(), RatingsError> {
+        let (mut reader, [c_domain, c_ref, c_fact, c_bias]) = open_table(
+            tsv,
+            "mbfc",
+            b'\t',
+            ["source_url_normalized", "ref", "fact", "bias"],
+        )?;
+        for record in reader.records() {
+            let record = record.map_err(|source| RatingsError::Csv {
+                file: "mbfc",
+                source,
+            })?;
+            self.stats.mbfc_rows += 1;
+            // Some entries carry a path folded into the "domain" (`npr.org-sections-news`).
+            let Some(domain) = record
+                .get(c_domain)
+                .and_then(normalise_domain)
+                .filter(|d| psl::suffix(d.as_bytes()).is_some_and(|s| s.is_known()))
+            else {
+                continue;
+            };
+            let bias = mbfc_bias(record.get(c_bias).unwrap_or(""));
+            let factuality = record.get(c_fact).and_then(|f| f.parse().ok());
+            let name = || mbfc_name(record.get(c_ref).unwrap_or(""), &domain);
+            self.merge_mbfc(&domain, bias, factuality, name);
+        }
+        self.stats.mbfc_factuality = self
+            .table
+            .values()
+            .filter(|o| o.factuality_source == "mbfc")
+            .count();
+        Ok(())
+    }
+
+    fn merge_mbfc(
+        &mut self,
+        domain: &str,
+        bias: Option<Bias>,
+        factuality: Option<Factuality>,
+        name: impl FnOnce() -> String,
+    ) {
+        let registrable = psl::domain_str(domain).unwrap_or(domain);
+        let key = [domain, registrable]
+            .into_iter()
+            .find(|k| self.table.contains_key(*k))
+            .map(str::to_string);
+        let Some(key) = key else {
+            self.stats.mbfc_added += 1;
+            self.table.insert(
+                domain.to_string(),
+                DerivedOutlet {
+                    name: name(),
+                    domain: domain.to_string(),
+                    bias,
+                    factuality,
+                    bias_source: if bias.is_some() { "mbfc" } else { "" },
+                    factuality_source: if factuality.is_some() { "mbfc" } else { "" },
+                },
+            );
+            return;
         };
-        let bias = match record.get(c_bias).unwrap_or("") {
-            "extreme-left" | "left" => Some(Bias::Left),
-            "left-center" => Some(Bias::LeanLeft),
-            "center" => Some(Bias::Center),
-            "right-center" => Some(Bias::LeanRight),
-            "right" | "extreme-right" => Some(Bias::Right),
-            _ => None,
-        };
-        let factuality = record.get(c_fact).and_then(|f| f.parse().ok());
-        let registrable = psl::domain_str(&domain).unwrap_or(&domain).to_string();
-        let existing = if table.contains_key(&domain) {
-            Some(domain.clone())
-        } else if table.contains_key(&registrable) {
-            Some(registrable.clone())
-        } else {
-            None
-        };
-        match existing {
-            Some(key) => {
-                let o = table.get_mut(&key).expect("key just found");
-                if o.bias.is_none() && bias.is_some() {
-                    o.bias = bias;
-                    o.bias_source = "mbfc";
-                    stats.mbfc_filled_bias += 1;
-                }
-                if o.factuality.is_none() && factuality.is_some() {
-                    o.factuality = factuality;
-                    o.factuality_source = "mbfc";
-                }
+        let o = self.table.get_mut(&key).expect("key just found");
+        if o.bias.is_none() && bias.is_some() {
+            o.bias = bias;
+            o.bias_source = "mbfc";
+            self.stats.mbfc_filled_bias += 1;
+        }
+        if o.factuality.is_none() && factuality.is_some() {
+            o.factuality = factuality;
+            o.factuality_source = "mbfc";
+        }
+    }
+
+    /// 3. Ad Fontes, matched by name, only fills gaps.
+    fn adfontes(&mut self, csv: &str) -> Result<(), RatingsError> {
+        let mut by_name: HashMap<String, Vec<String>> = HashMap::new();
+        for (domain, o) in &self.table {
+            by_name
+                .entry(name_key(&o.name))
+                .or_default()
+                .push(domain.clone());
+        }
+        let (mut reader, [c_source, c_rel, c_bias]) =
+            open_table(csv, "adfontes", b',', ["source", "reliability", "bias"])?;
+        for record in reader.records() {
+            let record = record.map_err(|source| RatingsError::Csv {
+                file: "adfontes",
+                source,
+            })?;
+            self.stats.adfontes_rows += 1;
+            let name = record.get(c_source).unwrap_or("");
+            let name = NAME_ALIASES
+                .iter()
+                .find(|(alias, _)| *alias == name)
+                .map_or(name, |(_, full)| *full);
+            let key = name_key(name);
+            let Some(domains) = by_name
+                .get(&key)
+                .or_else(|| by_name.get(&format!("{key}news")))
+            else {
+                continue;
+            };
+            self.stats.adfontes_matched += 1;
+            let score: Option<f64> = record.get(c_bias).and_then(|b| b.trim().parse().ok());
+            let reliability: Option<f64> = record.get(c_rel).and_then(|r| r.trim().parse().ok());
+            for domain in domains {
+                self.fill_adfontes(domain, score, reliability);
             }
-            None => {
-                let slug = record
-                    .get(c_ref)
-                    .unwrap_or("")
-                    .trim_end_matches('/')
-                    .rsplit('/')
-                    .next()
-                    .unwrap_or("")
-                    .to_string();
-                let name = if slug.is_empty() {
-                    domain.clone()
-                } else {
-                    title_case_slug(&slug)
-                };
-                stats.mbfc_added += 1;
-                table.insert(
-                    domain.clone(),
+        }
+        Ok(())
+    }
+
+    fn fill_adfontes(&mut self, domain: &str, score: Option<f64>, reliability: Option<f64>) {
+        let o = self.table.get_mut(domain).expect("indexed domain");
+        if let (None, Some(score)) = (o.bias, score) {
+            o.bias = Some(adfontes_bias(score));
+            o.bias_source = "adfontes";
+            self.stats.adfontes_filled_bias += 1;
+        }
+        if let (None, Some(rel)) = (o.factuality, reliability) {
+            o.factuality = Some(adfontes_factuality(rel));
+            o.factuality_source = "adfontes";
+            self.stats.adfontes_filled_factuality += 1;
+        }
+    }
+
+    /// 4. Second domains of the same outlet.
+    fn aliases(&mut self) {
+        for (alias, target) in DOMAIN_ALIASES {
+            if let (false, Some(o)) = (
+                self.table.contains_key(*alias),
+                self.table.get(*target).cloned(),
+            ) {
+                self.table.insert(
+                    alias.to_string(),
                     DerivedOutlet {
-                        name,
-                        domain,
-                        bias,
-                        factuality,
-                        bias_source: if bias.is_some() { "mbfc" } else { "" },
-                        factuality_source: if factuality.is_some() { "mbfc" } else { "" },
+                        domain: alias.to_string(),
+                        ..o
                     },
                 );
             }
         }
     }
-    stats.mbfc_factuality = table
-        .values()
-        .filter(|o| o.factuality_source == "mbfc")
+
+    fn finish(self) -> (Vec<DerivedOutlet>, DeriveStats) {
+        let mut stats = self.stats;
+        let mut rows: Vec<DerivedOutlet> = self.table.into_values().collect();
+        rows.sort_by(|a, b| (name_key(&a.name), &a.domain).cmp(&(name_key(&b.name), &b.domain)));
+        stats.total = rows.len();
+        stats.rated = rows.iter().filter(|r| r.bias.is_some()).count();
+        (rows, stats)
+    }
+}
+
+/// An AllSides link's outlet: (host, registrable domain, path depth), or `None` for a row
+/// that names an individual (a platform link, or a page deeper than one path segment).
+fn allsides_outlet(link: &str) -> Option<(String, String, usize)> {
+    let url = url::Url::parse(link).ok()?;
+    let host = url.host_str().and_then(normalise_domain)?;
+    let registrable = psl::domain_str(&host).unwrap_or(&host).to_string();
+    let depth = url
+        .path()
+        .split('/')
+        .filter(|s| !s.is_empty() && !s.starts_with("index.") && *s != "home")
         .count();
-
-    // 3. Ad Fontes, by name.
-    let mut by_name: HashMap<String, Vec<String>> = HashMap::new();
-    for (domain, o) in &table {
-        by_name
-            .entry(name_key(&o.name))
-            .or_default()
-            .push(domain.clone());
+    if PLATFORMS.contains(&registrable.as_str()) || depth > 1 {
+        return None;
     }
-    let (mut reader, [c_source, c_rel, c_bias]) = open_table(
-        adfontes_csv,
-        "adfontes",
-        b',',
-        ["source", "reliability", "bias"],
-    )?;
-    for record in reader.records() {
-        let record = record.map_err(|source| RatingsError::Csv {
-            file: "adfontes",
-            source,
-        })?;
-        stats.adfontes_rows += 1;
-        let name = record.get(c_source).unwrap_or("");
-        let name = NAME_ALIASES
-            .iter()
-            .find(|(alias, _)| *alias == name)
-            .map_or(name, |(_, full)| *full);
-        let key = name_key(name);
-        let Some(domains) = by_name
-            .get(&key)
-            .or_else(|| by_name.get(&format!("{key}news")))
-        else {
-            continue;
-        };
-        stats.adfontes_matched += 1;
-        let score: Option<f64> = record.get(c_bias).and_then(|b| b.trim().parse().ok());
-        let reliability: Option<f64> = record.get(c_rel).and_then(|r| r.trim().parse().ok());
-        for domain in domains {
-            let o = table.get_mut(domain).expect("indexed domain");
-            if let (None, Some(score)) = (o.bias, score) {
-                o.bias = Some(adfontes_bias(score));
-                o.bias_source = "adfontes";
-                stats.adfontes_filled_bias += 1;
-            }
-            if let (None, Some(rel)) = (o.factuality, reliability) {
-                o.factuality = Some(adfontes_factuality(rel));
-                o.factuality_source = "adfontes";
-                stats.adfontes_filled_factuality += 1;
-            }
-        }
-    }
+    Some((host, registrable, depth))
+}
 
-    for (alias, target) in DOMAIN_ALIASES {
-        if let (false, Some(o)) = (table.contains_key(*alias), table.get(*target).cloned()) {
-            table.insert(
-                alias.to_string(),
-                DerivedOutlet {
-                    domain: alias.to_string(),
-                    ..o
-                },
-            );
-        }
+/// MBFC's seven points folded onto five.
+fn mbfc_bias(label: &str) -> Option<Bias> {
+    match label {
+        "extreme-left" | "left" => Some(Bias::Left),
+        "left-center" => Some(Bias::LeanLeft),
+        "center" => Some(Bias::Center),
+        "right-center" => Some(Bias::LeanRight),
+        "right" | "extreme-right" => Some(Bias::Right),
+        _ => None,
     }
+}
 
-    let mut rows: Vec<DerivedOutlet> = table.into_values().collect();
-    rows.sort_by(|a, b| (name_key(&a.name), &a.domain).cmp(&(name_key(&b.name), &b.domain)));
-    stats.total = rows.len();
-    stats.rated = rows.iter().filter(|r| r.bias.is_some()).count();
-    Ok((rows, stats))
+/// An outlet MBFC adds: named from its MBFC page's slug, else its domain.
+fn mbfc_name(reference: &str, domain: &str) -> String {
+    let slug = reference
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or("");
+    if slug.is_empty() {
+        domain.to_string()
+    } else {
+        title_case_slug(slug)
+    }
 }
 
 /// A CSV reader over `text` and the positions of the named columns.

@@ -1,6 +1,6 @@
 //! Feed state in the store: conditional-GET validators, health and schedule per feed URL.
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use sqlx::Row;
 
 use super::{Store, StoreError};
@@ -23,8 +23,9 @@ pub struct FeedState {
     pub disabled_reason: Option<String>,
 }
 
-fn time(t: Option<i64>) -> Option<DateTime<Utc>> {
-    t.and_then(|s| Utc.timestamp_opt(s, 0).single())
+/// An optional stored time, through the store's one conversion (a damaged value is an error).
+fn time(t: Option<i64>) -> Result<Option<DateTime<Utc>>, StoreError> {
+    t.map(super::time).transpose()
 }
 
 impl Store {
@@ -47,12 +48,13 @@ impl Store {
             url: r.try_get("url")?,
             etag: r.try_get("etag")?,
             last_modified: r.try_get("last_modified")?,
-            last_success: time(r.try_get("last_success")?),
+            last_success: time(r.try_get("last_success")?)?,
             last_error: r.try_get("last_error")?,
-            last_error_at: time(r.try_get("last_error_at")?),
+            last_error_at: time(r.try_get("last_error_at")?)?,
             failures: r.try_get("failures")?,
             items: r.try_get("items")?,
-            next_fetch: time(Some(r.try_get("next_fetch")?)).filter(|t| t.timestamp() > 0),
+            // 0 stands for "not scheduled": fetch now.
+            next_fetch: time(Some(r.try_get("next_fetch")?))?.filter(|t| t.timestamp() > 0),
             disabled_reason: r.try_get("disabled_reason")?,
         })
     }

@@ -8,7 +8,9 @@
 //! favouring outlets and sides not yet heard from. Each is a whole sentence of at most
 //! [`MAX_POINT_CHARS`] characters; a story gets 3 to 5 of them when its coverage has that many.
 
-use std::collections::{HashMap, HashSet};
+// Deterministic hashing: sums over a candidate's terms, and so ties, come out the same on
+// every run (the standard library's hasher is seeded at random).
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use crate::model::{Article, Side};
 use crate::outlets::OutletDirectory;
@@ -74,9 +76,43 @@ pub fn summarise_with(
     outlets: &OutletDirectory,
     params: &SummaryParams,
 ) -> Summary {
+    let (mut candidates, article_df) = candidates(articles, outlets, params);
+    if candidates.is_empty() {
+        let title = articles
+            .first()
+            .map(|a| text::truncate_chars(&a.title, MAX_TITLE_CHARS))
+            .unwrap_or_default();
+        return Summary {
+            title,
+            key_points: Vec::new(),
+        };
+    }
+    score_centrality(&mut candidates, &article_df, articles.len(), params);
+    let title_index = candidates
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.headline)
+        .max_by(|(ia, a), (ib, b)| a.centrality.total_cmp(&b.centrality).then(ib.cmp(ia)))
+        .map(|(i, _)| i)
+        .unwrap_or(0);
+    let title = text::truncate_chars(&candidates[title_index].text, MAX_TITLE_CHARS);
+    let key_points = choose_points(&candidates, title_index, params)
+        .into_iter()
+        .map(|i| as_sentence(&candidates[i].text))
+        .collect();
+    Summary { title, key_points }
+}
+
+/// Every headline and leading summary sentence of the coverage, once each, with its stemmed
+/// terms; and in how many articles each term appears.
+fn candidates(
+    articles: &[Article],
+    outlets: &OutletDirectory,
+    params: &SummaryParams,
+) -> (Vec<Candidate>, HashMap<String, usize>) {
     let stemmer = rust_stemmers::Stemmer::create(rust_stemmers::Algorithm::English);
     // A story's articles repeat their words: stem each distinct word once.
-    let mut stem_cache: HashMap<String, String> = HashMap::new();
+    let mut stem_cache: HashMap<String, String> = HashMap::default();
     let mut stems = |s: &str| -> HashSet<String> {
         text::content_words(s)
             .map(|w| {
@@ -87,17 +123,17 @@ pub fn summarise_with(
             })
             .collect()
     };
-    let mut outlet_ids: HashMap<&str, usize> = HashMap::new();
+    let mut outlet_ids: HashMap<&str, usize> = HashMap::default();
     let mut candidates: Vec<Candidate> = Vec::new();
-    let mut seen_texts: HashSet<String> = HashSet::new();
+    let mut seen_texts: HashSet<String> = HashSet::default();
     // Which articles mention each term: facts several outlets report are central.
-    let mut article_df: HashMap<String, usize> = HashMap::new();
+    let mut article_df: HashMap<String, usize> = HashMap::default();
     for a in articles {
         let next = outlet_ids.len();
         let outlet = *outlet_ids.entry(a.outlet.as_str()).or_insert(next);
         let side = outlets.rating(&a.outlet, &a.domain).map(|b| b.side());
         let headline = strip_outlet_suffix(&a.title, &a.outlet);
-        let mut in_article: HashSet<String> = HashSet::new();
+        let mut in_article: HashSet<String> = HashSet::default();
         let sentences = text::sentences(&a.summary);
         let texts = std::iter::once((headline, true)).chain(
             sentences
@@ -126,59 +162,48 @@ pub fn summarise_with(
             *article_df.entry(t).or_default() += 1;
         }
     }
-    if candidates.is_empty() {
-        let title = articles
-            .first()
-            .map(|a| text::truncate_chars(&a.title, MAX_TITLE_CHARS))
-            .unwrap_or_default();
-        return Summary {
-            title,
-            key_points: Vec::new(),
-        };
-    }
+    (candidates, article_df)
+}
 
-    // Centrality: the share of the other articles that mention each of a candidate's terms,
-    // summed, damped by length; with a single article, how often the story repeats the term.
-    let n_articles = articles.len();
-    let mut candidate_df: HashMap<&str, usize> = HashMap::new();
-    for c in &candidates {
+/// Centrality: the share of the other articles that mention each of a candidate's terms,
+/// summed, damped by length; with a single article, how often the story repeats the term.
+fn score_centrality(
+    candidates: &mut [Candidate],
+    article_df: &HashMap<String, usize>,
+    n_articles: usize,
+    params: &SummaryParams,
+) {
+    let mut candidate_df: HashMap<String, usize> = HashMap::default();
+    for c in candidates.iter() {
         for t in &c.terms {
-            *candidate_df.entry(t.as_str()).or_default() += 1;
+            *candidate_df.entry(t.clone()).or_default() += 1;
         }
     }
     let n_candidates = candidates.len() as f64;
-    let centrality: Vec<f64> = candidates
-        .iter()
-        .map(|c| {
-            let shared: f64 = c
-                .terms
-                .iter()
-                .map(|t| {
-                    if n_articles > 1 {
-                        (article_df[t] as f64 - 1.0) / (n_articles as f64 - 1.0)
-                    } else {
-                        (candidate_df[t.as_str()] as f64 - 1.0) / n_candidates.max(2.0)
-                    }
-                })
-                .sum();
-            let lead = 1.0 + params.lead_weight / (1.0 + c.position as f64);
-            lead * shared / (c.terms.len() as f64 + 2.0).sqrt()
-        })
-        .collect();
-    for (c, s) in candidates.iter_mut().zip(centrality) {
-        c.centrality = s;
+    for c in candidates.iter_mut() {
+        let shared: f64 = c
+            .terms
+            .iter()
+            .map(|t| {
+                if n_articles > 1 {
+                    (article_df[t] as f64 - 1.0) / (n_articles as f64 - 1.0)
+                } else {
+                    (candidate_df[t] as f64 - 1.0) / n_candidates.max(2.0)
+                }
+            })
+            .sum();
+        let lead = 1.0 + params.lead_weight / (1.0 + c.position as f64);
+        c.centrality = lead * shared / (c.terms.len() as f64 + 2.0).sqrt();
     }
+}
 
-    let title_index = candidates
-        .iter()
-        .enumerate()
-        .filter(|(_, c)| c.headline)
-        .max_by(|(ia, a), (ib, b)| a.centrality.total_cmp(&b.centrality).then(ib.cmp(ia)))
-        .map(|(i, _)| i)
-        .unwrap_or(0);
-    let title = text::truncate_chars(&candidates[title_index].text, MAX_TITLE_CHARS);
-
-    // Maximal marginal relevance over the remaining candidates, within the word budget.
+/// Maximal marginal relevance over the candidates other than the title, within the word
+/// budget: central, not a near-repeat, favouring outlets and sides not yet heard from.
+fn choose_points(
+    candidates: &[Candidate],
+    title_index: usize,
+    params: &SummaryParams,
+) -> Vec<usize> {
     let max_c = candidates
         .iter()
         .map(|c| c.centrality)
@@ -186,8 +211,8 @@ pub fn summarise_with(
         .max(1e-9);
     let mut chosen: Vec<usize> = Vec::new();
     let mut words = 0;
-    let mut used_outlets: HashSet<usize> = HashSet::new();
-    let mut used_sides: HashSet<Option<Side>> = HashSet::new();
+    let mut used_outlets: HashSet<usize> = HashSet::default();
+    let mut used_sides: HashSet<Option<Side>> = HashSet::default();
     let eligible = |c: &Candidate| c.text.chars().count() <= MAX_POINT_CHARS && c.terms.len() >= 2;
     while chosen.len() < MAX_POINTS && (chosen.len() < MIN_POINTS || words < params.word_budget) {
         let best = candidates
@@ -221,11 +246,7 @@ pub fn summarise_with(
     if chosen.len() < MIN_POINTS && eligible(&candidates[title_index]) {
         chosen.insert(0, title_index);
     }
-    let key_points = chosen
-        .into_iter()
-        .map(|i| as_sentence(&candidates[i].text))
-        .collect();
-    Summary { title, key_points }
+    chosen
 }
 
 /// `"Talks resume - Reuters"` → `"Talks resume"`; also `|` and `:` separators.

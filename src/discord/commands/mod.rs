@@ -24,6 +24,37 @@ pub fn all() -> Vec<poise::Command<Data, BotError>> {
     ]
 }
 
+/// The story lists: `/top` and `/blindspot`.
+#[derive(Debug, Clone, Copy)]
+enum List {
+    Top,
+    Blindspot,
+}
+
+/// Answers a story-list command with `count` stories (default 5).
+async fn list(ctx: Context<'_>, which: List, count: Option<u8>) -> Result<(), BotError> {
+    let app = &ctx.data().app;
+    let count = usize::from(count.unwrap_or(5)).clamp(1, super::views::LIST_MAX);
+    let (title, empty) = match which {
+        List::Top => (
+            "Top stories",
+            "No stories yet: the bot is still collecting the news.",
+        ),
+        List::Blindspot => (
+            "Blindspots: stories one side barely covers",
+            "No blindspots among the current stories.",
+        ),
+    };
+    answer(ctx, async {
+        let stories = match which {
+            List::Top => app.trending(count).await?,
+            List::Blindspot => app.blindspots(count).await?,
+        };
+        Ok(super::story_list(app, title, &stories, empty).await?.into())
+    })
+    .await
+}
+
 /// Runs a command's `work` and answers its interaction with the result.
 async fn answer<F>(ctx: Context<'_>, work: F) -> Result<(), BotError>
 where

@@ -1,7 +1,5 @@
 //! `/top [count]` — the most covered stories now, with a menu to open one.
 
-use super::answer;
-use crate::discord::views::LIST_MAX;
 use crate::discord::{BotError, Context};
 
 /// The most covered stories now
@@ -17,18 +15,5 @@ pub async fn top(
     #[max = 10]
     count: Option<u8>,
 ) -> Result<(), BotError> {
-    let app = &ctx.data().app;
-    let count = usize::from(count.unwrap_or(5)).clamp(1, LIST_MAX);
-    answer(ctx, async {
-        let stories = app.trending(count).await?;
-        Ok(crate::discord::story_list(
-            app,
-            "Top stories",
-            &stories,
-            "No stories yet: the bot is still collecting the news.",
-        )
-        .await?
-        .into())
-    })
-    .await
+    super::list(ctx, super::List::Top, count).await
 }
