@@ -1171,3 +1171,21 @@ async fn the_bot_starts_at_both_ends_of_every_range() {
         bot.await.unwrap().unwrap();
     }
 }
+
+/// Several processes starting at once on one new SQLite file all open it: the migrations run
+/// once, whoever wins the race (SQLite has no migration lock of its own).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn processes_opening_a_new_store_at_once_all_succeed() {
+    for _ in 0..5 {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("new.db").display());
+        let opens = (0..6).map(|_| {
+            let url = url.clone();
+            tokio::spawn(async move { Store::open(&url).await.map(|s| s.backend()) })
+        });
+        for r in futures_util::future::join_all(opens).await {
+            let r = r.unwrap();
+            assert!(r.is_ok(), "{:?}", r.map_err(|e| storybot::error::chain(&e)));
+        }
+    }
+}

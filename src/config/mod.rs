@@ -286,49 +286,8 @@ impl Settings {
         let check = Check { path: &path };
         use ranges::*;
 
-        let headlines = check.range("digest.headlines", c.digest.headlines, HEADLINES)?;
-        let top_window = check.range(
-            "digest.top_window_hours",
-            c.digest.top_window_hours,
-            TOP_WINDOW_HOURS,
-        )?;
-        let story_url = if c.digest.story_url.is_empty() {
-            None
-        } else {
-            check.http_url(
-                "digest.story_url",
-                &c.digest.story_url,
-                "an http(s) URL template such as https://example.org/story/{id}",
-            )?;
-            Some(c.digest.story_url.clone())
-        };
-        let digest = DigestSettings {
-            headlines: headlines as usize,
-            story_url,
-            top_window: span(top_window, 3_600),
-        };
-
-        let b = &c.blindspot;
-        let blindspot = BlindspotRule {
-            min_rated_sources: check.range(
-                "blindspot.min_rated_sources",
-                b.min_rated_sources,
-                MIN_RATED_SOURCES,
-            )? as usize,
-            max_share: check.range("blindspot.max_share", b.max_share, SHARE_PERCENT)? as u8,
-            min_opposite_share: check.range(
-                "blindspot.min_opposite_share",
-                b.min_opposite_share,
-                SHARE_PERCENT,
-            )? as u8,
-        };
-        if blindspot.max_share >= blindspot.min_opposite_share {
-            return Err(check.invalid(format!(
-                "blindspot.max_share ({}) must be below blindspot.min_opposite_share ({})",
-                blindspot.max_share, blindspot.min_opposite_share
-            )));
-        }
-
+        let digest = digest_settings(&check, &c.digest)?;
+        let blindspot = blindspot_rule(&check, &c.blindspot)?;
         let window = check.range(
             "cluster.window_hours",
             c.cluster.window_hours,
@@ -368,6 +327,55 @@ impl Settings {
     pub fn origin(&self) -> PathBuf {
         origin(self.source.as_deref())
     }
+}
+
+fn digest_settings(check: &Check<'_>, d: &DigestConfig) -> Result<DigestSettings, ConfigError> {
+    use ranges::*;
+    let headlines = check.range("digest.headlines", d.headlines, HEADLINES)?;
+    let top_window = check.range(
+        "digest.top_window_hours",
+        d.top_window_hours,
+        TOP_WINDOW_HOURS,
+    )?;
+    let story_url = if d.story_url.is_empty() {
+        None
+    } else {
+        check.http_url(
+            "digest.story_url",
+            &d.story_url,
+            "an http(s) URL template such as https://example.org/story/{id}",
+        )?;
+        Some(d.story_url.clone())
+    };
+    Ok(DigestSettings {
+        headlines: headlines as usize,
+        story_url,
+        top_window: span(top_window, 3_600),
+    })
+}
+
+fn blindspot_rule(check: &Check<'_>, b: &BlindspotConfig) -> Result<BlindspotRule, ConfigError> {
+    use ranges::*;
+    let rule = BlindspotRule {
+        min_rated_sources: check.range(
+            "blindspot.min_rated_sources",
+            b.min_rated_sources,
+            MIN_RATED_SOURCES,
+        )? as usize,
+        max_share: check.range("blindspot.max_share", b.max_share, SHARE_PERCENT)? as u8,
+        min_opposite_share: check.range(
+            "blindspot.min_opposite_share",
+            b.min_opposite_share,
+            SHARE_PERCENT,
+        )? as u8,
+    };
+    if rule.max_share >= rule.min_opposite_share {
+        return Err(check.invalid(format!(
+            "blindspot.max_share ({}) must be below blindspot.min_opposite_share ({})",
+            rule.max_share, rule.min_opposite_share
+        )));
+    }
+    Ok(rule)
 }
 
 fn ingest_settings(check: &Check<'_>, i: &IngestConfig) -> Result<IngestSettings, ConfigError> {

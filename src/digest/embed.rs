@@ -12,6 +12,7 @@ use super::{Digest, Headline, RATINGS_ATTRIBUTION};
 use crate::model::Side;
 use crate::payload::limits::*;
 use crate::payload::{AllowedMentions, Attachment, Embed, Field, Footer, Image, Message};
+use crate::summarise::Coverage;
 use crate::text::{truncate_utf16, utf16_len};
 
 /// The file name of the attached bias bar.
@@ -45,7 +46,41 @@ pub fn message(d: &Digest) -> Message {
 /// The digest's embed, within every limit.
 pub fn embed(d: &Digest) -> Embed {
     let c = &d.coverage;
-    let title = escape_within(&d.title, TITLE_MAX);
+    let mut fields = vec![
+        field("Bias distribution", &bias_field(c)),
+        field("Coverage details", &details_field(c)),
+    ];
+    let headlines = headlines_field(&d.headlines);
+    if !headlines.is_empty() {
+        fields.push(field("Top headlines", &headlines));
+    }
+    let footer = Footer {
+        text: truncate_utf16(
+            &format!("Story {} · {}", d.id, RATINGS_ATTRIBUTION),
+            FOOTER_MAX,
+        ),
+    };
+    let mut embed = Embed {
+        title: escape_within(&d.title, TITLE_MAX),
+        url: d.link.as_deref().and_then(link_url),
+        description: truncate_utf16(&description(d), DESCRIPTION_MAX),
+        color: colour(c.dominant()),
+        fields,
+        image: Some(Image {
+            url: format!("attachment://{BIAS_PNG}"),
+        }),
+        footer,
+        timestamp: c
+            .last_updated
+            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+    };
+    fit_total(&mut embed);
+    embed
+}
+
+/// The key points as bullets, then the counts.
+fn description(d: &Digest) -> String {
+    let c = &d.coverage;
     let mut description = String::new();
     for point in &d.key_points {
         let line = format!("• {}\n", escape_within(point, 400));
@@ -64,8 +99,11 @@ pub fn embed(d: &Digest) -> Embed {
         c.sources,
         plural(c.sources, "source", "sources")
     ));
+    description
+}
 
-    let mut fields = Vec::new();
+/// The emoji bar, the percentages and the blindspot flag.
+fn bias_field(c: &Coverage) -> String {
     let mut bias = format!("{}\n{}", emoji_bar(c), c.summary_line());
     if let Some(side) = c.blindspot {
         bias.push_str(&format!(
@@ -73,8 +111,11 @@ pub fn embed(d: &Digest) -> Embed {
             side.label()
         ));
     }
-    fields.push(field("Bias distribution", &bias));
+    bias
+}
 
+/// Sources by rating, unrated sources, first published, last updated.
+fn details_field(c: &Coverage) -> String {
     let mut details = if c.rated_sources == 0 {
         String::new()
     } else {
@@ -96,46 +137,23 @@ pub fn embed(d: &Digest) -> Embed {
     if let Some(t) = c.last_updated {
         details.push_str(&format!("Last updated: <t:{}:R>", t.timestamp()));
     }
-    fields.push(field("Coverage details", details.trim_end()));
+    details.trim_end().to_string()
+}
 
-    let lines: Vec<String> = d.headlines.iter().filter_map(headline_line).collect();
+/// Whole headline lines, as many as fit one field.
+fn headlines_field(headlines: &[Headline]) -> String {
     let mut value = String::new();
-    for line in &lines {
+    for line in headlines.iter().filter_map(headline_line) {
         let extra = usize::from(!value.is_empty());
-        if utf16_len(&value) + extra + utf16_len(line) > FIELD_VALUE_MAX {
+        if utf16_len(&value) + extra + utf16_len(&line) > FIELD_VALUE_MAX {
             break;
         }
         if extra == 1 {
             value.push('\n');
         }
-        value.push_str(line);
+        value.push_str(&line);
     }
-    if !value.is_empty() {
-        fields.push(field("Top headlines", &value));
-    }
-
-    let footer = Footer {
-        text: truncate_utf16(
-            &format!("Story {} · {}", d.id, RATINGS_ATTRIBUTION),
-            FOOTER_MAX,
-        ),
-    };
-    let mut embed = Embed {
-        title,
-        url: d.link.as_deref().and_then(link_url),
-        description: truncate_utf16(&description, DESCRIPTION_MAX),
-        color: colour(c.dominant()),
-        fields,
-        image: Some(Image {
-            url: format!("attachment://{BIAS_PNG}"),
-        }),
-        footer,
-        timestamp: c
-            .last_updated
-            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
-    };
-    fit_total(&mut embed);
-    embed
+    value
 }
 
 /// One headline as a markdown line: `[title](url) — Outlet · Lean Left`.
@@ -191,7 +209,7 @@ fn fit_total(embed: &mut Embed) {
 }
 
 /// Ten squares: 🟦 left, ⬜ center, 🟥 right, in proportion (largest remainder).
-pub fn emoji_bar(c: &crate::summarise::Coverage) -> String {
+pub fn emoji_bar(c: &Coverage) -> String {
     if c.rated_sources == 0 {
         return "▫️".repeat(10);
     }

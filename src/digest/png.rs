@@ -42,65 +42,94 @@ pub fn bias_bar(c: &Coverage) -> Result<Vec<u8>, PngError> {
         BACKGROUND[2],
         255,
     ));
-
-    let (x0, y0, w, h) = (12.0f32, 10.0f32, WIDTH as f32 - 24.0, 40.0f32);
+    let bar = Bar {
+        x: 12.0,
+        y: 10.0,
+        w: WIDTH as f32 - 24.0,
+        h: 40.0,
+    };
     let mut mask = Mask::new(WIDTH, HEIGHT).expect("non-zero size");
     mask.fill_path(
-        &rounded_rect(x0, y0, w, h, 10.0),
+        &rounded_rect(bar.x, bar.y, bar.w, bar.h, 10.0),
         FillRule::Winding,
         true,
         Transform::identity(),
     );
-
-    let bar_font = PxScale::from(20.0);
     if c.rated_sources == 0 {
-        fill(&mut pixmap, &mask, x0, y0, w, h, EMPTY);
+        fill(&mut pixmap, &mask, bar.x, bar.y, bar.w, bar.h, EMPTY);
         let label = "No rated sources yet";
-        let tw = text_width(&font, bar_font, label);
-        draw_text(
-            &mut pixmap,
-            &font,
-            bar_font,
-            x0 + (w - tw) / 2.0,
-            y0 + 27.0,
-            label,
-            DARK,
-        );
+        let tw = text_width(&font, BAR_FONT, label);
+        let x = bar.x + (bar.w - tw) / 2.0;
+        draw_text(&mut pixmap, &font, BAR_FONT, x, bar.y + 27.0, label, DARK);
     } else {
-        let widths = segment_widths(&c.percent, w);
-        let mut x = x0;
-        for (i, colour) in [LEFT, CENTER, RIGHT].into_iter().enumerate() {
-            let sw = widths[i];
-            if sw <= 0.0 {
-                continue;
-            }
-            fill(&mut pixmap, &mask, x, y0, sw, h, colour);
-            let ink = if i == 1 { DARK } else { WHITE };
-            let name = ["Left", "Center", "Right"][i];
-            let initial = ["L", "C", "R"][i];
-            let long = format!("{name} {}%", c.percent[i]);
-            let short = format!("{initial} {}%", c.percent[i]);
-            let pct = format!("{}%", c.percent[i]);
-            for label in [long, short, pct] {
-                let tw = text_width(&font, bar_font, &label);
-                if tw + 8.0 <= sw {
-                    draw_text(
-                        &mut pixmap,
-                        &font,
-                        bar_font,
-                        x + (sw - tw) / 2.0,
-                        y0 + 27.0,
-                        &label,
-                        ink,
-                    );
-                    break;
-                }
-            }
-            x += sw;
-        }
+        draw_segments(&mut pixmap, &mask, &font, &bar, c);
     }
+    draw_text(
+        &mut pixmap,
+        &font,
+        PxScale::from(15.0),
+        bar.x,
+        bar.y + bar.h + 24.0,
+        &legend(c),
+        LEGEND,
+    );
+    pixmap
+        .encode_png()
+        .map_err(|e| PngError::Encode(e.to_string()))
+}
 
-    let legend_font = PxScale::from(15.0);
+/// Where the bar is drawn.
+struct Bar {
+    x: f32,
+    y: f32,
+    w: f32,
+    h: f32,
+}
+
+/// Size of the labels inside the bar.
+const BAR_FONT: PxScale = PxScale { x: 20.0, y: 20.0 };
+
+/// One segment per side, each labelled with the longest label that fits ("Left 20%", "L 20%",
+/// "20%", or none).
+fn draw_segments(pixmap: &mut Pixmap, mask: &Mask, font: &FontRef<'_>, bar: &Bar, c: &Coverage) {
+    let widths = segment_widths(&c.percent, bar.w);
+    let mut x = bar.x;
+    for (i, colour) in [LEFT, CENTER, RIGHT].into_iter().enumerate() {
+        let sw = widths[i];
+        if sw <= 0.0 {
+            continue;
+        }
+        fill(pixmap, mask, x, bar.y, sw, bar.h, colour);
+        let ink = if i == 1 { DARK } else { WHITE };
+        let name = ["Left", "Center", "Right"][i];
+        let initial = ["L", "C", "R"][i];
+        let pct = c.percent[i];
+        let labels = [
+            format!("{name} {pct}%"),
+            format!("{initial} {pct}%"),
+            format!("{pct}%"),
+        ];
+        if let Some((label, tw)) = labels
+            .iter()
+            .map(|l| (l, text_width(font, BAR_FONT, l)))
+            .find(|(_, tw)| tw + 8.0 <= sw)
+        {
+            draw_text(
+                pixmap,
+                font,
+                BAR_FONT,
+                x + (sw - tw) / 2.0,
+                bar.y + 27.0,
+                label,
+                ink,
+            );
+        }
+        x += sw;
+    }
+}
+
+/// The line under the bar: percentages, sources, unrated, blindspot.
+fn legend(c: &Coverage) -> String {
     let mut legend = format!("{}  ·  {} sources", c.summary_line(), c.sources);
     if c.unrated_sources > 0 {
         legend.push_str(&format!(" ({} unrated)", c.unrated_sources));
@@ -108,19 +137,7 @@ pub fn bias_bar(c: &Coverage) -> Result<Vec<u8>, PngError> {
     if let Some(side) = c.blindspot {
         legend.push_str(&format!("  ·  Blindspot: {}", side.label()));
     }
-    draw_text(
-        &mut pixmap,
-        &font,
-        legend_font,
-        x0,
-        y0 + h + 24.0,
-        &legend,
-        LEGEND,
-    );
-
-    pixmap
-        .encode_png()
-        .map_err(|e| PngError::Encode(e.to_string()))
+    legend
 }
 
 /// Segment widths in proportion to the shares; a non-zero share gets at least 6 px.

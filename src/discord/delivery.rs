@@ -344,7 +344,7 @@ async fn render(
     d: &Delivery,
 ) -> Result<Option<(ChannelPost, Vec<super::rest::File>)>, StoreError> {
     let app = &data.app;
-    let (content, reply, files, message) = match &sub.follow {
+    let rendered = match &sub.follow {
         Follow::Briefing { count, .. } => {
             let stories = app.trending(*count as usize).await?;
             let message = super::story_list(
@@ -354,48 +354,80 @@ async fn render(
                 "No stories right now.",
             )
             .await?;
-            (None, None, Vec::new(), message)
+            Rendered {
+                content: None,
+                reply_to: None,
+                message,
+                files: Vec::new(),
+            }
         }
-        follow => {
-            let Some(id) = StoryId::parse(&d.subject) else {
-                return Ok(None);
-            };
-            let Some(story) = app.store.story(&id).await? else {
-                return Ok(None);
-            };
-            let reply = super::digest_reply(app, &story).await?;
-            let c = app.coverage(&story);
-            let (content, anchor) = match follow {
-                Follow::Topic { query, .. } => (
-                    format!(
-                        "New story for **{}**: {} sources",
-                        crate::digest::markdown::escape_within(query, 100),
-                        c.sources
-                    ),
-                    None,
-                ),
-                _ => (
-                    format!(
-                        "This story grew: {} articles from {} sources",
-                        story.article_count, c.sources
-                    ),
-                    sub.anchor_message,
-                ),
-            };
-            (Some(content), anchor, reply.files, reply.message)
-        }
+        follow => match story_post(data, sub, follow, &d.subject).await? {
+            Some(r) => r,
+            None => return Ok(None),
+        },
     };
     Ok(Some((
         ChannelPost {
-            message,
-            content,
+            message: rendered.message,
+            content: rendered.content,
             nonce: Some(d.nonce.clone()),
             enforce_nonce: true,
-            message_reference: reply.map(|m| MessageReference {
+            message_reference: rendered.reply_to.map(|m| MessageReference {
                 message_id: m.to_string(),
                 fail_if_not_exists: false,
             }),
         },
-        files,
+        rendered.files,
     )))
+}
+
+/// What a delivery posts.
+struct Rendered {
+    content: Option<String>,
+    /// The message the post replies to.
+    reply_to: Option<u64>,
+    message: Message,
+    files: Vec<super::rest::File>,
+}
+
+/// A story's digest with a line saying why it is posted (a new story for a topic; a story
+/// that grew, as a reply to its previous post); `None` when the story is gone.
+async fn story_post(
+    data: &Data,
+    sub: &Subscription,
+    follow: &Follow,
+    subject: &str,
+) -> Result<Option<Rendered>, StoreError> {
+    let app = &data.app;
+    let Some(id) = StoryId::parse(subject) else {
+        return Ok(None);
+    };
+    let Some(story) = app.store.story(&id).await? else {
+        return Ok(None);
+    };
+    let reply = super::digest_reply(app, &story).await?;
+    let c = app.coverage(&story);
+    let (content, reply_to) = match follow {
+        Follow::Topic { query, .. } => (
+            format!(
+                "New story for **{}**: {} sources",
+                crate::digest::markdown::escape_within(query, 100),
+                c.sources
+            ),
+            None,
+        ),
+        _ => (
+            format!(
+                "This story grew: {} articles from {} sources",
+                story.article_count, c.sources
+            ),
+            sub.anchor_message,
+        ),
+    };
+    Ok(Some(Rendered {
+        content: Some(content),
+        reply_to,
+        message: reply.message,
+        files: reply.files,
+    }))
 }

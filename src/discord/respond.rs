@@ -101,17 +101,16 @@ where
     let received = Instant::now();
     let deadline = received + data.config.defer_after;
     tokio::pin!(work);
-    let mut deferred = false;
     // 0 defers every reply (the work is not even started before the deferral).
     let early = if data.config.defer_after.is_zero() {
         None
     } else {
         tokio::time::timeout_at(deadline, &mut work).await.ok()
     };
+    let deferred = early.is_none();
     let result = match early {
         Some(result) => result,
         None => {
-            deferred = true;
             let kind = match style {
                 Style::NewMessage => Callback::DeferredChannelMessage,
                 Style::UpdateMessage => Callback::DeferredUpdateMessage,
@@ -123,30 +122,11 @@ where
             work.await
         }
     };
-    let (reply, outcome) = match result {
-        Ok(reply) => (reply, "ok"),
-        Err(BotError::User(text)) => (views::notice(&text).into(), "refused"),
-        Err(e) => {
-            let id = error_id();
-            tracing::error!(error_id = %id, error = %crate::error::Chain(&e), "interaction failed");
-            data.stats.errors.fetch_add(1, Ordering::Relaxed);
-            (views::notice(&internal_error_text(&id)).into(), "error")
-        }
-    };
+    let (reply, outcome) = reply_of(data, result);
     let sent = if deferred {
         finish_deferred(data, &ix, style, reply).await
     } else {
-        let kind = match style {
-            Style::NewMessage => Callback::ChannelMessage,
-            Style::UpdateMessage => Callback::UpdateMessage,
-        };
-        let mut message = reply.message;
-        if style == Style::UpdateMessage {
-            // An update cannot change who sees the message.
-            message.flags = None;
-        }
-        let payload = json!({ "type": kind, "data": message });
-        callback(data, &ix, payload, reply.files).await
+        answer_at_once(data, &ix, style, reply).await
     };
     match sent {
         Ok(()) => {
@@ -163,6 +143,41 @@ where
         }
         Err(e) => log_failed(data, &ix, received, &e),
     }
+}
+
+/// The reply to send for a result, and the outcome for the log: a refusal as a notice, a
+/// fault as a notice with an error id that the error log line carries too.
+fn reply_of(data: &Data, result: Result<Reply, BotError>) -> (Reply, &'static str) {
+    match result {
+        Ok(reply) => (reply, "ok"),
+        Err(BotError::User(text)) => (views::notice(&text).into(), "refused"),
+        Err(e) => {
+            let id = error_id();
+            tracing::error!(error_id = %id, error = %crate::error::Chain(&e), "interaction failed");
+            data.stats.errors.fetch_add(1, Ordering::Relaxed);
+            (views::notice(&internal_error_text(&id)).into(), "error")
+        }
+    }
+}
+
+/// The reply as the first response.
+async fn answer_at_once(
+    data: &Data,
+    ix: &InteractionRef<'_>,
+    style: Style,
+    reply: Reply,
+) -> Result<(), RestError> {
+    let kind = match style {
+        Style::NewMessage => Callback::ChannelMessage,
+        Style::UpdateMessage => Callback::UpdateMessage,
+    };
+    let mut message = reply.message;
+    if style == Style::UpdateMessage {
+        // An update cannot change who sees the message.
+        message.flags = None;
+    }
+    let payload = json!({ "type": kind, "data": message });
+    callback(data, ix, payload, reply.files).await
 }
 
 fn log_failed(data: &Data, ix: &InteractionRef<'_>, received: Instant, e: &RestError) {

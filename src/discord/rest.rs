@@ -115,6 +115,13 @@ impl RestError {
     }
 }
 
+/// What one try of a request leads to.
+enum Step {
+    Done(Response),
+    Retry { why: String, pause: Duration },
+    GiveUp(String),
+}
+
 /// A successful response.
 #[derive(Debug)]
 pub struct Response {
@@ -181,84 +188,116 @@ impl Rest {
             }
             self.limits.route_slot(&req.route).await;
             self.stats.requests.fetch_add(1, Ordering::Relaxed);
-            let built = self.build(&req)?;
-            let response = match built.send().await {
-                Ok(r) => r,
-                Err(e) => {
-                    // A request that may have reached Discord is only repeated when repeating
-                    // it is harmless (callbacks answer once; a second one is refused).
-                    let connect = e.is_connect();
-                    last = format!("connection failed: {}", crate::error::http(e));
-                    if !req.idempotent_retry && !connect {
-                        break;
-                    }
-                    tokio::time::sleep(backoff(attempt)).await;
-                    continue;
+            match self.attempt(&req, attempt).await? {
+                Step::Done(response) => return Ok(response),
+                Step::Retry { why, pause } => {
+                    last = why;
+                    tokio::time::sleep(pause).await;
                 }
-            };
-            let status = response.status();
-            let headers = response.headers().clone();
-            self.limits.observe(&req.route, &headers).await;
-            let body = response
-                .bytes()
-                .await
-                .map(|b| b.to_vec())
-                .unwrap_or_default();
-            if status.is_success() {
-                return Ok(Response {
-                    status: status.as_u16(),
-                    body,
-                });
-            }
-            let parsed: Option<ErrorBody> = serde_json::from_slice(&body).ok();
-            if status == StatusCode::TOO_MANY_REQUESTS {
-                self.stats.rate_limited.fetch_add(1, Ordering::Relaxed);
-                let wait = parsed
-                    .as_ref()
-                    .and_then(|b| b.retry_after)
-                    .filter(|s| s.is_finite())
-                    .or_else(|| header_f64(&headers, "retry-after"))
-                    .map_or(Duration::from_secs(1), secs);
-                let global = headers.contains_key("x-ratelimit-global")
-                    || parsed.as_ref().and_then(|b| b.global).unwrap_or(false);
-                last = format!("429 rate limited for {:.3}s", wait.as_secs_f64());
-                if wait > MAX_RETRY_AFTER {
+                Step::GiveUp(why) => {
+                    last = why;
                     break;
                 }
-                let until = Instant::now() + wait;
-                if global {
-                    self.stats
-                        .global_rate_limited
-                        .fetch_add(1, Ordering::Relaxed);
-                    self.limits.block_global(until).await;
-                } else {
-                    self.limits.block_route(&req.route, until).await;
-                }
-                tracing::warn!(route = %req.route, retry_after = wait.as_secs_f64(), global, "rate limited by Discord; retrying");
-                continue;
             }
-            if status.is_server_error() {
-                self.stats.server_errors.fetch_add(1, Ordering::Relaxed);
-                last = format!("{} from Discord", status.as_u16());
-                tracing::warn!(route = %req.route, status = status.as_u16(), attempt, "Discord server error; retrying");
-                tokio::time::sleep(backoff(attempt)).await;
-                continue;
-            }
-            return Err(RestError::Status {
-                status: status.as_u16(),
-                route: req.route.clone(),
-                code: parsed.as_ref().and_then(|b| b.code),
-                message: parsed
-                    .map(|b| crate::text::truncate_chars(&b.message, 300))
-                    .filter(|m| !m.is_empty())
-                    .unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_string()),
-            });
         }
         Err(RestError::GaveUp {
             route: req.route.clone(),
             attempts: MAX_ATTEMPTS,
             last,
         })
+    }
+
+    /// One try of a request, and what to do next.
+    async fn attempt(&self, req: &Request, attempt: u32) -> Result<Step, RestError> {
+        let response = match self.build(req)?.send().await {
+            Ok(r) => r,
+            Err(e) => {
+                // A request that may have reached Discord is only repeated when repeating it
+                // is harmless (callbacks answer once; a second one is refused).
+                let connect = e.is_connect();
+                let why = format!("connection failed: {}", crate::error::http(e));
+                return Ok(if req.idempotent_retry || connect {
+                    Step::Retry {
+                        why,
+                        pause: backoff(attempt),
+                    }
+                } else {
+                    Step::GiveUp(why)
+                });
+            }
+        };
+        let status = response.status();
+        let headers = response.headers().clone();
+        self.limits.observe(&req.route, &headers).await;
+        let body = response
+            .bytes()
+            .await
+            .map(|b| b.to_vec())
+            .unwrap_or_default();
+        if status.is_success() {
+            return Ok(Step::Done(Response {
+                status: status.as_u16(),
+                body,
+            }));
+        }
+        let parsed: Option<ErrorBody> = serde_json::from_slice(&body).ok();
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            return Ok(self.rate_limited(req, &headers, parsed.as_ref()).await);
+        }
+        if status.is_server_error() {
+            self.stats.server_errors.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(route = %req.route, status = status.as_u16(), attempt, "Discord server error; retrying");
+            return Ok(Step::Retry {
+                why: format!("{} from Discord", status.as_u16()),
+                pause: backoff(attempt),
+            });
+        }
+        Err(RestError::Status {
+            status: status.as_u16(),
+            route: req.route.clone(),
+            code: parsed.as_ref().and_then(|b| b.code),
+            message: parsed
+                .map(|b| crate::text::truncate_chars(&b.message, 300))
+                .filter(|m| !m.is_empty())
+                .unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_string()),
+        })
+    }
+
+    /// A 429: the wait Discord asks for, on the route or (flagged) every route, then again;
+    /// a wait too long to be worth it gives up.
+    async fn rate_limited(
+        &self,
+        req: &Request,
+        headers: &reqwest::header::HeaderMap,
+        parsed: Option<&ErrorBody>,
+    ) -> Step {
+        self.stats.rate_limited.fetch_add(1, Ordering::Relaxed);
+        let wait = parsed
+            .and_then(|b| b.retry_after)
+            .filter(|s| s.is_finite())
+            .or_else(|| header_f64(headers, "retry-after"))
+            .map_or(Duration::from_secs(1), secs);
+        let global = headers.contains_key("x-ratelimit-global")
+            || parsed.and_then(|b| b.global).unwrap_or(false);
+        let why = format!("429 rate limited for {:.3}s", wait.as_secs_f64());
+        if wait > MAX_RETRY_AFTER {
+            return Step::GiveUp(why);
+        }
+        let until = Instant::now() + wait;
+        if global {
+            self.stats
+                .global_rate_limited
+                .fetch_add(1, Ordering::Relaxed);
+            self.limits.block_global(until).await;
+        } else {
+            self.limits.block_route(&req.route, until).await;
+        }
+        tracing::warn!(route = %req.route, retry_after = wait.as_secs_f64(), global, "rate limited by Discord; retrying");
+        // The limiter holds the next try back until then.
+        Step::Retry {
+            why,
+            pause: Duration::ZERO,
+        }
     }
 
     fn build(&self, req: &Request) -> Result<reqwest::RequestBuilder, RestError> {

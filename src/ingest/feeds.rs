@@ -102,17 +102,7 @@ impl Fetcher {
         if let Some(m) = last_modified {
             request = request.header(reqwest::header::IF_MODIFIED_SINCE, m);
         }
-        let secs = self.limits.timeout.as_secs();
-        let map = |e: reqwest::Error| {
-            if e.is_timeout() {
-                FeedError::Timeout(secs)
-            } else if e.is_connect() {
-                FeedError::Connect(crate::error::http(e))
-            } else {
-                FeedError::Read(crate::error::http(e))
-            }
-        };
-        let mut response = request.send().await.map_err(map)?;
+        let response = request.send().await.map_err(|e| self.failure(e))?;
         let status = response.status();
         if status == reqwest::StatusCode::NOT_MODIFIED {
             return Ok(Fetched::NotModified);
@@ -133,18 +123,35 @@ impl Fetcher {
         };
         let etag = header(reqwest::header::ETAG);
         let last_modified = header(reqwest::header::LAST_MODIFIED);
+        Ok(Fetched::Body {
+            bytes: self.read_body(response).await?,
+            etag,
+            last_modified,
+        })
+    }
+
+    /// A response body read chunk by chunk, refused as soon as it passes the size limit.
+    async fn read_body(&self, mut response: reqwest::Response) -> Result<Vec<u8>, FeedError> {
+        let max = self.limits.max_body_bytes;
         let mut bytes = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(map)? {
+        while let Some(chunk) = response.chunk().await.map_err(|e| self.failure(e))? {
             if bytes.len() as u64 + chunk.len() as u64 > max {
                 return Err(FeedError::TooLarge(max));
             }
             bytes.extend_from_slice(&chunk);
         }
-        Ok(Fetched::Body {
-            bytes,
-            etag,
-            last_modified,
-        })
+        Ok(bytes)
+    }
+
+    /// A transport error as the feed's failure.
+    fn failure(&self, e: reqwest::Error) -> FeedError {
+        if e.is_timeout() {
+            FeedError::Timeout(self.limits.timeout.as_secs())
+        } else if e.is_connect() {
+            FeedError::Connect(crate::error::http(e))
+        } else {
+            FeedError::Read(crate::error::http(e))
+        }
     }
 
     /// Reads a local feed with the same limits as a download: a regular file only (a device
@@ -225,6 +232,30 @@ pub fn parse(
     feed_url: &str,
     outlet: Option<&str>,
 ) -> Result<Vec<RawArticle>, FeedError> {
+    let feed = parse_document(bytes, feed_url)?;
+    let base = url::Url::parse(feed_url).ok();
+    let feed_title = feed.title.as_ref().map(|t| html_to_text(&t.content));
+    let publisher = outlet.map(str::to_string).or(feed_title);
+    Ok(feed
+        .entries
+        .into_iter()
+        .filter_map(|entry| {
+            let (url, title, summary, published) = entry_parts(entry, base.as_ref())?;
+            Some(RawArticle {
+                url,
+                title,
+                summary,
+                published,
+                publisher: publisher.clone(),
+                outlet_override: outlet.is_some(),
+                story_key: None,
+            })
+        })
+        .collect())
+}
+
+/// The document through feed-rs, from its raw bytes (so the XML prolog's encoding applies).
+fn parse_document(bytes: &[u8], feed_url: &str) -> Result<feed_rs::model::Feed, FeedError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(FeedError::Parse("the document is empty".into()));
     }
@@ -241,61 +272,51 @@ pub fn parse(
     let parser = feed_rs::parser::Builder::new()
         .base_uri(Some(feed_url))
         .build();
-    let feed = match parser.parse(bytes) {
-        Ok(feed) => feed,
+    let unreadable = |e: feed_rs::parser::ParseFeedError| {
+        FeedError::Parse(text::truncate_chars(&e.to_string(), 200))
+    };
+    match parser.parse(bytes) {
+        Ok(feed) => Ok(feed),
         // `<rss>` without a version attribute is common in the wild; feed-rs wants one.
         Err(feed_rs::parser::ParseFeedError::ParseError(
             feed_rs::parser::ParseErrorKind::NoFeedRoot,
         )) if contains(bytes, b"<rss>") => {
             let fixed = replace_first(bytes, b"<rss>", b"<rss version=\"2.0\">");
-            parser.parse(&fixed[..])
+            parser.parse(&fixed[..]).map_err(unreadable)
         }
-        .map_err(|e| FeedError::Parse(text::truncate_chars(&e.to_string(), 200)))?,
-        Err(e) => return Err(FeedError::Parse(text::truncate_chars(&e.to_string(), 200))),
-    };
-    let base = url::Url::parse(feed_url).ok();
-    let feed_title = feed.title.as_ref().map(|t| html_to_text(&t.content));
-    let publisher = outlet.map(str::to_string).or(feed_title);
-    let mut out = Vec::with_capacity(feed.entries.len());
-    for entry in feed.entries {
-        let Some(title) = entry
-            .title
-            .as_ref()
-            .map(|t| html_to_text(bounded_html(&t.content, MAX_TITLE_HTML)))
-        else {
-            continue;
-        };
-        let link = entry
-            .links
-            .iter()
-            .find(|l| l.rel.as_deref().is_none_or(|r| r == "alternate"))
-            .or_else(|| entry.links.first())
-            .map(|l| l.href.clone())
-            .or_else(|| entry.id.starts_with("http").then(|| entry.id.clone()));
-        let Some(link) = link else { continue };
-        let link = match &base {
-            Some(b) => b.join(link.trim()).map(|u| u.to_string()).unwrap_or(link),
-            None => link,
-        };
-        let summary = entry
-            .summary
-            .as_ref()
-            .map(|s| s.content.clone())
-            .or_else(|| entry.content.as_ref().and_then(|c| c.body.clone()))
-            .map(|s| html_to_text(bounded_html(&s, MAX_SUMMARY_HTML)))
-            .unwrap_or_default();
-        let published: Option<DateTime<Utc>> = entry.published.or(entry.updated);
-        out.push(RawArticle {
-            url: link,
-            title,
-            summary,
-            published,
-            publisher: publisher.clone(),
-            outlet_override: outlet.is_some(),
-            story_key: None,
-        });
+        Err(e) => Err(unreadable(e)),
     }
-    Ok(out)
+}
+
+/// An entry's absolute link, title and summary as text, and date; `None` without a title or
+/// a link.
+fn entry_parts(
+    entry: feed_rs::model::Entry,
+    base: Option<&url::Url>,
+) -> Option<(String, String, String, Option<DateTime<Utc>>)> {
+    let title = entry
+        .title
+        .as_ref()
+        .map(|t| html_to_text(bounded_html(&t.content, MAX_TITLE_HTML)))?;
+    let link = entry
+        .links
+        .iter()
+        .find(|l| l.rel.as_deref().is_none_or(|r| r == "alternate"))
+        .or_else(|| entry.links.first())
+        .map(|l| l.href.clone())
+        .or_else(|| entry.id.starts_with("http").then(|| entry.id.clone()))?;
+    let link = match base {
+        Some(b) => b.join(link.trim()).map(|u| u.to_string()).unwrap_or(link),
+        None => link,
+    };
+    let summary = entry
+        .summary
+        .as_ref()
+        .map(|s| s.content.as_str())
+        .or_else(|| entry.content.as_ref().and_then(|c| c.body.as_deref()))
+        .map(|s| html_to_text(bounded_html(s, MAX_SUMMARY_HTML)))
+        .unwrap_or_default();
+    Some((link, title, summary, entry.published.or(entry.updated)))
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {

@@ -217,9 +217,13 @@ impl Store {
                 })
                 .collect(),
         );
-        // Two processes opening one new store at once: the migrator takes a lock on both
-        // backends; a busy SQLite file is waited for like any writer.
+        // Two processes opening one new store at once. On Postgres the migrator takes an
+        // advisory lock. On SQLite it takes none: both may try a migration, and the one that
+        // loses fails ("table ... already exists") after the other committed the migration and
+        // its record, so running the migrator again finds it applied. A busy file is waited
+        // for like any writer.
         let deadline = tokio::time::Instant::now() + LOCK_WAIT;
+        let mut failures = 0;
         loop {
             match migrator.run(&self.pool).await {
                 Ok(()) => return Ok(()),
@@ -227,6 +231,12 @@ impl Store {
                     if is_busy(&e) && tokio::time::Instant::now() < deadline =>
                 {
                     tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                Err(sqlx::migrate::MigrateError::ExecuteMigration(..))
+                    if self.backend == Backend::Sqlite && failures < 3 =>
+                {
+                    failures += 1;
+                    tokio::time::sleep(Duration::from_millis(100 * failures)).await;
                 }
                 Err(e) => return Err(e.into()),
             }
