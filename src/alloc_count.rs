@@ -10,7 +10,7 @@ thread_local! {
 }
 
 /// The system allocator, counting each thread's allocations.
-pub struct Counting;
+pub(crate) struct Counting;
 
 // SAFETY: every call is forwarded to the system allocator unchanged; the counter is a
 // thread-local `Cell` that allocates nothing.
@@ -31,6 +31,6 @@ unsafe impl GlobalAlloc for Counting {
 }
 
 /// Bytes the current thread has allocated so far.
-pub fn allocated() -> u64 {
+pub(crate) fn allocated() -> u64 {
     ALLOCATED.with(Cell::get)
 }

@@ -20,9 +20,9 @@ use crate::store::{Mode, Scope, SearchTerms, Store, StoreError, StoryRow};
 use crate::summarise::Coverage;
 
 /// Longest query accepted, in characters.
-pub const MAX_QUERY_CHARS: usize = 300;
+pub(crate) const MAX_QUERY_CHARS: usize = 300;
 /// Articles per write transaction: a writer holds the lock for a fraction of a second.
-pub const WRITE_BATCH: usize = 2_000;
+pub(crate) const WRITE_BATCH: usize = 2_000;
 /// Rejected lines an import report keeps (the rest are counted).
 const MAX_REJECTS_KEPT: usize = 100;
 
@@ -239,7 +239,7 @@ impl App {
     }
 
     /// The clusterer's parameters: the shipped tuning with the configured window.
-    pub fn cluster_params(&self) -> crate::cluster::Params {
+    pub(crate) fn cluster_params(&self) -> crate::cluster::Params {
         crate::cluster::Params {
             window: self.settings.cluster_window,
             ..Default::default()
@@ -281,7 +281,7 @@ impl App {
 
     /// Stories whose titles match what a user has typed so far, for autocomplete: every word,
     /// the last as a prefix; else any word; the trending stories when nothing is typed.
-    pub async fn title_matches(
+    pub(crate) async fn title_matches(
         &self,
         partial: &str,
         limit: usize,
@@ -350,7 +350,7 @@ impl App {
     }
 
     /// A story's coverage under the configured blindspot rule.
-    pub fn coverage(&self, story: &Story) -> Coverage {
+    pub(crate) fn coverage(&self, story: &Story) -> Coverage {
         Coverage::compute(&story.outlets, &self.outlets, &self.settings.blindspot)
     }
 
@@ -371,7 +371,7 @@ impl App {
 
     /// Titles close to a query that matched nothing: stories sharing any word, else titles
     /// with similar spelling.
-    pub async fn suggestions(
+    pub(crate) async fn suggestions(
         &self,
         terms: &SearchTerms,
         limit: i64,

@@ -138,7 +138,7 @@ pub fn error_code(e: &anyhow::Error) -> u8 {
 }
 
 /// Whether the error is writing to a closed pipe (the reader went away: not a failure).
-pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
+pub(crate) fn is_broken_pipe(e: &anyhow::Error) -> bool {
     e.chain().any(|c| {
         c.downcast_ref::<std::io::Error>()
             .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
@@ -146,7 +146,7 @@ pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
 }
 
 /// Loads the configuration the flags point at.
-pub fn load_config(cli: &Cli) -> Result<Config> {
+pub(crate) fn load_config(cli: &Cli) -> Result<Config> {
     let mut config = match &cli.config {
         Some(path) => Config::load(path)?,
         None => {
@@ -528,7 +528,7 @@ async fn import(app: &App, file: PathBuf) -> Result<Outcome> {
 }
 
 /// Resolves on Ctrl-C or SIGTERM.
-pub async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

@@ -8,7 +8,7 @@
 use std::fmt;
 
 /// Displays an error and its sources, joined with `": "`, without repeats.
-pub struct Chain<'a>(pub &'a (dyn std::error::Error + 'static));
+pub(crate) struct Chain<'a>(pub &'a (dyn std::error::Error + 'static));
 
 impl fmt::Display for Chain<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -34,7 +34,7 @@ pub fn chain(e: &(dyn std::error::Error + 'static)) -> String {
 /// An HTTP client error, its causes included ("error sending request: dns error: ..."), without
 /// the URL it was for (feed URLs carry credentials, interaction URLs carry tokens), bounded in
 /// length.
-pub fn http(e: reqwest::Error) -> String {
+pub(crate) fn http(e: reqwest::Error) -> String {
     let line = chain(&e.without_url());
     crate::text::truncate_chars(&crate::secrets::scrub(&line), 300)
 }

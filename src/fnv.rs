@@ -4,12 +4,12 @@
 //! `fnv.rs`.
 
 /// The 64-bit FNV offset basis.
-pub const OFFSET_BASIS: u64 = 0xcbf2_9ce4_8422_2325;
+pub(crate) const OFFSET_BASIS: u64 = 0xcbf2_9ce4_8422_2325;
 const PRIME: u64 = 0x0000_0100_0000_01b3;
 
 /// FNV-1a of `bytes`, starting from `basis` (use [`OFFSET_BASIS`] unless a second,
 /// independent hash of the same bytes is wanted).
-pub fn hash_with(basis: u64, bytes: &[u8]) -> u64 {
+pub(crate) fn hash_with(basis: u64, bytes: &[u8]) -> u64 {
     let mut h = basis;
     for &b in bytes {
         h ^= u64::from(b);
@@ -19,7 +19,7 @@ pub fn hash_with(basis: u64, bytes: &[u8]) -> u64 {
 }
 
 /// FNV-1a of `bytes`.
-pub fn hash(bytes: &[u8]) -> u64 {
+pub(crate) fn hash(bytes: &[u8]) -> u64 {
     hash_with(OFFSET_BASIS, bytes)
 }
 

@@ -47,7 +47,7 @@ impl std::ops::AddAssign for BatchReport {
 /// Rebuilds a clusterer from the store, as the transaction sees it: the articles of
 /// clustered stories within the clustering window of the newest article, replayed in
 /// publication order (on the blocking pool: it is pure CPU work).
-pub async fn restore_clusterer(
+pub(crate) async fn restore_clusterer(
     tx: &mut StoreTx,
     params: crate::cluster::Params,
 ) -> Result<Clusterer, StoreError> {
@@ -78,7 +78,7 @@ pub async fn restore_clusterer(
 ///
 /// `clusterer` must reflect the store; if this returns an error the caller must drop it (its
 /// state ran ahead of a transaction that rolled back) and restore a new one.
-pub async fn apply(
+pub(crate) async fn apply(
     tx: &mut StoreTx,
     outlets: &Arc<OutletDirectory>,
     clusterer: &mut Clusterer,

@@ -14,7 +14,7 @@ use std::io::Write;
 use std::sync::RwLock;
 
 /// What replaces a secret.
-pub const MASK: &str = "***";
+pub(crate) const MASK: &str = "***";
 
 /// Query parameters whose values are credentials (matched case-insensitively, as substrings
 /// of the parameter name).
@@ -40,7 +40,7 @@ static KNOWN: RwLock<Vec<String>> = RwLock::new(Vec::new());
 const MIN_SECRET_LEN: usize = 6;
 
 /// Registers a secret to scrub from every log line from now on.
-pub fn register(secret: &str) {
+pub(crate) fn register(secret: &str) {
     let secret = secret.trim();
     if secret.len() < MIN_SECRET_LEN {
         return;
@@ -54,7 +54,7 @@ pub fn register(secret: &str) {
 }
 
 /// Registers the credentials a URL carries (its password, user name and key-like parameters).
-pub fn register_url(url: &str) {
+pub(crate) fn register_url(url: &str) {
     if let Ok(u) = url::Url::parse(url) {
         if let Some(p) = u.password() {
             register(p);

@@ -4,11 +4,11 @@
 use unicode_segmentation::UnicodeSegmentation;
 
 /// The ellipsis appended to shortened text.
-pub const ELLIPSIS: char = '…';
+pub(crate) const ELLIPSIS: char = '…';
 
 /// Collapses whitespace, removes control and invisible formatting characters, trims, and
 /// bounds the result to `max_chars` characters (shortened with an ellipsis).
-pub fn clean(input: &str, max_chars: usize) -> String {
+pub(crate) fn clean(input: &str, max_chars: usize) -> String {
     let mut out = String::with_capacity(input.len().min(max_chars * 4));
     let mut pending_space = false;
     for c in input.chars() {
@@ -41,12 +41,12 @@ fn is_invisible(c: char) -> bool {
 
 /// Shortens `s` to at most `max` characters (Unicode scalar values), cutting on a grapheme
 /// boundary and ending with an ellipsis when anything was cut.
-pub fn truncate_chars(s: &str, max: usize) -> String {
+pub(crate) fn truncate_chars(s: &str, max: usize) -> String {
     truncate_by(s, max, |g| g.chars().count())
 }
 
 /// Shortens `s` to at most `max` UTF-16 code units, as Discord counts, on a grapheme boundary.
-pub fn truncate_utf16(s: &str, max: usize) -> String {
+pub(crate) fn truncate_utf16(s: &str, max: usize) -> String {
     truncate_by(s, max, |g| g.encode_utf16().count())
 }
 
@@ -80,19 +80,19 @@ fn truncate_by(s: &str, max: usize, len: impl Fn(&str) -> usize) -> String {
 }
 
 /// Words of `s` for matching: lower case, letters and digits only, split on anything else.
-pub fn words(s: &str) -> impl Iterator<Item = String> + '_ {
+pub(crate) fn words(s: &str) -> impl Iterator<Item = String> + '_ {
     s.split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
         .map(|w| w.to_lowercase())
 }
 
 /// Content words: [`words`] without stop words and one-letter words.
-pub fn content_words(s: &str) -> impl Iterator<Item = String> + '_ {
+pub(crate) fn content_words(s: &str) -> impl Iterator<Item = String> + '_ {
     words(s).filter(|w| w.chars().count() > 1 && !is_stop_word(w))
 }
 
 /// A short English stop-word list (function words that say nothing about the event).
-pub fn is_stop_word(w: &str) -> bool {
+pub(crate) fn is_stop_word(w: &str) -> bool {
     // Sorted: looked up by binary search.
     const STOP: &[&str] = &[
         "a", "about", "after", "again", "against", "all", "also", "am", "amp", "an", "and", "any",
@@ -113,7 +113,7 @@ pub fn is_stop_word(w: &str) -> bool {
 
 /// Splits prose into sentences (on `.`, `!`, `?` followed by a space and an upper-case
 /// letter, digit or quote), trimmed, dropping fragments of fewer than three words.
-pub fn sentences(s: &str) -> Vec<String> {
+pub(crate) fn sentences(s: &str) -> Vec<String> {
     let mut out = Vec::new();
     let chars: Vec<(usize, char)> = s.char_indices().collect();
     let mut start = 0;

@@ -24,23 +24,18 @@ pub struct Stop(Option<watch::Receiver<bool>>);
 
 impl Stop {
     /// Whether shutdown has been asked for.
-    pub fn requested(&self) -> bool {
+    pub(crate) fn requested(&self) -> bool {
         self.0.as_ref().is_some_and(|r| *r.borrow())
     }
 
     /// Resolves once shutdown is asked for (or its [`Workers`] are gone).
-    pub async fn wait(&mut self) {
+    pub(crate) async fn wait(&mut self) {
         match &mut self.0 {
             Some(r) => {
                 let _ = r.wait_for(|s| *s).await;
             }
             None => std::future::pending().await,
         }
-    }
-
-    /// A signal that never fires (for one-shot runs and tests).
-    pub fn never() -> Stop {
-        Stop(None)
     }
 }
 
@@ -66,7 +61,7 @@ impl Workers {
     }
 
     /// The shutdown signal, for work started outside [`Self::spawn`].
-    pub fn stop_signal(&self) -> Stop {
+    pub(crate) fn stop_signal(&self) -> Stop {
         Stop(Some(self.stop_tx.subscribe()))
     }
 
@@ -135,7 +130,7 @@ fn panic_message(e: JoinError) -> String {
 
 /// The value of a finished blocking task; its panic goes on unwinding in the caller, where a
 /// supervisor (or the test harness) sees it.
-pub fn joined<T>(result: Result<T, JoinError>) -> T {
+pub(crate) fn joined<T>(result: Result<T, JoinError>) -> T {
     match result {
         Ok(v) => v,
         Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
@@ -144,20 +139,20 @@ pub fn joined<T>(result: Result<T, JoinError>) -> T {
 }
 
 /// `first` doubled `n` times, at most `max`: the one exponential backoff every retry uses.
-pub fn exponential(first: Duration, n: u32, max: Duration) -> Duration {
+pub(crate) fn exponential(first: Duration, n: u32, max: Duration) -> Duration {
     first.saturating_mul(1u32 << n.min(20)).min(max)
 }
 
 /// Exponential backoff for loops that retry after an error: `first`, doubling, at most `max`.
 #[derive(Debug, Clone, Copy)]
-pub struct Backoff {
+pub(crate) struct Backoff {
     next: Duration,
     first: Duration,
     max: Duration,
 }
 
 impl Backoff {
-    pub fn new(first: Duration, max: Duration) -> Backoff {
+    pub(crate) fn new(first: Duration, max: Duration) -> Backoff {
         Backoff {
             next: first,
             first,
@@ -166,14 +161,14 @@ impl Backoff {
     }
 
     /// The pause after one more failure.
-    pub fn fail(&mut self) -> Duration {
+    pub(crate) fn fail(&mut self) -> Duration {
         let pause = self.next;
         self.next = exponential(self.next, 1, self.max);
         pause
     }
 
     /// Back to the first pause after a success.
-    pub fn reset(&mut self) {
+    pub(crate) fn reset(&mut self) {
         self.next = self.first;
     }
 }

@@ -15,10 +15,10 @@ use rust_stemmers::{Algorithm, Stemmer};
 use crate::text;
 
 /// Interned term id.
-pub type TermId = u32;
+pub(crate) type TermId = u32;
 
 /// A sparse vector: (term, weight), sorted by term.
-pub type Vector = Vec<(TermId, f32)>;
+pub(crate) type Vector = Vec<(TermId, f32)>;
 
 /// Weights of the feature kinds.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -44,7 +44,7 @@ impl Default for FeatureWeights {
 }
 
 /// Turns text into vectors, interning terms.
-pub struct Featuriser {
+pub(crate) struct Featuriser {
     stemmer: Stemmer,
     weights: FeatureWeights,
     /// Per lower-case word: how often it was seen capitalised / lower case inside
@@ -63,7 +63,7 @@ impl std::fmt::Debug for Featuriser {
 }
 
 impl Featuriser {
-    pub fn new(weights: FeatureWeights) -> Featuriser {
+    pub(crate) fn new(weights: FeatureWeights) -> Featuriser {
         Featuriser {
             stemmer: Stemmer::create(Algorithm::English),
             weights,
@@ -72,13 +72,13 @@ impl Featuriser {
     }
 
     /// The id of a term: a stable hash (FNV-1a folded to 32 bits).
-    pub fn term_id(term: &str) -> TermId {
+    pub(crate) fn term_id(term: &str) -> TermId {
         let h = crate::fnv::hash(term.as_bytes());
         (h ^ (h >> 32)) as TermId
     }
 
     /// Forgets words seen only once, when the table of name evidence grows past `limit`.
-    pub fn prune(&mut self, limit: usize) {
+    pub(crate) fn prune(&mut self, limit: usize) {
         if self.case_seen.len() > limit {
             self.case_seen.retain(|_, (caps, low)| *caps + *low > 1);
         }
@@ -134,7 +134,7 @@ impl Featuriser {
 
     /// The term-frequency vector of an article (title and the start of its summary), and the
     /// terms of its title that are names.
-    pub fn vectorise(&mut self, title: &str, summary: &str) -> (Vector, Vec<TermId>) {
+    pub(crate) fn vectorise(&mut self, title: &str, summary: &str) -> (Vector, Vec<TermId>) {
         let w = self.weights;
         let mut weights: HashMap<TermId, f32> = HashMap::default();
         // Headlines written in Title Case make every word look like a name: then no boost.

@@ -5,8 +5,8 @@
 //! active story, or starts a new one. Story ids are derived from the key or the first
 //! article's URL, so they are stable as stories grow.
 
-pub mod features;
-pub mod online;
+pub(crate) mod features;
+pub(crate) mod online;
 
 pub use online::{Clusterer, Params, Placement, Prepared};
 
@@ -14,7 +14,7 @@ use crate::model::StoryId;
 
 /// How a new story's id is seeded.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Assignment {
+pub(crate) enum Assignment {
     /// A story with this upstream key.
     Upstream(String),
     /// A story started by the article with this URL.
@@ -23,7 +23,7 @@ pub enum Assignment {
 
 impl Assignment {
     /// The id seed: distinct namespaces keep keys and URLs from colliding.
-    pub fn seed(&self) -> String {
+    pub(crate) fn seed(&self) -> String {
         match self {
             Assignment::Upstream(k) => format!("story:{k}"),
             Assignment::New { seed_url } => format!("url:{seed_url}"),
@@ -31,7 +31,7 @@ impl Assignment {
     }
 
     /// The story id of length `len` (8, or longer after a collision).
-    pub fn story_id(&self, len: usize) -> StoryId {
+    pub(crate) fn story_id(&self, len: usize) -> StoryId {
         StoryId::derive(&self.seed(), len)
     }
 }

@@ -71,7 +71,7 @@ impl Default for Params {
 impl Params {
     /// How much of a headline-only text this is: 1 for ≤ 10 distinct terms (a headline),
     /// 0 for ≥ 40 (a headline with a summary), linear in between.
-    pub fn shortness(terms: f32) -> f32 {
+    pub(crate) fn shortness(terms: f32) -> f32 {
         1.0 - ((terms - 10.0) / 30.0).clamp(0.0, 1.0)
     }
 
@@ -79,7 +79,7 @@ impl Params {
     /// Short texts need less (they share fewer words with anything), and so does a big story
     /// of short texts (its centroid is broad); long texts get no size relief, as their
     /// centroids are well estimated and a broad one would swallow neighbouring events.
-    pub fn threshold(&self, terms: usize, size: usize) -> f32 {
+    pub(crate) fn threshold(&self, terms: usize, size: usize) -> f32 {
         let short = Self::shortness(terms as f32);
         let base = self.threshold_long + short * (self.threshold_short - self.threshold_long);
         let relief = short * self.size_relief * (size.max(1) as f32).log2();
@@ -90,7 +90,7 @@ impl Params {
     /// of terms and their sizes. A small fragment of headlines merges into a much bigger story
     /// more easily (its own centroid is a noisy estimate); two big stories need the full
     /// threshold, since two well-estimated centroids that differ are two events.
-    pub fn merge_threshold(&self, mean_terms: f32, smaller: usize, larger: usize) -> f32 {
+    pub(crate) fn merge_threshold(&self, mean_terms: f32, smaller: usize, larger: usize) -> f32 {
         let short = Self::shortness(mean_terms);
         let base =
             self.merge_threshold + short * (self.merge_threshold_short - self.merge_threshold);
@@ -162,22 +162,6 @@ impl Clusterer {
             touched: HashSet::default(),
             newest: None,
         }
-    }
-
-    pub fn params(&self) -> &Params {
-        &self.params
-    }
-
-    /// Active stories (within the window of the newest article seen).
-    pub fn active_stories(&self) -> usize {
-        self.clusters
-            .iter()
-            .filter(|c| c.alive && self.in_window(c))
-            .count()
-    }
-
-    fn in_window(&self, c: &Cluster) -> bool {
-        self.newest.is_none_or(|n| n - c.last <= self.params.window)
     }
 
     /// Vectorises an article and counts its terms' document frequencies.
@@ -412,7 +396,7 @@ impl Clusterer {
     }
 
     /// Drops closed stories (and their index entries) from memory; call after each batch.
-    pub fn compact(&mut self) {
+    pub(crate) fn compact(&mut self) {
         let Some(newest) = self.newest else { return };
         let window = self.params.window;
         // Keep the open stories, renumbered.

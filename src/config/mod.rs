@@ -10,7 +10,7 @@
 //!
 //! Secrets (the Discord token) are never read from here: they come from the environment.
 
-pub mod raw;
+pub(crate) mod raw;
 
 use std::fmt::Display;
 use std::path::{Path, PathBuf};
@@ -80,7 +80,7 @@ impl Config {
 }
 
 /// The file path inside a SQLite store URL (or a bare path), if it is one.
-pub fn sqlite_path(url: &str) -> Option<String> {
+pub(crate) fn sqlite_path(url: &str) -> Option<String> {
     if let Some(rest) = url.strip_prefix("sqlite://") {
         Some(rest.split('?').next().unwrap_or(rest).to_string())
     } else if let Some(rest) = url.strip_prefix("sqlite:") {
@@ -321,11 +321,6 @@ impl Settings {
     /// The settings of the built-in defaults (always valid).
     pub fn defaults() -> Settings {
         Settings::new(&Config::default()).expect("the defaults are valid")
-    }
-
-    /// The file (or "(built-in defaults)") these came from, for messages.
-    pub fn origin(&self) -> PathBuf {
-        origin(self.source.as_deref())
     }
 }
 

@@ -16,10 +16,10 @@ use crate::summarise::Coverage;
 use crate::text::{truncate_utf16, utf16_len};
 
 /// The file name of the attached bias bar.
-pub const BIAS_PNG: &str = "bias.png";
+pub(crate) const BIAS_PNG: &str = "bias.png";
 
 /// Colours per dominant side (Discord embed colour bar).
-pub fn colour(side: Option<Side>) -> u32 {
+pub(crate) fn colour(side: Option<Side>) -> u32 {
     match side {
         Some(Side::Left) => 0x2F6FD6,
         Some(Side::Right) => 0xD14B3B,
@@ -157,7 +157,7 @@ fn headlines_field(headlines: &[Headline]) -> String {
 }
 
 /// One headline as a markdown line: `[title](url) — Outlet · Lean Left`.
-pub fn headline_line(h: &Headline) -> Option<String> {
+pub(crate) fn headline_line(h: &Headline) -> Option<String> {
     let url = link_url(&h.url)?;
     let tag = h.bias.map_or("Unrated", |b| b.label());
     let title = escape_within(&h.title, 300);
@@ -166,7 +166,7 @@ pub fn headline_line(h: &Headline) -> Option<String> {
     (utf16_len(&line) <= FIELD_VALUE_MAX).then_some(line)
 }
 
-pub fn field(name: &str, value: &str) -> Field {
+pub(crate) fn field(name: &str, value: &str) -> Field {
     Field {
         name: truncate_utf16(name, FIELD_NAME_MAX),
         value: truncate_utf16(if value.is_empty() { "—" } else { value }, FIELD_VALUE_MAX),
@@ -209,7 +209,7 @@ fn fit_total(embed: &mut Embed) {
 }
 
 /// Ten squares: 🟦 left, ⬜ center, 🟥 right, in proportion (largest remainder).
-pub fn emoji_bar(c: &Coverage) -> String {
+pub(crate) fn emoji_bar(c: &Coverage) -> String {
     if c.rated_sources == 0 {
         return "▫️".repeat(10);
     }
@@ -222,7 +222,7 @@ pub fn emoji_bar(c: &Coverage) -> String {
 }
 
 /// Scales percentages (sum 100) to `n` whole cells with the largest remainder method.
-pub fn scale_to(percent: &[u8; 3], n: usize) -> [usize; 3] {
+pub(crate) fn scale_to(percent: &[u8; 3], n: usize) -> [usize; 3] {
     let mut out = [0usize; 3];
     let mut rem: Vec<(usize, usize)> = Vec::new();
     let mut used = 0;

@@ -93,7 +93,7 @@ impl ExportStory {
 }
 
 impl ExportArticle {
-    pub fn new(a: &Article, outlets: &OutletDirectory) -> ExportArticle {
+    pub(crate) fn new(a: &Article, outlets: &OutletDirectory) -> ExportArticle {
         ExportArticle {
             url: a.url.clone(),
             title: a.title.clone(),
@@ -113,7 +113,7 @@ pub struct ExportWriter<W: Write> {
 
 impl<W: Write> ExportWriter<W> {
     /// Opens the array.
-    pub fn new(mut out: W) -> std::io::Result<ExportWriter<W>> {
+    pub(crate) fn new(mut out: W) -> std::io::Result<ExportWriter<W>> {
         out.write_all(b"[")?;
         Ok(ExportWriter {
             out,
@@ -123,7 +123,7 @@ impl<W: Write> ExportWriter<W> {
     }
 
     /// Starts a story object; its articles follow with [`Self::article`].
-    pub fn story(&mut self, story: &ExportStory) -> std::io::Result<()> {
+    pub(crate) fn story(&mut self, story: &ExportStory) -> std::io::Result<()> {
         let json = serde_json::to_string(story)?;
         let open = json.strip_suffix('}').unwrap_or(&json);
         let sep = if self.stories == 0 { "\n" } else { "]},\n" };
@@ -133,7 +133,7 @@ impl<W: Write> ExportWriter<W> {
         Ok(())
     }
 
-    pub fn article(&mut self, article: &ExportArticle) -> std::io::Result<()> {
+    pub(crate) fn article(&mut self, article: &ExportArticle) -> std::io::Result<()> {
         if self.articles_in_story > 0 {
             self.out.write_all(b",")?;
         }
@@ -143,7 +143,7 @@ impl<W: Write> ExportWriter<W> {
     }
 
     /// Closes the last story and the array.
-    pub fn finish(mut self) -> std::io::Result<W> {
+    pub(crate) fn finish(mut self) -> std::io::Result<W> {
         if self.stories > 0 {
             self.out.write_all(b"]}\n")?;
         }

@@ -14,7 +14,7 @@ const SPECIAL: &[char] = &[
 ];
 
 /// Escapes `s` so that Discord shows it literally and it mentions no one.
-pub fn escape(s: &str) -> String {
+pub(crate) fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 8);
     let mut at_line_start = true;
     for c in s.chars() {
@@ -44,7 +44,7 @@ pub fn escape(s: &str) -> String {
 }
 
 /// Escapes and shortens to at most `max` UTF-16 units, never leaving a dangling backslash.
-pub fn escape_within(s: &str, max: usize) -> String {
+pub(crate) fn escape_within(s: &str, max: usize) -> String {
     let escaped = escape(s);
     if text::utf16_len(&escaped) <= max {
         return escaped;
@@ -64,7 +64,7 @@ pub fn escape_within(s: &str, max: usize) -> String {
 
 /// The URL as it may stand in a markdown link target, or `None` when it is not http(s).
 /// Characters that would end or break the link are percent-encoded.
-pub fn link_url(url: &str) -> Option<String> {
+pub(crate) fn link_url(url: &str) -> Option<String> {
     let parsed = url::Url::parse(url).ok()?;
     if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
         return None;

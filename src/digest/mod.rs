@@ -7,9 +7,9 @@
 
 pub mod embed;
 pub mod export;
-pub mod markdown;
-pub mod png;
-pub mod terminal;
+pub(crate) mod markdown;
+pub(crate) mod png;
+pub(crate) mod terminal;
 
 use chrono::{DateTime, Utc};
 
@@ -19,7 +19,7 @@ use crate::outlets::OutletDirectory;
 use crate::summarise::Coverage;
 
 /// Attribution shown wherever ratings are shown.
-pub const RATINGS_ATTRIBUTION: &str =
+pub(crate) const RATINGS_ATTRIBUTION: &str =
     "Bias ratings: AllSides (CC BY-NC 4.0), Ad Fontes Media, Media Bias/Fact Check";
 
 /// One headline as a digest lists it.
@@ -34,7 +34,7 @@ pub struct Headline {
 
 impl Headline {
     /// An article as a headline: its title without the outlet's suffix, and its outlet's rating.
-    pub fn of(a: &Article, outlets: &OutletDirectory) -> Headline {
+    pub(crate) fn of(a: &Article, outlets: &OutletDirectory) -> Headline {
         Headline {
             title: crate::summarise::keypoints::strip_outlet_suffix(&a.title, &a.outlet),
             url: a.url.clone(),
@@ -131,7 +131,7 @@ pub fn lead_outlets<'a>(
 }
 
 /// The names of a story's outlets on one side (by their current rating).
-pub fn outlets_on_side(story: &Story, outlets: &OutletDirectory, side: Side) -> Vec<String> {
+pub(crate) fn outlets_on_side(story: &Story, outlets: &OutletDirectory, side: Side) -> Vec<String> {
     story
         .outlets
         .iter()
@@ -141,7 +141,7 @@ pub fn outlets_on_side(story: &Story, outlets: &OutletDirectory, side: Side) -> 
 }
 
 /// Articles per side (by their outlet's rating).
-pub fn articles_per_side(story: &Story, outlets: &OutletDirectory) -> [i64; 3] {
+pub(crate) fn articles_per_side(story: &Story, outlets: &OutletDirectory) -> [i64; 3] {
     let mut n = [0; 3];
     for o in &story.outlets {
         if let Some(b) = outlets.rating(&o.name, &o.domain) {

@@ -9,8 +9,8 @@ use tiny_skia::{FillRule, Mask, Paint, PathBuilder, Pixmap, Rect, Transform};
 use crate::summarise::Coverage;
 
 /// Image size in pixels.
-pub const WIDTH: u32 = 640;
-pub const HEIGHT: u32 = 84;
+pub(crate) const WIDTH: u32 = 640;
+pub(crate) const HEIGHT: u32 = 84;
 
 const FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans-Bold.ttf");
 
@@ -25,7 +25,7 @@ const LEGEND: [u8; 3] = [0xDB, 0xDE, 0xE1];
 
 /// The bar could not be drawn or encoded.
 #[derive(Debug, thiserror::Error)]
-pub enum PngError {
+pub(crate) enum PngError {
     #[error("the bundled font cannot be read")]
     Font,
     #[error("cannot encode the PNG: {0}")]
@@ -33,7 +33,7 @@ pub enum PngError {
 }
 
 /// Draws the bias bar of a story's coverage as PNG bytes.
-pub fn bias_bar(c: &Coverage) -> Result<Vec<u8>, PngError> {
+pub(crate) fn bias_bar(c: &Coverage) -> Result<Vec<u8>, PngError> {
     let font = FontRef::try_from_slice(FONT).map_err(|_| PngError::Font)?;
     let mut pixmap = Pixmap::new(WIDTH, HEIGHT).expect("non-zero size");
     pixmap.fill(tiny_skia::Color::from_rgba8(

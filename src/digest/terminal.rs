@@ -13,7 +13,7 @@ use super::{Digest, RATINGS_ATTRIBUTION};
 use crate::summarise::Coverage;
 
 /// Width of the bias bar in cells.
-pub const BAR_WIDTH: usize = 40;
+pub(crate) const BAR_WIDTH: usize = 40;
 
 const LEFT: Style = Style::new()
     .bg_color(Some(Color::Ansi(AnsiColor::Blue)))
@@ -31,7 +31,7 @@ const WARN: Style = Style::new()
     .bold();
 
 /// The full terminal digest.
-pub fn render(d: &Digest) -> String {
+pub(crate) fn render(d: &Digest) -> String {
     let c = &d.coverage;
     let mut out = String::new();
     let _ = writeln!(out, "{BOLD}{}{BOLD:#}", d.title);
@@ -89,7 +89,7 @@ pub fn render(d: &Digest) -> String {
 }
 
 /// A bar of [`BAR_WIDTH`] cells: blue left, white center, red right, labelled where it fits.
-pub fn bar(c: &Coverage) -> String {
+pub(crate) fn bar(c: &Coverage) -> String {
     if c.rated_sources == 0 {
         return format!("{DIM}{}{DIM:#}", "░".repeat(BAR_WIDTH));
     }
@@ -117,7 +117,7 @@ pub fn bar(c: &Coverage) -> String {
 }
 
 /// One line per story for lists: id, counts, distribution, title.
-pub fn list_line(id: &str, title: &str, c: &Coverage) -> String {
+pub(crate) fn list_line(id: &str, title: &str, c: &Coverage) -> String {
     let blind = match c.blindspot {
         Some(side) => format!(" {WARN}[blindspot: {}]{WARN:#}", side.label()),
         None => String::new(),

@@ -44,7 +44,7 @@ pub enum RunError {
 }
 
 /// Checks the token's shape without revealing it.
-pub fn token_from_env(value: Option<String>) -> Result<Token, RunError> {
+pub(crate) fn token_from_env(value: Option<String>) -> Result<Token, RunError> {
     let value = value.unwrap_or_default();
     let t = value.trim();
     if t.is_empty() {

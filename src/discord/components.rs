@@ -18,7 +18,7 @@ const UNKNOWN: &str = "This button belongs to an older version of storybot and n
                        works. Run the command again for a fresh one.";
 
 /// Answers a button press or menu choice.
-pub async fn handle(data: &Data, interaction: &ComponentInteraction) {
+pub(crate) async fn handle(data: &Data, interaction: &ComponentInteraction) {
     let custom_id = interaction.data.custom_id.as_str();
     let action = Action::parse(custom_id);
     let (name, style) = match &action {

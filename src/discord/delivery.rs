@@ -22,8 +22,10 @@ use super::rest::{Body, Request, RestError};
 use super::Data;
 use crate::model::StoryId;
 use crate::model::{Delivery, DeliveryState, Follow, Subscription};
+use crate::payload::limits::{CONTENT_MAX, NONCE_MAX};
 use crate::payload::Message;
 use crate::store::StoreError;
+use crate::text::truncate_utf16;
 use crate::workers::{Backoff, Stop};
 
 /// Channels posted to at once.
@@ -33,7 +35,7 @@ const BATCH: i64 = 500;
 
 /// A message posted in a channel: the rendered message plus what only channel posts carry.
 #[derive(Debug, Serialize)]
-pub struct ChannelPost {
+pub(crate) struct ChannelPost {
     #[serde(flatten)]
     pub message: Message,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -47,7 +49,7 @@ pub struct ChannelPost {
 }
 
 #[derive(Debug, Serialize)]
-pub struct MessageReference {
+pub(crate) struct MessageReference {
     pub message_id: String,
     /// Post anyway when the earlier message was deleted.
     pub fail_if_not_exists: bool,
@@ -64,7 +66,7 @@ enum Outcome {
 }
 
 /// Posts `post` (with its files) in `channel_id`; returns the new message's id.
-pub async fn post(
+pub(crate) async fn post(
     data: &Data,
     channel_id: u64,
     post: &ChannelPost,
@@ -100,7 +102,11 @@ pub async fn post(
 }
 
 /// Deletes a message the bot posted (a confirmation whose subscription could not be stored).
-pub async fn delete_post(data: &Data, channel_id: u64, message_id: u64) -> Result<(), RestError> {
+pub(crate) async fn delete_post(
+    data: &Data,
+    channel_id: u64,
+    message_id: u64,
+) -> Result<(), RestError> {
     let path = format!("/channels/{channel_id}/messages/{message_id}");
     data.rest
         .send(Request {
@@ -116,7 +122,7 @@ pub async fn delete_post(data: &Data, channel_id: u64, message_id: u64) -> Resul
 }
 
 /// Why Discord refused a post, in words for `/subscriptions`.
-pub fn refusal(e: &RestError, channel_id: u64) -> Option<String> {
+pub(crate) fn refusal(e: &RestError, channel_id: u64) -> Option<String> {
     let RestError::Status { status, code, .. } = e else {
         return None;
     };
@@ -136,7 +142,7 @@ pub fn refusal(e: &RestError, channel_id: u64) -> Option<String> {
 
 /// Runs until `stop`: sends what is due, then sleeps until the next row is due or `wake`.
 /// A failed round is logged and retried after a backoff.
-pub async fn run(data: Arc<Data>, wake: Arc<Notify>, mut stop: Stop) {
+pub(crate) async fn run(data: Arc<Data>, wake: Arc<Notify>, mut stop: Stop) {
     let mut backoff = Backoff::new(
         std::time::Duration::from_secs(1),
         std::time::Duration::from_secs(60),
@@ -205,7 +211,11 @@ async fn sweep(data: &Data, now: DateTime<Utc>) -> Result<(), StoreError> {
 /// One round: every due row, channels in parallel, each channel in order. Returns how many
 /// rows were handled. Once `stop` is set, posts under way finish and no new one starts (the
 /// rest stay pending for the next start).
-pub async fn round(data: &Arc<Data>, now: DateTime<Utc>, stop: &Stop) -> Result<usize, StoreError> {
+pub(crate) async fn round(
+    data: &Arc<Data>,
+    now: DateTime<Utc>,
+    stop: &Stop,
+) -> Result<usize, StoreError> {
     let due = data.app.store.due_deliveries(now, BATCH).await?;
     if due.is_empty() {
         return Ok(0);
@@ -366,10 +376,15 @@ async fn render(
             None => return Ok(None),
         },
     };
+    assert!(
+        d.nonce.len() <= NONCE_MAX,
+        "nonce {:?} is too long",
+        d.nonce
+    );
     Ok(Some((
         ChannelPost {
             message: rendered.message,
-            content: rendered.content,
+            content: rendered.content.map(|c| truncate_utf16(&c, CONTENT_MAX)),
             nonce: Some(d.nonce.clone()),
             enforce_nonce: true,
             message_reference: rendered.reply_to.map(|m| MessageReference {

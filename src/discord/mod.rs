@@ -7,16 +7,16 @@
 //! ([`ratelimit`]); serenity's own HTTP client is left the gateway handshake and autocomplete
 //! answers.
 
-pub mod bot;
-pub mod commands;
-pub mod components;
+pub(crate) mod bot;
+pub(crate) mod commands;
+pub(crate) mod components;
 pub mod custom_id;
-pub mod delivery;
+pub(crate) mod delivery;
 pub mod ratelimit;
-pub mod register;
-pub mod respond;
+pub(crate) mod register;
+pub(crate) mod respond;
 pub mod rest;
-pub mod views;
+pub(crate) mod views;
 
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -32,7 +32,7 @@ pub use bot::{run, run_with_clock, RunError};
 
 /// State every handler shares (poise's user data); cheap to clone.
 #[derive(Debug, Clone)]
-pub struct Data {
+pub(crate) struct Data {
     pub app: App,
     pub rest: Arc<rest::Rest>,
     pub config: DiscordSettings,
@@ -48,7 +48,7 @@ pub struct Data {
 pub struct Clock(Arc<AtomicI64>);
 
 impl Clock {
-    pub fn now(&self) -> DateTime<Utc> {
+    pub(crate) fn now(&self) -> DateTime<Utc> {
         Utc::now() + chrono::Duration::milliseconds(self.0.load(Ordering::Relaxed))
     }
 
@@ -61,7 +61,7 @@ impl Clock {
 
 /// Counters for the periodic summary line.
 #[derive(Debug, Default)]
-pub struct Stats {
+pub(crate) struct Stats {
     pub served: AtomicU64,
     pub deferred: AtomicU64,
     pub errors: AtomicU64,
@@ -73,7 +73,7 @@ pub struct Stats {
 
 /// Why an interaction could not get the answer it asked for.
 #[derive(Debug, thiserror::Error)]
-pub enum BotError {
+pub(crate) enum BotError {
     /// Shown to the user as it is: a refusal, not a fault.
     #[error("{0}")]
     User(String),
@@ -118,4 +118,4 @@ pub(crate) async fn story_list(
 }
 
 /// poise's context with our data and error types.
-pub type Context<'a> = poise::Context<'a, Data, BotError>;
+pub(crate) type Context<'a> = poise::Context<'a, Data, BotError>;

@@ -43,7 +43,7 @@ impl Limits {
     }
 
     /// Waits for this request's global slot.
-    pub async fn global_slot(&self) {
+    pub(crate) async fn global_slot(&self) {
         let slot = {
             let mut next = self.next_global.lock().await;
             let slot = (*next).max(Instant::now());
@@ -54,7 +54,7 @@ impl Limits {
     }
 
     /// Holds every globally limited request back until `until` (after a global 429).
-    pub async fn block_global(&self, until: Instant) {
+    pub(crate) async fn block_global(&self, until: Instant) {
         let mut next = self.next_global.lock().await;
         if *next < until {
             *next = until;
@@ -110,7 +110,7 @@ impl Limits {
     }
 
     /// Empties a route's bucket until `until` (after a route 429).
-    pub async fn block_route(&self, route: &str, until: Instant) {
+    pub(crate) async fn block_route(&self, route: &str, until: Instant) {
         let bucket = self.bucket(route);
         let mut b = bucket.lock().await;
         b.remaining = Some(0);

@@ -12,7 +12,7 @@ use super::rest::{Body, Request, Rest, RestError};
 use super::{BotError, Data};
 
 /// The registration payload of these commands: a JSON array of application commands.
-pub fn payload(commands: &[poise::Command<Data, BotError>]) -> Value {
+pub(crate) fn payload(commands: &[poise::Command<Data, BotError>]) -> Value {
     let builders = poise::builtins::create_application_commands(commands);
     let mut payload = serde_json::to_value(builders).expect("command builders serialise");
     // serenity writes the permission bit set as a string; Discord's OpenAPI description types
@@ -30,13 +30,13 @@ pub fn payload(commands: &[poise::Command<Data, BotError>]) -> Value {
 
 /// Where the commands go.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Scope {
+pub(crate) enum Scope {
     Global,
     Guild(u64),
 }
 
 /// Installs `payload` (replacing whatever was registered before) in each scope.
-pub async fn register(
+pub(crate) async fn register(
     rest: &Rest,
     application_id: u64,
     scopes: &[Scope],
@@ -62,7 +62,7 @@ pub async fn register(
 }
 
 /// The configured scopes: the listed servers, else global.
-pub fn scopes(guild_ids: &[u64]) -> Vec<Scope> {
+pub(crate) fn scopes(guild_ids: &[u64]) -> Vec<Scope> {
     if guild_ids.is_empty() {
         vec![Scope::Global]
     } else {

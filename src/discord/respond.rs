@@ -22,7 +22,7 @@ use crate::payload::{Callback, EPHEMERAL};
 
 /// What kind of first response a reply takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Style {
+pub(crate) enum Style {
     /// A new message (command replies, buttons that open a list).
     NewMessage,
     /// Edits the message whose button was pressed (paging).
@@ -31,7 +31,7 @@ pub enum Style {
 
 /// What kind of interaction is answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum InteractionKind {
+pub(crate) enum InteractionKind {
     /// A slash command.
     Command,
     /// A button or a select menu.
@@ -39,7 +39,7 @@ pub enum InteractionKind {
 }
 
 impl InteractionKind {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             InteractionKind::Command => "command",
             InteractionKind::Component => "component",
@@ -49,7 +49,7 @@ impl InteractionKind {
 
 /// The interaction being answered.
 #[derive(Debug, Clone)]
-pub struct InteractionRef<'a> {
+pub(crate) struct InteractionRef<'a> {
     pub id: u64,
     pub token: &'a str,
     pub application_id: u64,
@@ -61,7 +61,9 @@ pub struct InteractionRef<'a> {
 
 impl<'a> InteractionRef<'a> {
     /// A slash command's interaction.
-    pub fn command(i: &'a poise::serenity_prelude::CommandInteraction) -> InteractionRef<'a> {
+    pub(crate) fn command(
+        i: &'a poise::serenity_prelude::CommandInteraction,
+    ) -> InteractionRef<'a> {
         InteractionRef {
             id: i.id.get(),
             token: &i.token,
@@ -73,7 +75,7 @@ impl<'a> InteractionRef<'a> {
 }
 
 /// What a user sees when something failed on our side; `id` is also in the log line.
-pub fn internal_error_text(id: &str) -> String {
+pub(crate) fn internal_error_text(id: &str) -> String {
     format!(
         "Something went wrong on our side (error id `{id}`). It has been logged; please try \
          again in a moment."
@@ -81,7 +83,7 @@ pub fn internal_error_text(id: &str) -> String {
 }
 
 /// Computes a reply with `work` and delivers it as described in the module documentation.
-pub async fn respond<F>(data: &Data, ix: InteractionRef<'_>, style: Style, work: F)
+pub(crate) async fn respond<F>(data: &Data, ix: InteractionRef<'_>, style: Style, work: F)
 where
     F: Future<Output = Result<Reply, BotError>>,
 {
@@ -276,7 +278,7 @@ fn body(payload: serde_json::Value, files: Vec<super::rest::File>) -> Body {
 }
 
 /// A short id tying a user's error message to the log line.
-pub fn error_id() -> String {
+pub(crate) fn error_id() -> String {
     use std::hash::{BuildHasher, Hasher};
     static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();

@@ -18,7 +18,7 @@ use tokio::time::Instant;
 use super::ratelimit::{header_f64, secs, Limits};
 
 /// Discord's public API.
-pub const DISCORD_API: &str = "https://discord.com";
+pub(crate) const DISCORD_API: &str = "https://discord.com";
 /// Attempts per request (the first try included) before giving up.
 const MAX_ATTEMPTS: u32 = 6;
 /// A `retry_after` longer than this is not waited for: the request fails instead.
@@ -37,7 +37,7 @@ impl Token {
     pub fn new(token: &str) -> Token {
         Token(token.trim().into())
     }
-    pub fn expose(&self) -> &str {
+    pub(crate) fn expose(&self) -> &str {
         &self.0
     }
 }
@@ -50,14 +50,14 @@ impl std::fmt::Debug for Token {
 
 /// A file sent with a message (multipart `files[n]`).
 #[derive(Debug, Clone)]
-pub struct File {
+pub(crate) struct File {
     pub name: String,
     pub bytes: Vec<u8>,
 }
 
 /// What a request carries.
 #[derive(Debug, Clone)]
-pub enum Body {
+pub(crate) enum Body {
     Empty,
     Json(serde_json::Value),
     /// `payload_json` plus files, as Discord takes attachments.
@@ -69,7 +69,7 @@ pub enum Body {
 
 /// One REST call.
 #[derive(Debug, Clone)]
-pub struct Request {
+pub(crate) struct Request {
     pub method: Method,
     /// The path after `/api/v10`, e.g. `/channels/1/messages`.
     pub path: String,
@@ -105,16 +105,6 @@ pub enum RestError {
     Build { route: String, message: String },
 }
 
-impl RestError {
-    /// The HTTP status, when Discord answered with an error.
-    pub fn status(&self) -> Option<u16> {
-        match self {
-            RestError::Status { status, .. } => Some(*status),
-            _ => None,
-        }
-    }
-}
-
 /// What one try of a request leads to.
 enum Step {
     Done(Response),
@@ -124,8 +114,7 @@ enum Step {
 
 /// A successful response.
 #[derive(Debug)]
-pub struct Response {
-    pub status: u16,
+pub(crate) struct Response {
     pub body: Vec<u8>,
 }
 
@@ -180,7 +169,7 @@ impl Rest {
 
     /// Sends a request, waiting for its rate budget and retrying 429s and 5xx as described in
     /// the module documentation.
-    pub async fn send(&self, req: Request) -> Result<Response, RestError> {
+    pub(crate) async fn send(&self, req: Request) -> Result<Response, RestError> {
         let mut last = String::new();
         for attempt in 1..=MAX_ATTEMPTS {
             if !req.interaction {
@@ -235,10 +224,7 @@ impl Rest {
             .map(|b| b.to_vec())
             .unwrap_or_default();
         if status.is_success() {
-            return Ok(Step::Done(Response {
-                status: status.as_u16(),
-                body,
-            }));
+            return Ok(Step::Done(Response { body }));
         }
         let parsed: Option<ErrorBody> = serde_json::from_slice(&body).ok();
         if status == StatusCode::TOO_MANY_REQUESTS {

@@ -19,16 +19,16 @@ use super::custom_id::{Action, Filter};
 use super::rest::File;
 
 /// Headlines per page of the headline list.
-pub const PAGE_SIZE: usize = 8;
+pub(crate) const PAGE_SIZE: usize = 8;
 /// Stories per list (`/top`, `/blindspot`): ten lines fit one embed description.
-pub const LIST_MAX: usize = 10;
+pub(crate) const LIST_MAX: usize = 10;
 /// The answer to a lookup while the store holds no story.
-pub const NO_STORIES_YET: &str =
+pub(crate) const NO_STORIES_YET: &str =
     "No stories yet: the bot is still collecting the news. Try again in a few minutes.";
 
 /// A message and the files it attaches.
 #[derive(Debug, Clone)]
-pub struct Reply {
+pub(crate) struct Reply {
     pub message: Message,
     pub files: Vec<File>,
 }
@@ -44,7 +44,7 @@ impl From<Message> for Reply {
 
 /// The full digest: embed, bias bar PNG, and buttons for more headlines, each side's
 /// headlines and the top article.
-pub fn digest(story: &Story, d: &Digest, outlets: &OutletDirectory) -> Reply {
+pub(crate) fn digest(story: &Story, d: &Digest, outlets: &OutletDirectory) -> Reply {
     let mut message = payload::message(d);
     let mut files = Vec::new();
     match png::bias_bar(&d.coverage) {
@@ -92,13 +92,13 @@ pub fn digest(story: &Story, d: &Digest, outlets: &OutletDirectory) -> Reply {
     if let Some(url) = d.headlines.first().and_then(|h| link_url(&h.url)) {
         row.push(Button::link("Top article", url));
     }
-    message.components = vec![ActionRow::new(row)];
+    message.set_components(vec![ActionRow::new(row)]);
     Reply { message, files }
 }
 
 /// One page of a story's headlines (`articles`, newest first, of `total` in the list), with
 /// paging and side buttons that edit this same (ephemeral) message.
-pub fn headlines(
+pub(crate) fn headlines(
     story: &Story,
     articles: &[Article],
     outlets: &OutletDirectory,
@@ -147,7 +147,7 @@ pub fn headlines(
         ..Embed::default()
     };
     let mut m = Message::embeds(vec![embed]).ephemeral();
-    m.components = headline_buttons(&story.id, filter, page, pages);
+    m.set_components(headline_buttons(&story.id, filter, page, pages));
     m
 }
 
@@ -197,7 +197,7 @@ fn headline_buttons(story: &StoryId, filter: Filter, page: u32, pages: usize) ->
 }
 
 /// A ranked list of stories, one compact entry each, and a menu to open one as a digest.
-pub fn story_list(title: &str, digests: &[Digest], empty: &str) -> Message {
+pub(crate) fn story_list(title: &str, digests: &[Digest], empty: &str) -> Message {
     let mut description = String::new();
     let mut options = Vec::new();
     for (rank, d) in digests.iter().take(LIST_MAX).enumerate() {
@@ -241,17 +241,17 @@ pub fn story_list(title: &str, digests: &[Digest], empty: &str) -> Message {
     };
     let mut m = Message::embeds(vec![embed]);
     if !options.is_empty() {
-        m.components = vec![ActionRow::new(vec![StringSelect::single(
+        m.set_components(vec![ActionRow::new(vec![StringSelect::single(
             Action::OpenStory.encode(),
             "Open a story as a full digest",
             options,
-        )])];
+        )])]);
     }
     m
 }
 
 /// The answer to a query that matched nothing: the closest titles, for the asker only.
-pub fn not_found(query: &str, suggestions: &[StoryRow]) -> Message {
+pub(crate) fn not_found(query: &str, suggestions: &[StoryRow]) -> Message {
     let mut description = format!("No story matches **{}**.", escape_within(query.trim(), 100));
     if suggestions.is_empty() {
         description.push_str("\nTry other words, or `/top` for the current stories.");
@@ -275,7 +275,7 @@ pub fn not_found(query: &str, suggestions: &[StoryRow]) -> Message {
 }
 
 /// A short message for the asker only (refusals, expired stories, errors).
-pub fn notice(text: &str) -> Message {
+pub(crate) fn notice(text: &str) -> Message {
     let mut m = Message::embeds(Vec::new()).ephemeral();
     m.embeds.push(Embed {
         description: truncate_utf16(text, DESCRIPTION_MAX),
@@ -287,7 +287,7 @@ pub fn notice(text: &str) -> Message {
 
 /// `/about`: what the bot is, where its ratings come from, how to run your own; `feeds` and
 /// `outlets` are how many this bot reads and knows.
-pub fn about(feeds: usize, outlets: usize) -> Message {
+pub(crate) fn about(feeds: usize, outlets: usize) -> Message {
     let description = "storybot groups the news into **stories**: one event, covered by many \
         outlets. For each story it shows the key points, how many articles and outlets cover \
         it, the top headlines with each outlet's bias rating, and the bias distribution of the \

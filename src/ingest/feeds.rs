@@ -16,7 +16,7 @@ use super::normalise::RawArticle;
 use crate::text;
 
 /// The User-Agent of every request.
-pub const USER_AGENT: &str = concat!(
+pub(crate) const USER_AGENT: &str = concat!(
     "storybot/",
     env!("CARGO_PKG_VERSION"),
     " (news digest bot; +https://github.com/storybot/storybot)"
@@ -43,7 +43,7 @@ pub enum FeedError {
 
 /// The result of a fetch.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Fetched {
+pub(crate) enum Fetched {
     /// 304: nothing changed since the validators we sent.
     NotModified,
     Body {
@@ -55,7 +55,7 @@ pub enum Fetched {
 
 /// Limits and timeouts of the fetcher.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct FetchLimits {
+pub(crate) struct FetchLimits {
     pub connect_timeout: Duration,
     pub timeout: Duration,
     pub max_body_bytes: u64,
@@ -63,13 +63,13 @@ pub struct FetchLimits {
 
 /// An HTTP client for feeds; cheap to clone.
 #[derive(Debug, Clone)]
-pub struct Fetcher {
+pub(crate) struct Fetcher {
     client: reqwest::Client,
     limits: FetchLimits,
 }
 
 impl Fetcher {
-    pub fn new(limits: FetchLimits) -> Result<Fetcher, FeedError> {
+    pub(crate) fn new(limits: FetchLimits) -> Result<Fetcher, FeedError> {
         let client = reqwest::Client::builder()
             .user_agent(USER_AGENT)
             .connect_timeout(limits.connect_timeout)
@@ -82,7 +82,7 @@ impl Fetcher {
     }
 
     /// Fetches a feed, sending the validators of the last successful fetch.
-    pub async fn fetch(
+    pub(crate) async fn fetch(
         &self,
         url: &str,
         etag: Option<&str>,

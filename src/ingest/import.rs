@@ -18,7 +18,7 @@ use serde::Deserialize;
 use super::normalise::RawArticle;
 
 /// Longest line accepted (bytes).
-pub const MAX_LINE_BYTES: usize = 256 * 1024;
+pub(crate) const MAX_LINE_BYTES: usize = 256 * 1024;
 
 /// One rejected line.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -175,9 +175,10 @@ fn skip_line(reader: &mut impl BufRead) -> std::io::Result<()> {
     }
 }
 
-/// Reads all of `reader` (tests and small inputs): the parsed articles with their line
-/// numbers, and the errors (an I/O error last).
-pub fn read_jsonl(reader: impl BufRead) -> (Vec<(usize, RawArticle)>, Vec<LineError>) {
+/// Reads all of `reader`: the parsed articles with their line numbers, and the errors (an
+/// I/O error last).
+#[cfg(test)]
+fn read_jsonl(reader: impl BufRead) -> (Vec<(usize, RawArticle)>, Vec<LineError>) {
     let mut r = JsonlReader::new(reader);
     let (mut articles, mut errors) = (Vec::new(), Vec::new());
     loop {
@@ -197,7 +198,7 @@ pub fn read_jsonl(reader: impl BufRead) -> (Vec<(usize, RawArticle)>, Vec<LineEr
 }
 
 /// Parses one JSON line into a raw article, or says why not.
-pub fn parse_line(text: &str) -> Result<RawArticle, String> {
+pub(crate) fn parse_line(text: &str) -> Result<RawArticle, String> {
     let line: JsonLine =
         serde_json::from_str(text).map_err(|e| format!("not a valid article object: {e}"))?;
     let url = line
@@ -230,7 +231,7 @@ pub fn parse_line(text: &str) -> Result<RawArticle, String> {
 }
 
 /// RFC 3339, RFC 2822, or Unix seconds / milliseconds (as a number or a string of digits).
-pub fn parse_time(v: &serde_json::Value) -> Result<DateTime<Utc>, String> {
+pub(crate) fn parse_time(v: &serde_json::Value) -> Result<DateTime<Utc>, String> {
     let bad = || {
         format!(
             "\"published\" {} is not a date (use RFC 3339, RFC 2822 or Unix time)",

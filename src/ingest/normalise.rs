@@ -14,11 +14,11 @@ pub const MAX_TITLE_CHARS: usize = 400;
 /// Longest summary kept, in characters.
 pub const MAX_SUMMARY_CHARS: usize = 4_000;
 /// Longest URL accepted.
-pub const MAX_URL_LEN: usize = 2_048;
+pub(crate) const MAX_URL_LEN: usize = 2_048;
 /// Longest publisher name kept.
-pub const MAX_OUTLET_CHARS: usize = 120;
+pub(crate) const MAX_OUTLET_CHARS: usize = 120;
 /// Longest upstream story key accepted.
-pub const MAX_STORY_KEY_LEN: usize = 200;
+pub(crate) const MAX_STORY_KEY_LEN: usize = 200;
 
 /// Query parameters that only track the reader, never select the article.
 const TRACKING_PARAMS: &[&str] = &[

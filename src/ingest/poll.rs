@@ -30,7 +30,7 @@ use crate::store::{FeedState, Store, StoreError};
 use crate::workers::{Backoff, Stop};
 
 /// Articles handed to the sink at a time.
-pub const WRITE_BATCH: usize = 2_000;
+pub(crate) const WRITE_BATCH: usize = 2_000;
 
 /// Where a cycle's articles go: the write path, as the caller defines it.
 pub trait Sink: Sync {

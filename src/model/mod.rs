@@ -48,7 +48,7 @@ impl Bias {
     }
 
     /// The machine-readable name used in CSV, config and JSON (`lean-left`).
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Bias::Left => "left",
             Bias::LeanLeft => "lean-left",
@@ -59,7 +59,7 @@ impl Bias {
     }
 
     /// The human label (`Lean Left`).
-    pub fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             Bias::Left => "Left",
             Bias::LeanLeft => "Lean Left",
@@ -112,9 +112,9 @@ pub enum Side {
 }
 
 impl Side {
-    pub const ALL: [Side; 3] = [Side::Left, Side::Center, Side::Right];
+    pub(crate) const ALL: [Side; 3] = [Side::Left, Side::Center, Side::Right];
 
-    pub fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             Side::Left => "Left",
             Side::Center => "Center",
@@ -123,7 +123,7 @@ impl Side {
     }
 
     /// The other partisan side; `Center` has none.
-    pub fn opposite(self) -> Option<Side> {
+    pub(crate) fn opposite(self) -> Option<Side> {
         match self {
             Side::Left => Some(Side::Right),
             Side::Right => Some(Side::Left),
@@ -148,7 +148,7 @@ pub enum Factuality {
 }
 
 impl Factuality {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Factuality::High => "high",
             Factuality::Mixed => "mixed",
@@ -224,8 +224,8 @@ pub struct StoryId(String);
 const ID_ALPHABET: &[u8; 32] = b"23456789abcdefghjkmnpqrstuvwxyz-";
 
 impl StoryId {
-    pub const MIN_LEN: usize = 8;
-    pub const MAX_LEN: usize = 12;
+    pub(crate) const MIN_LEN: usize = 8;
+    pub(crate) const MAX_LEN: usize = 12;
 
     /// Derives an id from a seed (an upstream story key or the first article's URL).
     /// `len` is clamped to 8..=12; longer ids resolve the rare collision.
@@ -255,7 +255,7 @@ impl StoryId {
     }
 
     /// Wraps an id read back from the store.
-    pub fn from_stored(s: String) -> StoryId {
+    pub(crate) fn from_stored(s: String) -> StoryId {
         StoryId(s)
     }
 

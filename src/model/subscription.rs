@@ -31,9 +31,10 @@ pub enum FollowKind {
 }
 
 impl FollowKind {
-    pub const ALL: [FollowKind; 3] = [FollowKind::Topic, FollowKind::Story, FollowKind::Briefing];
+    pub(crate) const ALL: [FollowKind; 3] =
+        [FollowKind::Topic, FollowKind::Story, FollowKind::Briefing];
 
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             FollowKind::Topic => "topic",
             FollowKind::Story => "story",
@@ -41,13 +42,13 @@ impl FollowKind {
         }
     }
 
-    pub fn parse(s: &str) -> Option<FollowKind> {
+    pub(crate) fn parse(s: &str) -> Option<FollowKind> {
         FollowKind::ALL.into_iter().find(|k| k.as_str() == s)
     }
 }
 
 impl Follow {
-    pub fn kind(&self) -> FollowKind {
+    pub(crate) fn kind(&self) -> FollowKind {
         match self {
             Follow::Topic { .. } => FollowKind::Topic,
             Follow::Story { .. } => FollowKind::Story,
@@ -69,14 +70,14 @@ pub enum DeliveryState {
 }
 
 impl DeliveryState {
-    pub const ALL: [DeliveryState; 4] = [
+    pub(crate) const ALL: [DeliveryState; 4] = [
         DeliveryState::Pending,
         DeliveryState::Sent,
         DeliveryState::Dropped,
         DeliveryState::Failed,
     ];
 
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             DeliveryState::Pending => "pending",
             DeliveryState::Sent => "sent",
@@ -85,7 +86,7 @@ impl DeliveryState {
         }
     }
 
-    pub fn parse(s: &str) -> Option<DeliveryState> {
+    pub(crate) fn parse(s: &str) -> Option<DeliveryState> {
         DeliveryState::ALL.into_iter().find(|k| k.as_str() == s)
     }
 }

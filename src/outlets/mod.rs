@@ -34,7 +34,7 @@ pub struct OutletDirectory {
 
 /// How an article's publisher was resolved.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Match<'a> {
+pub(crate) enum Match<'a> {
     /// A known outlet (rated or not).
     Known(&'a Outlet),
     /// Nothing known: the article keeps the publisher name it came with, unrated.
@@ -53,7 +53,7 @@ impl OutletDirectory {
 
     /// Parses a table with the columns `name,domain,bias,factuality,...`; rows that share a
     /// name are one outlet with several domains.
-    pub fn from_csv(text: &str) -> Result<OutletDirectory, OutletTableError> {
+    pub(crate) fn from_csv(text: &str) -> Result<OutletDirectory, OutletTableError> {
         let mut dir = OutletDirectory::default();
         let mut reader = csv::Reader::from_reader(text.as_bytes());
         for record in reader.records() {
@@ -92,7 +92,7 @@ impl OutletDirectory {
     }
 
     /// Adds an outlet; its domains and name now resolve to it, replacing earlier entries.
-    pub fn upsert(&mut self, outlet: Outlet) {
+    pub(crate) fn upsert(&mut self, outlet: Outlet) {
         let index = match self.by_name.get(&name_key(&outlet.name)) {
             Some(&i) if self.outlets[i].name == outlet.name => {
                 self.outlets[i] = outlet;
@@ -110,12 +110,8 @@ impl OutletDirectory {
         self.by_name.insert(name_key(&outlet.name), index);
     }
 
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.outlets.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.outlets.is_empty()
     }
 
     /// Resolves a host (or URL's host) to an outlet.
@@ -143,14 +139,14 @@ impl OutletDirectory {
     }
 
     /// Host first, then publisher name.
-    pub fn resolve(&self, host: &str, publisher: Option<&str>) -> Match<'_> {
+    pub(crate) fn resolve(&self, host: &str, publisher: Option<&str>) -> Match<'_> {
         self.by_host(host)
             .or_else(|| publisher.and_then(|p| self.by_name(p)))
             .map_or(Match::Unknown, Match::Known)
     }
 
     /// The rating of an article already stored with this outlet name and domain.
-    pub fn rating(&self, outlet_name: &str, domain: &str) -> Option<Bias> {
+    pub(crate) fn rating(&self, outlet_name: &str, domain: &str) -> Option<Bias> {
         self.by_host(domain)
             .or_else(|| self.by_name(outlet_name))
             .and_then(|o| o.bias)
@@ -162,7 +158,7 @@ impl OutletDirectory {
 }
 
 /// `https://WWW.BBC.co.uk/news` → `bbc.co.uk`; `None` for text that is not a dotted host.
-pub fn normalise_domain(input: &str) -> Option<String> {
+pub(crate) fn normalise_domain(input: &str) -> Option<String> {
     let mut s = input.trim().to_ascii_lowercase();
     if let Some((_, rest)) = s.split_once("://") {
         s = rest.to_string();
@@ -192,7 +188,7 @@ pub fn normalise_domain(input: &str) -> Option<String> {
 }
 
 /// The key names are matched on: letters and digits only, lower case, without a leading "the".
-pub fn name_key(name: &str) -> String {
+pub(crate) fn name_key(name: &str) -> String {
     let key: String = name
         .chars()
         .filter(|c| c.is_alphanumeric())

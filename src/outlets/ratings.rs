@@ -442,7 +442,7 @@ fn open_table<'a, const N: usize>(
 }
 
 /// Ad Fontes bias score (-42 left .. +42 right) on the five-point scale.
-pub fn adfontes_bias(score: f64) -> Bias {
+pub(crate) fn adfontes_bias(score: f64) -> Bias {
     if score <= -18.0 {
         Bias::Left
     } else if score < -6.0 {
@@ -457,7 +457,7 @@ pub fn adfontes_bias(score: f64) -> Bias {
 }
 
 /// Ad Fontes reliability (0 .. 64) as factuality.
-pub fn adfontes_factuality(reliability: f64) -> Factuality {
+pub(crate) fn adfontes_factuality(reliability: f64) -> Factuality {
     if reliability >= 40.0 {
         Factuality::High
     } else if reliability >= 24.0 {

@@ -6,7 +6,7 @@
 //! these, and [`crate::discord`] sends them.
 
 pub mod limits;
-pub mod permissions;
+pub(crate) mod permissions;
 
 use serde::Serialize;
 
@@ -33,7 +33,7 @@ pub const EPHEMERAL: u64 = 1 << 6;
 
 impl Message {
     /// A message with just these embeds.
-    pub fn embeds(embeds: Vec<Embed>) -> Message {
+    pub(crate) fn embeds(embeds: Vec<Embed>) -> Message {
         Message {
             embeds,
             allowed_mentions: AllowedMentions::default(),
@@ -43,8 +43,14 @@ impl Message {
         }
     }
 
+    /// Sets the message's component rows, at most [`ACTION_ROWS_MAX`] (the rest are left out).
+    pub fn set_components(&mut self, mut rows: Vec<ActionRow>) {
+        rows.truncate(ACTION_ROWS_MAX);
+        self.components = rows;
+    }
+
     /// Shown only to the user who asked.
-    pub fn ephemeral(mut self) -> Message {
+    pub(crate) fn ephemeral(mut self) -> Message {
         self.flags = Some(EPHEMERAL);
         self
     }
@@ -59,7 +65,9 @@ pub struct ActionRow {
 }
 
 impl ActionRow {
-    pub fn new(components: Vec<Component>) -> ActionRow {
+    /// A row of at most [`BUTTONS_PER_ROW_MAX`] components (the rest are left out).
+    pub(crate) fn new(mut components: Vec<Component>) -> ActionRow {
+        components.truncate(BUTTONS_PER_ROW_MAX);
         ActionRow {
             kind: ComponentKind::ActionRow,
             components,
@@ -141,7 +149,16 @@ pub struct Button {
 
 impl Button {
     /// A button that sends `custom_id` back when pressed.
-    pub fn action(style: ButtonStyle, label: &str, custom_id: String, disabled: bool) -> Component {
+    pub(crate) fn action(
+        style: ButtonStyle,
+        label: &str,
+        custom_id: String,
+        disabled: bool,
+    ) -> Component {
+        assert!(
+            custom_id.len() <= CUSTOM_ID_MAX,
+            "custom_id {custom_id:?} is too long"
+        );
         Component::Button(Button {
             kind: ComponentKind::Button,
             style,
@@ -153,7 +170,7 @@ impl Button {
     }
 
     /// A button that opens `url`.
-    pub fn link(label: &str, url: String) -> Component {
+    pub(crate) fn link(label: &str, url: String) -> Component {
         Component::Button(Button {
             kind: ComponentKind::Button,
             style: ButtonStyle::Link,
@@ -179,7 +196,11 @@ pub struct StringSelect {
 
 impl StringSelect {
     /// A single-choice menu (at most 25 options, texts cut to Discord's 100).
-    pub fn single(custom_id: String, placeholder: &str, options: Vec<SelectOption>) -> Component {
+    pub(crate) fn single(
+        custom_id: String,
+        placeholder: &str,
+        options: Vec<SelectOption>,
+    ) -> Component {
         Component::Select(StringSelect {
             kind: ComponentKind::StringSelect,
             custom_id,
@@ -200,7 +221,7 @@ pub struct SelectOption {
 }
 
 impl SelectOption {
-    pub fn new(label: &str, value: &str, description: Option<&str>) -> SelectOption {
+    pub(crate) fn new(label: &str, value: &str, description: Option<&str>) -> SelectOption {
         SelectOption {
             label: truncate_utf16(label, SELECT_TEXT_MAX),
             value: truncate_utf16(value, SELECT_TEXT_MAX),

@@ -1,13 +1,13 @@
 //! Discord's permission bits that storybot reads, named.
 
-pub const ADMINISTRATOR: u64 = 1 << 3;
-pub const MANAGE_CHANNELS: u64 = 1 << 4;
-pub const VIEW_CHANNEL: u64 = 1 << 10;
-pub const SEND_MESSAGES: u64 = 1 << 11;
-pub const EMBED_LINKS: u64 = 1 << 14;
-pub const ATTACH_FILES: u64 = 1 << 15;
+pub(crate) const ADMINISTRATOR: u64 = 1 << 3;
+pub(crate) const MANAGE_CHANNELS: u64 = 1 << 4;
+pub(crate) const VIEW_CHANNEL: u64 = 1 << 10;
+pub(crate) const SEND_MESSAGES: u64 = 1 << 11;
+pub(crate) const EMBED_LINKS: u64 = 1 << 14;
+pub(crate) const ATTACH_FILES: u64 = 1 << 15;
 
 /// Whether `held` grants `wanted` (administrators hold every permission).
-pub fn grants(held: u64, wanted: u64) -> bool {
+pub(crate) fn grants(held: u64, wanted: u64) -> bool {
     held & ADMINISTRATOR != 0 || held & wanted == wanted
 }

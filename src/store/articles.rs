@@ -43,7 +43,7 @@ struct Aggregate {
 
 impl StoreTx {
     /// Which of these canonical URLs are stored already.
-    pub async fn existing_urls(
+    pub(crate) async fn existing_urls(
         &mut self,
         urls: &[&str],
     ) -> Result<std::collections::HashSet<String>, StoreError> {
@@ -132,7 +132,7 @@ impl StoreTx {
 
     /// Articles of clustered stories (no upstream key) published at or after `since`, oldest
     /// first, with their story's seq: what the clusterer replays to rebuild its state.
-    pub async fn clustered_articles_since(
+    pub(crate) async fn clustered_articles_since(
         &mut self,
         since: DateTime<Utc>,
     ) -> Result<Vec<(StoryKey, Article)>, StoreError> {
@@ -151,7 +151,7 @@ impl StoreTx {
     }
 
     /// The newest publication time of any article.
-    pub async fn newest_article(&mut self) -> Result<Option<DateTime<Utc>>, StoreError> {
+    pub(crate) async fn newest_article(&mut self) -> Result<Option<DateTime<Utc>>, StoreError> {
         let t: Option<i64> = sqlx::query("SELECT MAX(published) AS t FROM articles")
             .fetch_one(&mut *self.tx)
             .await?
@@ -161,7 +161,7 @@ impl StoreTx {
 
     /// A bounded sample of a story's articles for summarising: its first `first` and its
     /// latest `latest`, oldest first (a big story is not re-read whole on every update).
-    pub async fn article_sample(
+    pub(crate) async fn article_sample(
         &mut self,
         story: StoryKey,
         first: i64,
@@ -222,7 +222,7 @@ pub enum Order {
 
 impl Store {
     /// Articles by seq, in the order given (missing ones skipped).
-    pub async fn articles_by_seq(&self, seqs: &[i64]) -> Result<Vec<Article>, StoreError> {
+    pub(crate) async fn articles_by_seq(&self, seqs: &[i64]) -> Result<Vec<Article>, StoreError> {
         if seqs.is_empty() {
             return Ok(Vec::new());
         }
@@ -246,7 +246,7 @@ impl Store {
 
     /// A page of a story's articles: `limit` after skipping `offset`, optionally only those of
     /// the given outlets.
-    pub async fn story_articles(
+    pub(crate) async fn story_articles(
         &self,
         story: StoryKey,
         outlets: Option<&[String]>,

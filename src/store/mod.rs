@@ -17,8 +17,8 @@
 //! one of two hundred thousand. Articles are read only as many as are shown.
 
 mod articles;
-pub mod feeds;
-pub mod search;
+pub(crate) mod feeds;
+pub(crate) mod search;
 pub mod subscriptions;
 
 use std::path::Path;
@@ -33,11 +33,11 @@ use sqlx::{Any, AnyPool, Executor, Row, SqlSafeStr, Transaction};
 use crate::model::{OutletCoverage, Story, StoryId, StoryKey};
 
 pub use articles::{NewArticle, Order};
-pub use feeds::FeedState;
-pub use search::{Mode, Scope, SearchTerms};
+pub(crate) use feeds::FeedState;
+pub(crate) use search::{Mode, Scope, SearchTerms};
 
 /// How long a writer waits for another process's write to finish before giving up.
-pub const LOCK_WAIT: Duration = Duration::from_secs(120);
+pub(crate) const LOCK_WAIT: Duration = Duration::from_secs(120);
 /// SQLite's own wait for a lock, per attempt (statements outside a transaction rely on it).
 const BUSY_TIMEOUT_MS: u64 = 30_000;
 /// The Postgres advisory lock key of the clustering writer ("storybot" in ASCII).
@@ -83,17 +83,6 @@ pub enum StoreError {
     Sql(#[from] sqlx::Error),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
-}
-
-impl StoreError {
-    /// Whether the error is another writer holding the lock (worth waiting for).
-    pub fn is_busy(&self) -> bool {
-        match self {
-            StoreError::Locked => true,
-            StoreError::Sql(e) => is_busy(e),
-            _ => false,
-        }
-    }
 }
 
 fn is_busy(e: &sqlx::Error) -> bool {
@@ -285,7 +274,7 @@ impl Store {
     /// A write transaction of the clustering path: on Postgres it also takes a transaction
     /// lock that every process's clustering writer takes, so they write one at a time (SQLite's
     /// write lock already does that).
-    pub async fn begin_clustering(&self) -> Result<StoreTx, StoreError> {
+    pub(crate) async fn begin_clustering(&self) -> Result<StoreTx, StoreError> {
         let mut tx = self.begin().await?;
         if self.backend == Backend::Postgres {
             sqlx::query("SELECT pg_advisory_xact_lock($1)")
@@ -310,16 +299,8 @@ impl Store {
         Ok(row.try_get("n")?)
     }
 
-    /// The write generation: grows with every write of the clustering path (any process).
-    pub async fn write_generation(&self) -> Result<i64, StoreError> {
-        let row = sqlx::query("SELECT value FROM store_meta WHERE name = 'write_generation'")
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(row.map(|r| r.try_get("value")).transpose()?.unwrap_or(0))
-    }
-
     /// A story row by id; the id of a story merged into another resolves to that one.
-    pub async fn story_row(&self, id: &StoryId) -> Result<Option<StoryRow>, StoreError> {
+    pub(crate) async fn story_row(&self, id: &StoryId) -> Result<Option<StoryRow>, StoreError> {
         let sql = format!(
             "SELECT {STORY_COLUMNS} FROM stories WHERE seq = \
                (SELECT COALESCE(merged_into, seq) FROM stories WHERE id = $1)"
@@ -369,7 +350,10 @@ impl Store {
     }
 
     /// [`Self::with_coverage`] for several rows, in one query.
-    pub async fn with_coverages(&self, rows: Vec<StoryRow>) -> Result<Vec<Story>, StoreError> {
+    pub(crate) async fn with_coverages(
+        &self,
+        rows: Vec<StoryRow>,
+    ) -> Result<Vec<Story>, StoreError> {
         if rows.is_empty() {
             return Ok(Vec::new());
         }
@@ -398,7 +382,7 @@ impl Store {
     }
 
     /// Full-text search: stories whose title, key points or headlines match, best first.
-    pub async fn search(
+    pub(crate) async fn search(
         &self,
         terms: &SearchTerms,
         scope: Scope,
@@ -410,7 +394,7 @@ impl Store {
     }
 
     /// Typo-tolerant title matches (may be empty on backends without trigram search).
-    pub async fn fuzzy(
+    pub(crate) async fn fuzzy(
         &self,
         terms: &SearchTerms,
         limit: i64,
@@ -436,7 +420,7 @@ impl Store {
 
     /// Articles published since `since`, per story, for these stories only (an index range
     /// per story, so the cost follows the stories' recent coverage, not the whole store).
-    pub async fn recent_articles(
+    pub(crate) async fn recent_articles(
         &self,
         rows: &[StoryRow],
         since: DateTime<Utc>,
@@ -460,7 +444,7 @@ impl Store {
     }
 
     /// The most covered stories updated within `window` of the newest story, most sources first.
-    pub async fn top(
+    pub(crate) async fn top(
         &self,
         limit: i64,
         window: chrono::Duration,
@@ -605,7 +589,7 @@ pub struct StoryUpdate<'a> {
 
 impl StoreTx {
     /// The story with this upstream key, if any.
-    pub async fn story_by_upstream_key(
+    pub(crate) async fn story_by_upstream_key(
         &mut self,
         key: &str,
     ) -> Result<Option<(StoryKey, StoryId)>, StoreError> {
@@ -623,7 +607,7 @@ impl StoreTx {
     }
 
     /// Whether a story id is taken.
-    pub async fn id_taken(&mut self, id: &StoryId) -> Result<bool, StoreError> {
+    pub(crate) async fn id_taken(&mut self, id: &StoryId) -> Result<bool, StoreError> {
         let row = sqlx::query("SELECT 1 AS one FROM stories WHERE id = $1")
             .bind(id.as_str())
             .fetch_optional(&mut *self.tx)
@@ -650,7 +634,7 @@ impl StoreTx {
     }
 
     /// Marks that the clustering path wrote, and returns the new write generation.
-    pub async fn bump_generation(&mut self) -> Result<i64, StoreError> {
+    pub(crate) async fn bump_generation(&mut self) -> Result<i64, StoreError> {
         let row = sqlx::query(
             "UPDATE store_meta SET value = value + 1 WHERE name = 'write_generation' RETURNING value",
         )
@@ -660,7 +644,7 @@ impl StoreTx {
     }
 
     /// The write generation as this transaction sees it.
-    pub async fn write_generation(&mut self) -> Result<i64, StoreError> {
+    pub(crate) async fn write_generation(&mut self) -> Result<i64, StoreError> {
         let row = sqlx::query("SELECT value FROM store_meta WHERE name = 'write_generation'")
             .fetch_optional(&mut *self.tx)
             .await?;
@@ -810,9 +794,4 @@ pub(crate) fn time(secs: i64) -> Result<DateTime<Utc>, StoreError> {
     Utc.timestamp_opt(secs, 0)
         .single()
         .ok_or_else(|| StoreError::Corrupt(format!("timestamp {secs} out of range")))
-}
-
-/// A store URL with any credentials hidden, for messages and logs.
-pub fn redact(url: &str) -> String {
-    crate::secrets::redact_url(url)
 }

@@ -23,25 +23,25 @@ use super::{Backend, StoreError};
 use crate::model::StoryKey;
 
 /// At most this many words of a query are used.
-pub const MAX_TERMS: usize = 12;
+pub(crate) const MAX_TERMS: usize = 12;
 /// Longer words are cut to this many characters.
-pub const MAX_TERM_CHARS: usize = 40;
+pub(crate) const MAX_TERM_CHARS: usize = 40;
 /// At most this many headlines of a story are indexed.
-pub const MAX_INDEXED_HEADLINES: usize = 100;
+pub(crate) const MAX_INDEXED_HEADLINES: usize = 100;
 /// Ranking looks at the most recent stories that match, at most this many: it keeps a lookup
 /// fast however common the words are, and a news query wants the recent story anyway.
-pub const RANK_WINDOW: i64 = 200;
+pub(crate) const RANK_WINDOW: i64 = 200;
 
 /// The words of a user query, safe for any backend.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SearchTerms {
+pub(crate) struct SearchTerms {
     /// Content words (stop words dropped unless nothing else is left).
     pub words: Vec<String>,
 }
 
 /// Which text is searched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scope {
+pub(crate) enum Scope {
     /// Story titles only: what people type, and a small index, so it is tried first.
     Titles,
     /// Titles, key points and every indexed headline.
@@ -50,7 +50,7 @@ pub enum Scope {
 
 /// How the words combine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
+pub(crate) enum Mode {
     /// Every word must match: a real match.
     All,
     /// Every word must match, the last as a prefix (`peace tal`): a match while typing.
@@ -61,7 +61,7 @@ pub enum Mode {
 
 impl SearchTerms {
     /// Cuts a query into at most [`MAX_TERMS`] distinct words.
-    pub fn parse(query: &str) -> SearchTerms {
+    pub(crate) fn parse(query: &str) -> SearchTerms {
         let all: Vec<String> = crate::text::words(query)
             .map(|w| w.chars().take(MAX_TERM_CHARS).collect::<String>())
             .collect();
@@ -83,12 +83,12 @@ impl SearchTerms {
         SearchTerms { words }
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.words.is_empty()
     }
 
     /// FTS5 query: `"w1" "w2" "w3"*` (all) or `"w1" OR "w2"` (any).
-    pub fn fts5(&self, mode: Mode) -> String {
+    pub(crate) fn fts5(&self, mode: Mode) -> String {
         let quoted: Vec<String> = self
             .words
             .iter()
@@ -111,7 +111,7 @@ impl SearchTerms {
 
     /// Postgres tsquery text: `w1 & w2 & w3:*` or `w1 | w2`. Words are letters and digits
     /// only, so they cannot carry tsquery operators.
-    pub fn tsquery(&self, mode: Mode) -> String {
+    pub(crate) fn tsquery(&self, mode: Mode) -> String {
         let parts: Vec<String> = self
             .words
             .iter()
@@ -132,7 +132,7 @@ impl SearchTerms {
     }
 
     /// FTS5 trigram query over the words' three-letter windows, for typo tolerance.
-    pub fn trigrams(&self) -> Option<String> {
+    pub(crate) fn trigrams(&self) -> Option<String> {
         let mut grams: Vec<String> = Vec::new();
         for w in &self.words {
             let chars: Vec<char> = w.chars().collect();
@@ -156,14 +156,14 @@ impl SearchTerms {
 
 /// A search hit: the story and a relevance in (0, 1], best first.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Hit {
+pub(crate) struct Hit {
     pub key: StoryKey,
     pub relevance: f64,
 }
 
 /// Replaces a story's entry in the search index; the title-only indexes are rewritten only
 /// when `title_changed`.
-pub async fn index_story(
+pub(crate) async fn index_story(
     tx: &mut Transaction<'static, Any>,
     backend: Backend,
     key: StoryKey,
@@ -223,7 +223,7 @@ pub async fn index_story(
 }
 
 /// Removes a story from the search index (it was merged into another).
-pub async fn unindex_story(
+pub(crate) async fn unindex_story(
     tx: &mut Transaction<'static, Any>,
     backend: Backend,
     key: StoryKey,
@@ -244,7 +244,7 @@ pub async fn unindex_story(
 }
 
 /// Finds stories for the terms, best first.
-pub async fn search(
+pub(crate) async fn search(
     pool: &sqlx::AnyPool,
     backend: Backend,
     terms: &SearchTerms,
@@ -299,7 +299,7 @@ pub async fn search(
 }
 
 /// Typo-tolerant title matches, for suggestions when nothing matches.
-pub async fn fuzzy(
+pub(crate) async fn fuzzy(
     pool: &sqlx::AnyPool,
     backend: Backend,
     terms: &SearchTerms,

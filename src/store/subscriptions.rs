@@ -136,7 +136,7 @@ async fn check_subscribe(
 }
 
 /// The nonce of a delivery: fixed by its unique key, at most 25 characters (Discord's limit).
-pub fn nonce(subscription_id: i64, subject: &str, revision: i64) -> String {
+pub(crate) fn nonce(subscription_id: i64, subject: &str, revision: i64) -> String {
     let h = crate::fnv::hash(format!("{subscription_id}:{subject}:{revision}").as_bytes());
     format!("sb{h:016x}")
 }
@@ -171,7 +171,7 @@ impl Store {
     /// Whether a subscription could be stored now (the server is under `limit` and the
     /// channel lacks it): checked before its confirmation is posted, and again, under a lock,
     /// when it is stored.
-    pub async fn check_subscribe(
+    pub(crate) async fn check_subscribe(
         &self,
         s: &NewSubscription,
         limit: i64,
@@ -240,7 +240,7 @@ impl Store {
     }
 
     /// A server's subscriptions, oldest first.
-    pub async fn guild_subscriptions(
+    pub(crate) async fn guild_subscriptions(
         &self,
         guild_id: u64,
     ) -> Result<Vec<Subscription>, StoreError> {
@@ -254,7 +254,7 @@ impl Store {
     }
 
     /// Every subscription of one kind.
-    pub async fn subscriptions_of_kind(
+    pub(crate) async fn subscriptions_of_kind(
         &self,
         kind: FollowKind,
     ) -> Result<Vec<Subscription>, StoreError> {
@@ -267,7 +267,7 @@ impl Store {
         rows.iter().map(subscription).collect()
     }
 
-    pub async fn subscription(&self, id: i64) -> Result<Option<Subscription>, StoreError> {
+    pub(crate) async fn subscription(&self, id: i64) -> Result<Option<Subscription>, StoreError> {
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM subscriptions WHERE id = $1"
         )))
@@ -279,7 +279,7 @@ impl Store {
 
     /// Removes a server's subscription (by its number) and its undelivered posts; false when
     /// there is none.
-    pub async fn unsubscribe(&self, guild_id: u64, number: i64) -> Result<bool, StoreError> {
+    pub(crate) async fn unsubscribe(&self, guild_id: u64, number: i64) -> Result<bool, StoreError> {
         let mut tx = self.begin().await?;
         let id: Option<i64> =
             sqlx::query("SELECT id FROM subscriptions WHERE number = $1 AND guild_id = $2")
@@ -305,7 +305,7 @@ impl Store {
 
     /// Pauses a subscription with the reason people will see, to be probed again at
     /// `retry_at`; `None` resumes it.
-    pub async fn set_paused(
+    pub(crate) async fn set_paused(
         &self,
         id: i64,
         pause: Option<(&str, DateTime<Utc>)>,
@@ -325,7 +325,7 @@ impl Store {
     }
 
     /// The message later updates of a subscription reply to.
-    pub async fn set_anchor(&self, id: i64, message_id: u64) -> Result<(), StoreError> {
+    pub(crate) async fn set_anchor(&self, id: i64, message_id: u64) -> Result<(), StoreError> {
         sqlx::query("UPDATE subscriptions SET anchor_message = $1 WHERE id = $2")
             .bind(message_id as i64)
             .bind(id)
@@ -337,7 +337,7 @@ impl Store {
     /// Records a match in the outbox (once: a second call for the same subscription, subject
     /// and revision does nothing) and, for a followed story, the coverage it was posted at.
     /// Returns whether a new delivery was recorded.
-    pub async fn enqueue(
+    pub(crate) async fn enqueue(
         &self,
         sub: &Subscription,
         subject: &str,
@@ -376,7 +376,7 @@ impl Store {
 
     /// Pending deliveries due by `now`, oldest first. A paused subscription's rows are held,
     /// but for its oldest one once its `retry_at` has come (the probe).
-    pub async fn due_deliveries(
+    pub(crate) async fn due_deliveries(
         &self,
         now: DateTime<Utc>,
         limit: i64,
@@ -401,7 +401,7 @@ impl Store {
     }
 
     /// When the next pending delivery of an active subscription is due, if any.
-    pub async fn next_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+    pub(crate) async fn next_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
         let row = sqlx::query(
             "SELECT MIN(d.next_attempt) AS t FROM deliveries d \
              JOIN subscriptions s ON s.id = d.subscription_id \
@@ -415,7 +415,7 @@ impl Store {
 
     /// Drops every pending delivery created before `cutoff` (not sent in time: Discord down,
     /// or its subscription paused), with `reason`; returns how many.
-    pub async fn expire_deliveries(
+    pub(crate) async fn expire_deliveries(
         &self,
         cutoff: DateTime<Utc>,
         reason: &str,
@@ -433,7 +433,7 @@ impl Store {
     }
 
     /// A delivery reached Discord as message `message_id`.
-    pub async fn mark_sent(
+    pub(crate) async fn mark_sent(
         &self,
         id: i64,
         message_id: u64,
@@ -453,7 +453,7 @@ impl Store {
     }
 
     /// A delivery ends unsent: `dropped` (too old) or `failed` (refused), with the reason.
-    pub async fn mark_unsent(
+    pub(crate) async fn mark_unsent(
         &self,
         id: i64,
         state: DeliveryState,
@@ -469,7 +469,7 @@ impl Store {
     }
 
     /// A delivery is tried again at `at`.
-    pub async fn retry_delivery(
+    pub(crate) async fn retry_delivery(
         &self,
         id: i64,
         at: DateTime<Utc>,
@@ -505,7 +505,7 @@ impl Store {
     }
 
     /// The newest story (the watermark of a new topic subscription: no backfill).
-    pub async fn newest_story(&self) -> Result<StoryKey, StoreError> {
+    pub(crate) async fn newest_story(&self) -> Result<StoryKey, StoreError> {
         let row = sqlx::query("SELECT MAX(seq) AS m FROM stories")
             .fetch_one(&self.pool)
             .await?;

@@ -19,13 +19,13 @@ pub struct MatchReport {
 }
 
 impl MatchReport {
-    pub fn total(&self) -> usize {
+    pub(crate) fn total(&self) -> usize {
         self.topics + self.stories + self.briefings
     }
 }
 
 /// Sides covered, as bits: 1 left, 2 center, 4 right.
-pub fn side_bits(by_side: &[usize; 3]) -> i64 {
+pub(crate) fn side_bits(by_side: &[usize; 3]) -> i64 {
     by_side
         .iter()
         .enumerate()

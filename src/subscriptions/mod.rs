@@ -7,5 +7,5 @@
 //! it knows Discord's API: [`crate::discord`] adapts it (commands, posts, the delivery worker).
 
 pub mod matcher;
-pub mod schedule;
-pub mod subscribe;
+pub(crate) mod schedule;
+pub(crate) mod subscribe;

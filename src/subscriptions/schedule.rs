@@ -7,10 +7,10 @@
 use chrono::{DateTime, Duration, LocalResult, NaiveDate, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 
-pub use crate::model::{parse_time, parse_zone};
+pub(crate) use crate::model::{parse_time, parse_zone};
 
 /// The instant a briefing at `time` fires on local `date`.
-pub fn occurrence(date: NaiveDate, time: NaiveTime, tz: Tz) -> DateTime<Utc> {
+pub(crate) fn occurrence(date: NaiveDate, time: NaiveTime, tz: Tz) -> DateTime<Utc> {
     let mut local = date.and_time(time);
     // A gap is at most a few hours; step a minute at a time to its end.
     for _ in 0..24 * 60 {
@@ -26,7 +26,7 @@ pub fn occurrence(date: NaiveDate, time: NaiveTime, tz: Tz) -> DateTime<Utc> {
 /// The occurrence due at `now`, if any: the latest one not after `now`, no earlier than the
 /// subscription (`since`: no backfill) and no more than `grace` ago. Returns its local date
 /// (the key that makes it fire once) and its instant.
-pub fn due(
+pub(crate) fn due(
     now: DateTime<Utc>,
     time: NaiveTime,
     tz: Tz,
@@ -42,7 +42,7 @@ pub fn due(
 }
 
 /// A local date as the delivery revision (`20261127`).
-pub fn date_key(date: NaiveDate) -> i64 {
+pub(crate) fn date_key(date: NaiveDate) -> i64 {
     use chrono::Datelike;
     i64::from(date.year()) * 10_000 + i64::from(date.month()) * 100 + i64::from(date.day())
 }

@@ -16,7 +16,7 @@ use crate::store::subscriptions::SubscribeError as StoreRefusal;
 use crate::store::{Store, StoreError};
 
 /// What the bot needs in a channel it posts in.
-pub const POST_PERMISSIONS: [(u64, &str); 4] = [
+pub(crate) const POST_PERMISSIONS: [(u64, &str); 4] = [
     (permissions::VIEW_CHANNEL, "View Channel"),
     (permissions::SEND_MESSAGES, "Send Messages"),
     (permissions::EMBED_LINKS, "Embed Links"),
@@ -25,7 +25,7 @@ pub const POST_PERMISSIONS: [(u64, &str); 4] = [
 
 /// A subscription someone asked for.
 #[derive(Debug, Clone)]
-pub struct Request {
+pub(crate) struct Request {
     pub new: NewSubscription,
     /// The member's permissions in the server (Discord's bits).
     pub member_permissions: u64,
@@ -39,7 +39,7 @@ pub struct Request {
 }
 
 /// Where confirmations are posted: Discord, through its adapter.
-pub trait Poster {
+pub(crate) trait Poster {
     /// Posts `text` in `channel`, returning the message id (0 when unknown).
     fn confirm(
         &self,
@@ -54,7 +54,7 @@ pub trait Poster {
 
 /// A confirmation that did not go out.
 #[derive(Debug, thiserror::Error)]
-pub enum PostError {
+pub(crate) enum PostError {
     /// The channel refused it, for this reason (in words for people).
     #[error("{0}")]
     Refused(String),
@@ -65,7 +65,7 @@ pub enum PostError {
 
 /// Why no subscription was made. Refusals are for the person who asked; faults are ours.
 #[derive(Debug, thiserror::Error)]
-pub enum SubscribeError {
+pub(crate) enum SubscribeError {
     #[error("Subscriptions belong to servers: use this in one.")]
     NotInServer,
     #[error("You need the Manage Channels permission to manage subscriptions.")]
@@ -92,7 +92,7 @@ pub enum SubscribeError {
 
 impl SubscribeError {
     /// A refusal to show as it is (not a fault).
-    pub fn is_refusal(&self) -> bool {
+    pub(crate) fn is_refusal(&self) -> bool {
         !matches!(self, SubscribeError::Store(_) | SubscribeError::Post(_))
     }
 }
@@ -108,7 +108,7 @@ impl From<StoreRefusal> for SubscribeError {
 }
 
 /// May this member manage subscriptions?
-pub fn authorise(member_permissions: u64) -> Result<(), SubscribeError> {
+pub(crate) fn authorise(member_permissions: u64) -> Result<(), SubscribeError> {
     if grants(member_permissions, permissions::MANAGE_CHANNELS) {
         Ok(())
     } else {
@@ -117,7 +117,7 @@ pub fn authorise(member_permissions: u64) -> Result<(), SubscribeError> {
 }
 
 /// What the bot lacks of [`POST_PERMISSIONS`], by name.
-pub fn missing_to_post(bot_permissions: u64) -> Vec<&'static str> {
+pub(crate) fn missing_to_post(bot_permissions: u64) -> Vec<&'static str> {
     POST_PERMISSIONS
         .iter()
         .filter(|(bit, _)| !grants(bot_permissions, *bit))
@@ -126,7 +126,7 @@ pub fn missing_to_post(bot_permissions: u64) -> Vec<&'static str> {
 }
 
 /// Makes the subscription `req` asks for, in the order the module documentation gives.
-pub async fn subscribe(
+pub(crate) async fn subscribe(
     store: &Store,
     limit: i64,
     req: Request,

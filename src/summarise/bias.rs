@@ -39,7 +39,7 @@ pub struct Coverage {
 
 impl Coverage {
     /// Rates each covering outlet with `outlets` and counts them.
-    pub fn compute(
+    pub(crate) fn compute(
         coverage: &[OutletCoverage],
         outlets: &OutletDirectory,
         rule: &BlindspotRule,
@@ -90,12 +90,12 @@ impl Coverage {
     }
 
     /// The share of a side, in whole percent.
-    pub fn share(&self, side: Side) -> u8 {
+    pub(crate) fn share(&self, side: Side) -> u8 {
         self.percent[side as usize]
     }
 
     /// "Left 20% · Center 51% · Right 29%", or a plain statement when nothing is rated.
-    pub fn summary_line(&self) -> String {
+    pub(crate) fn summary_line(&self) -> String {
         if self.rated_sources == 0 {
             return "No rated sources yet".to_string();
         }
@@ -107,7 +107,7 @@ impl Coverage {
     }
 
     /// The side with the largest share (ties go to Center, then Left).
-    pub fn dominant(&self) -> Option<Side> {
+    pub(crate) fn dominant(&self) -> Option<Side> {
         if self.rated_sources == 0 {
             return None;
         }

@@ -16,11 +16,11 @@ use crate::model::{Article, Side};
 use crate::outlets::OutletDirectory;
 use crate::text;
 
-pub const MAX_POINT_CHARS: usize = 200;
-pub const MAX_POINTS: usize = 5;
-pub const MIN_POINTS: usize = 3;
+pub(crate) const MAX_POINT_CHARS: usize = 200;
+pub(crate) const MAX_POINTS: usize = 5;
+pub(crate) const MIN_POINTS: usize = 3;
 /// Longest title, in characters (Discord's embed title limit).
-pub const MAX_TITLE_CHARS: usize = 256;
+pub(crate) const MAX_TITLE_CHARS: usize = 256;
 
 /// Title and key points of a story.
 #[derive(Debug, Clone, PartialEq)]
@@ -66,7 +66,7 @@ struct Candidate {
 }
 
 /// Summarises a story's articles with the shipped tuning.
-pub fn summarise(articles: &[Article], outlets: &OutletDirectory) -> Summary {
+pub(crate) fn summarise(articles: &[Article], outlets: &OutletDirectory) -> Summary {
     summarise_with(articles, outlets, &SummaryParams::default())
 }
 
@@ -250,7 +250,7 @@ fn choose_points(
 }
 
 /// `"Talks resume - Reuters"` → `"Talks resume"`; also `|` and `:` separators.
-pub fn strip_outlet_suffix(title: &str, outlet: &str) -> String {
+pub(crate) fn strip_outlet_suffix(title: &str, outlet: &str) -> String {
     let key = crate::outlets::name_key(outlet);
     for sep in [" - ", " | ", " — ", " – ", ": "] {
         if let Some((head, tail)) = title.rsplit_once(sep) {

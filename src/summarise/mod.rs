@@ -7,7 +7,7 @@
 
 pub mod bias;
 pub mod keypoints;
-pub mod trending;
+pub(crate) mod trending;
 
 pub use bias::Coverage;
-pub use keypoints::{summarise, Summary};
+pub(crate) use keypoints::summarise;

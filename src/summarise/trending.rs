@@ -7,12 +7,17 @@
 //! when it was live.
 
 /// Hours over which growth is measured.
-pub const GROWTH_HOURS: i64 = 6;
+pub(crate) const GROWTH_HOURS: i64 = 6;
 /// Half-life of a story's score, in hours since its last article.
-pub const HALF_LIFE_HOURS: f64 = 24.0;
+pub(crate) const HALF_LIFE_HOURS: f64 = 24.0;
 
 /// The trending score of a story.
-pub fn score(sources: i64, articles: i64, recent_articles: i64, hours_since_update: f64) -> f64 {
+pub(crate) fn score(
+    sources: i64,
+    articles: i64,
+    recent_articles: i64,
+    hours_since_update: f64,
+) -> f64 {
     let coverage = (1.0 + sources.max(0) as f64).ln();
     let growth = 1.0 + recent_articles.max(0) as f64 / articles.max(1) as f64;
     let decay = 0.5f64.powf(hours_since_update.max(0.0) / HALF_LIFE_HOURS);

@@ -10,7 +10,7 @@ use crate::discord::{BotError, Context};
     install_context = "Guild",
     interaction_context = "Guild|BotDm"
 )]
-pub async fn about(ctx: Context<'_>) -> Result<(), BotError> {
+pub(crate) async fn about(ctx: Context<'_>) -> Result<(), BotError> {
     let app = &ctx.data().app;
     let (feeds, outlets) = (app.settings.feeds.len(), app.outlets.len());
     answer(ctx, async move { Ok(views::about(feeds, outlets).into()) }).await

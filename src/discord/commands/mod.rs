@@ -1,17 +1,17 @@
 //! The slash commands, one file per command group. [`all`] is the list that is registered and dispatched.
 
-pub mod about;
-pub mod blindspot;
-pub mod story;
-pub mod subscribe;
-pub mod top;
+pub(crate) mod about;
+pub(crate) mod blindspot;
+pub(crate) mod story;
+pub(crate) mod subscribe;
+pub(crate) mod top;
 
 use super::respond::{respond, InteractionRef, Style};
 use super::views::Reply;
 use super::{BotError, Context, Data};
 
 /// Every command the bot registers.
-pub fn all() -> Vec<poise::Command<Data, BotError>> {
+pub(crate) fn all() -> Vec<poise::Command<Data, BotError>> {
     vec![
         story::story(),
         top::top(),

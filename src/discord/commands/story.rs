@@ -17,7 +17,7 @@ use crate::text::truncate_chars;
     install_context = "Guild",
     interaction_context = "Guild|BotDm"
 )]
-pub async fn story(
+pub(crate) async fn story(
     ctx: Context<'_>,
     #[description = "Words from the story's headline, or its id"]
     #[min_length = 1]

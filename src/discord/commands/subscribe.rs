@@ -32,13 +32,13 @@ use crate::subscriptions::subscribe::{
     install_context = "Guild",
     interaction_context = "Guild"
 )]
-pub async fn subscribe(_ctx: Context<'_>) -> Result<(), BotError> {
+pub(crate) async fn subscribe(_ctx: Context<'_>) -> Result<(), BotError> {
     Ok(())
 }
 
 /// Post new stories about a topic once enough outlets cover them
 #[poise::command(slash_command, default_member_permissions = "MANAGE_CHANNELS")]
-pub async fn topic(
+pub(crate) async fn topic(
     ctx: Context<'_>,
     #[description = "Words every story must contain, e.g. peace talks"]
     #[min_length = 2]
@@ -80,7 +80,7 @@ pub async fn topic(
     rename = "story",
     default_member_permissions = "MANAGE_CHANNELS"
 )]
-pub async fn follow_story(
+pub(crate) async fn follow_story(
     ctx: Context<'_>,
     #[description = "The story: words from its headline, or its id"]
     #[min_length = 1]
@@ -124,7 +124,7 @@ pub async fn follow_story(
     install_context = "Guild",
     interaction_context = "Guild"
 )]
-pub async fn briefing(
+pub(crate) async fn briefing(
     ctx: Context<'_>,
     #[description = "Local time, 24-hour HH:MM, e.g. 07:30"]
     #[min_length = 3]
@@ -178,7 +178,7 @@ pub async fn briefing(
     install_context = "Guild",
     interaction_context = "Guild"
 )]
-pub async fn subscriptions(ctx: Context<'_>) -> Result<(), BotError> {
+pub(crate) async fn subscriptions(ctx: Context<'_>) -> Result<(), BotError> {
     answer(ctx, async {
         let (guild, _) = authorise(ctx)?;
         let subs = ctx.data().app.store.guild_subscriptions(guild).await?;
@@ -209,7 +209,7 @@ pub async fn subscriptions(ctx: Context<'_>) -> Result<(), BotError> {
     install_context = "Guild",
     interaction_context = "Guild"
 )]
-pub async fn unsubscribe(
+pub(crate) async fn unsubscribe(
     ctx: Context<'_>,
     #[description = "The subscription (see /subscriptions)"]
     #[max_length = 20]

@@ -8,7 +8,7 @@ use crate::discord::{BotError, Context};
     install_context = "Guild",
     interaction_context = "Guild|BotDm"
 )]
-pub async fn top(
+pub(crate) async fn top(
     ctx: Context<'_>,
     #[description = "How many stories (1 to 10, default 5)"]
     #[min = 1]
