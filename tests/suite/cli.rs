@@ -1,6 +1,6 @@
 //! The `storybot` binary as a user runs it: a fresh folder, the shipped config, the demo data.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::{Command, Output};

@@ -2,7 +2,7 @@
 //! a 500, a hang past the timeout, an oversized body, malformed XML, duplicates across feeds,
 //! disabling after repeated failures; and the real feed files in `../shared`.
 
-mod common;
+use crate::common;
 
 use chrono::{Duration, Utc};
 use storybot::app::App;

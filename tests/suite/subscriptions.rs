@@ -2,7 +2,7 @@
 //! limits), news arriving from feeds on a local HTTP server, and the posts that result:
 //! exactly the expected ones, once each, also across a SIGKILL and a daylight-saving change.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::time::Duration;

@@ -1,7 +1,7 @@
 //! Discord payloads: every digest validates against Discord's OpenAPI description, stays
 //! within every limit however large the story, and cannot ping or break its layout.
 
-mod common;
+use crate::common;
 
 use chrono::{Duration, TimeZone, Utc};
 use storybot::config::{Config, Settings};

@@ -3,7 +3,7 @@
 //! interactions at once, retries on 429 and 500, and every payload validated against
 //! Discord's OpenAPI description.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::time::Duration;

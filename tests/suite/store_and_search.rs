@@ -1,7 +1,7 @@
 //! The store on a real SQLite file (and on Postgres when STORYBOT_TEST_POSTGRES is set):
 //! import, idempotence, demo seeding, lookup and hostile queries.
 
-mod common;
+use crate::common;
 
 use storybot::app::{App, Lookup, LookupError};
 use storybot::config::Config;

@@ -1,6 +1,6 @@
 //! The shipped outlet table is exactly what the documented merge derives from `../shared`.
 
-mod common;
+use crate::common;
 
 #[test]
 fn shipped_outlets_csv_matches_the_derivation() {

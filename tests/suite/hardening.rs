@@ -3,7 +3,7 @@
 //! lookups that never read a whole story, the edges of the command line, paused subscriptions
 //! that are held. (Each of these failed before its fix.)
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};

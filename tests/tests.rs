@@ -1,0 +1,30 @@
+//! The integration tests, one binary (as ripgrep's): the crate is linked once, not once per
+//! file. Each module is a part of the program seen from outside:
+//!
+//! - `cli`: the `storybot` binary as a user runs it, on a fresh folder and the shipped config;
+//! - `digest_payload`: Discord payloads within every limit, valid against Discord's OpenAPI;
+//! - `discord_bot`: the real serenity/poise client against the fake Discord;
+//! - `feeds`: feeds through the real fetcher from a real HTTP server, and feed fixtures;
+//! - `hardening`: the faults an outside audit found, each kept as a test of its class;
+//! - `outlets_table`: the shipped ratings table is exactly what the derivation gives;
+//! - `store_and_search`: SQLite (and Postgres) store, import, search, determinism;
+//! - `subscriptions`: subscriptions delivered exactly once, across kills and DST.
+
+mod common;
+
+#[path = "suite/cli.rs"]
+mod cli;
+#[path = "suite/digest_payload.rs"]
+mod digest_payload;
+#[path = "suite/discord_bot.rs"]
+mod discord_bot;
+#[path = "suite/feeds.rs"]
+mod feeds;
+#[path = "suite/hardening.rs"]
+mod hardening;
+#[path = "suite/outlets_table.rs"]
+mod outlets_table;
+#[path = "suite/store_and_search.rs"]
+mod store_and_search;
+#[path = "suite/subscriptions.rs"]
+mod subscriptions;
