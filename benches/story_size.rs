@@ -7,6 +7,8 @@
 //! big story costs what a small one does. The store is written through the store's own write
 //! path: one upstream-keyed story per size, its articles from 400 rated outlets.
 
+#![allow(unsafe_code)] // a counting allocator, below
+
 mod common;
 
 use std::alloc::{GlobalAlloc, Layout, System};

@@ -1,6 +1,7 @@
 //! A counting allocator for the unit tests (compiled for `cfg(test)` only): how many bytes the
 //! current thread allocated, so a test can show that work grows linearly with its input
 //! without timing anything.
+#![allow(unsafe_code)]
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;

@@ -45,7 +45,9 @@ pub(crate) fn register(secret: &str) {
     if secret.len() < MIN_SECRET_LEN {
         return;
     }
-    let mut known = KNOWN.write().unwrap_or_else(|e| e.into_inner());
+    let mut known = KNOWN
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     if !known.iter().any(|k| k == secret) {
         known.push(secret.to_string());
         // Longest first, so a secret containing another is masked whole.
@@ -146,7 +148,9 @@ pub fn redact_url(url: &str) -> String {
 pub fn scrub(line: &str) -> Cow<'_, str> {
     let mut out = Cow::Borrowed(line);
     {
-        let known = KNOWN.read().unwrap_or_else(|e| e.into_inner());
+        let known = KNOWN
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         for k in known.iter() {
             if out.contains(k.as_str()) {
                 out = Cow::Owned(out.replace(k.as_str(), MASK));

@@ -83,7 +83,7 @@ fn truncate_by(s: &str, max: usize, len: impl Fn(&str) -> usize) -> String {
 pub(crate) fn words(s: &str) -> impl Iterator<Item = String> + '_ {
     s.split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
-        .map(|w| w.to_lowercase())
+        .map(str::to_lowercase)
 }
 
 /// Content words: [`words`] without stop words and one-letter words.

@@ -123,7 +123,7 @@ fn panic_message(e: JoinError) -> String {
     let payload = e.into_panic();
     payload
         .downcast_ref::<&str>()
-        .map(|s| s.to_string())
+        .map(std::string::ToString::to_string)
         .or_else(|| payload.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "(no message)".into())
 }

@@ -2,7 +2,7 @@
 //!
 //! Sources ([`feeds`] for RSS/Atom over HTTP, [`import`] for JSONL files, [`demo`] for the
 //! bundled demo set) produce
-//! [`RawArticle`]s; [`normalise`] turns each into an [`IncomingArticle`] with a canonical URL,
+//! [`RawArticle`]s; [`normalise()`] turns each into an [`IncomingArticle`] with a canonical URL,
 //! bounded clean text and its outlet from the [`crate::outlets`] directory.
 
 pub mod demo;

@@ -88,7 +88,7 @@ impl FromStr for Bias {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let key: String = s
             .chars()
-            .filter(|c| c.is_ascii_alphanumeric())
+            .filter(char::is_ascii_alphanumeric)
             .map(|c| c.to_ascii_lowercase())
             .collect();
         match key.as_str() {

@@ -58,10 +58,10 @@ impl OutletDirectory {
         let mut reader = csv::Reader::from_reader(text.as_bytes());
         for record in reader.records() {
             let record = record.map_err(|e| OutletTableError {
-                line: e.position().map_or(0, |p| p.line()),
+                line: e.position().map_or(0, csv::Position::line),
                 reason: e.to_string(),
             })?;
-            let line = record.position().map_or(0, |p| p.line());
+            let line = record.position().map_or(0, csv::Position::line);
             let field = |i: usize| record.get(i).unwrap_or("").trim();
             let err = |reason: String| OutletTableError { line, reason };
             let domain = normalise_domain(field(1))

@@ -131,7 +131,9 @@ fn candidates(
     for a in articles {
         let next = outlet_ids.len();
         let outlet = *outlet_ids.entry(a.outlet.as_str()).or_insert(next);
-        let side = outlets.rating(&a.outlet, &a.domain).map(|b| b.side());
+        let side = outlets
+            .rating(&a.outlet, &a.domain)
+            .map(super::super::model::Bias::side);
         let headline = strip_outlet_suffix(&a.title, &a.outlet);
         let mut in_article: HashSet<String> = HashSet::default();
         let sentences = text::sentences(&a.summary);

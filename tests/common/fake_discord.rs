@@ -572,7 +572,7 @@ fn with_bucket(inner: &Inner, channel: u64, mut r: Response<Full<Bytes>>) -> Res
     }
     let now = Instant::now();
     let w = inner.channel_windows.get(&channel);
-    let used = w.map_or(0, |w| w.len());
+    let used = w.map_or(0, std::collections::VecDeque::len);
     let reset = w
         .and_then(|w| w.front())
         .map_or(0.0, |t| 5.0 - (now - *t).as_secs_f64());
@@ -605,7 +605,7 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Full<By
         .into_body()
         .collect()
         .await
-        .map(|b| b.to_bytes())
+        .map(http_body_util::Collected::to_bytes)
         .unwrap_or_default();
     let content_type = headers.get("content-type").cloned().unwrap_or_default();
     let (json, files) = if let Some(boundary) = content_type.split("boundary=").nth(1) {

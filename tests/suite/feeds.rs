@@ -250,7 +250,7 @@ async fn failing_feeds_are_disabled_with_the_reason_and_left_alone() {
         .await;
     let url = format!("{}/down.xml", server.uri());
     let (app, _dir) = app_with(vec![feed(url.clone(), None)], |c| {
-        c.ingest.disable_after_failures = 2
+        c.ingest.disable_after_failures = 2;
     })
     .await;
     let poller = common::poller(&app);
@@ -279,7 +279,7 @@ async fn old_items_are_skipped_and_counted_and_file_urls_work() {
     std::fs::write(&path, xml).unwrap();
     let url = url::Url::from_file_path(&path).unwrap().to_string();
     let (app, _db) = app_with(vec![feed(url, Some("Local Gazette"))], |c| {
-        c.ingest.max_age_hours = 72
+        c.ingest.max_age_hours = 72;
     })
     .await;
     let poller = common::poller(&app);
@@ -323,7 +323,7 @@ fn the_shipped_feed_list_spans_the_bias_scale() {
             .insert(outlet.name.clone());
     }
     for side in ["Left", "Center", "Right"] {
-        let n = sides.get(side).map_or(0, |s| s.len());
+        let n = sides.get(side).map_or(0, std::collections::BTreeSet::len);
         assert!(n >= 8, "only {n} {side} outlets: {sides:?}");
     }
     assert!(
@@ -369,4 +369,103 @@ fn real_feed_files_parse_or_fail_clearly() {
         }
     }
     assert!(parsed >= 10, "parsed {parsed} files");
+}
+
+/// A fixture of `tests/fixtures/feeds/`.
+fn fixture(name: &str) -> Vec<u8> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/feeds")
+        .join(name);
+    std::fs::read(path).unwrap()
+}
+
+/// Every dialect README promises, from fixtures in the repository (no `../shared` needed):
+/// titles and summaries as plain text, absolute links, dates in UTC, items without a title
+/// skipped.
+#[test]
+fn every_claimed_dialect_parses() {
+    use storybot::ingest::feeds::parse;
+    let at = |s: &str| {
+        chrono::DateTime::parse_from_rfc3339(s)
+            .unwrap()
+            .with_timezone(&Utc)
+    };
+    // (file, feed URL, [(title, link, summary start, published)])
+    type Expected = (
+        &'static str,
+        &'static str,
+        &'static str,
+        Option<&'static str>,
+    );
+    let cases: [(&str, &str, Vec<Expected>); 6] = [
+        (
+            "rss091.xml",
+            "https://gazette.example.org/rss",
+            vec![
+                ("Harbour bridge reopens after repairs", "https://gazette.example.org/2026/bridge-reopens", "The bridge reopened", None),
+                ("Ferry timetable changes for winter", "https://gazette.example.org/2026/ferry-winter", "Fewer crossings", None),
+            ],
+        ),
+        (
+            "rss10.rdf",
+            "https://wire.example.net/rss",
+            vec![
+                ("Parliament votes on the budget deal", "https://wire.example.net/a/1", "Lawmakers approved", Some("2026-11-27T09:30:00Z")),
+                ("Central bank holds rates", "https://wire.example.net/a/2", "The bank kept", Some("2026-11-27T10:00:00Z")),
+            ],
+        ),
+        (
+            "rss20.xml",
+            "https://ledger.example.com/world/rss",
+            vec![
+                ("Peace talks resume in Geneva & envoys meet", "https://ledger.example.com/world/2026/11/27/peace-talks?utm_source=rss&utm_medium=feed", "Envoys from both sides met in Geneva on Friday.", Some("2026-11-27T08:15:00Z")),
+                ("Storm closes coastal roads", "https://ledger.example.com/world/2026/11/26/storm", "Heavy rain", Some("2026-11-26T22:40:00Z")),
+            ],
+        ),
+        (
+            "atom.xml",
+            "https://observer.example.io/feed.atom",
+            vec![
+                ("Comet visible to the naked eye this week", "https://observer.example.io/science/comet-visible", "A bright comet will be visible", Some("2026-11-27T06:00:00Z")),
+                ("Rail strike called off", "https://observer.example.io/business/rail-strike", "Unions and operators", Some("2026-11-26T18:00:00Z")),
+            ],
+        ),
+        (
+            "jsonfeed.json",
+            "https://journal.example.com/feed.json",
+            vec![
+                ("Stocks slip as oil prices climb", "https://journal.example.com/2026/11/27/markets", "Shares fell", Some("2026-11-27T19:05:00Z")),
+                ("City council approves new bike lanes", "https://journal.example.com/2026/11/27/vote", "The vote was 7 to 2.", Some("2026-11-27T16:00:00Z")),
+            ],
+        ),
+        (
+            "windows1252.xml",
+            "https://tribune.example.fr/rss",
+            vec![(
+                "\u{201c}Café society\u{201d} returns to the old town",
+                "https://tribune.example.fr/cafe",
+                "Prices rose to 3€ a cup – still",
+                Some("2026-11-27T09:00:00Z"),
+            )],
+        ),
+    ];
+    for (file, url, expected) in cases {
+        let items = parse(&fixture(file), url, None).unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert_eq!(items.len(), expected.len(), "{file}: {items:#?}");
+        for (item, (title, link, summary, published)) in items.iter().zip(expected) {
+            assert_eq!(item.title, title, "{file}");
+            assert_eq!(item.url, link, "{file}");
+            assert!(
+                item.summary.starts_with(summary),
+                "{file}: {:?}",
+                item.summary
+            );
+            assert!(
+                !item.summary.contains('<'),
+                "{file}: markup left in {:?}",
+                item.summary
+            );
+            assert_eq!(item.published, published.map(at), "{file}");
+        }
+    }
 }
