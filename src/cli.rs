@@ -184,8 +184,8 @@ async fn dispatch(app: &App, command: Command) -> Result<Outcome> {
     match command {
         Command::Story { query, json, png } => story(app, &query.join(" "), json, png).await,
         Command::Stories { json } => stories(app, json).await,
-        Command::Top { count, json } => top(app, usize::from(count), json).await,
-        Command::Blindspot { count, json } => blindspot(app, usize::from(count), json).await,
+        Command::Top { count, json } => list(app, false, usize::from(count), json).await,
+        Command::Blindspot { count, json } => list(app, true, usize::from(count), json).await,
         Command::Ingest { once: true } => ingest_once(app).await,
         Command::Ingest { once: false } => ingest_until_stopped(app).await,
         Command::Feeds { enable } => feeds(app, enable).await,
@@ -288,6 +288,30 @@ async fn export_story<W: std::io::Write>(
     story: &Story,
 ) -> Result<()> {
     w.story(&ExportStory::new(story, &app.outlets, &app.settings))?;
+    each_article(app, story, |a| {
+        Ok(w.article(&ExportArticle::new(a, &app.outlets))?)
+    })
+    .await
+}
+
+async fn print_story(app: &App, story: &Story) -> Result<()> {
+    let mut out = anstream::stdout().lock();
+    writeln!(out, "{}", list_line(app, story))?;
+    for p in &story.key_points {
+        writeln!(out, "          • {p}")?;
+    }
+    each_article(app, story, |a| Ok(writeln!(out, "          {}", a.url)?)).await?;
+    writeln!(out)?;
+    Ok(())
+}
+
+/// Calls `f` with every article of a story, oldest first, read a page at a time (a story of
+/// any size costs a page of memory).
+async fn each_article(
+    app: &App,
+    story: &Story,
+    mut f: impl FnMut(&crate::model::Article) -> Result<()>,
+) -> Result<()> {
     let mut after = None;
     loop {
         let page = app
@@ -299,49 +323,21 @@ async fn export_story<W: std::io::Write>(
         };
         after = Some((last.published, *seq));
         for (_, a) in &page {
-            w.article(&ExportArticle::new(a, &app.outlets))?;
+            f(a)?;
         }
     }
 }
 
-async fn print_story(app: &App, story: &Story) -> Result<()> {
-    let mut out = anstream::stdout().lock();
-    writeln!(out, "{}", list_line(app, story))?;
-    for p in &story.key_points {
-        writeln!(out, "          • {p}")?;
-    }
-    let mut after = None;
-    loop {
-        let page = app
-            .store
-            .story_articles_after(story.key, after, 1_000)
-            .await?;
-        let Some((seq, last)) = page.last() else {
-            break;
-        };
-        after = Some((last.published, *seq));
-        for (_, a) in &page {
-            writeln!(out, "          {}", a.url)?;
-        }
-    }
-    writeln!(out)?;
-    Ok(())
-}
-
-async fn top(app: &App, count: usize, json: bool) -> Result<Outcome> {
-    let stories = app.trending(count).await?;
+/// `top` or `blindspot`: ranked stories, or nothing found.
+async fn list(app: &App, blindspots: bool, count: usize, json: bool) -> Result<Outcome> {
+    let (stories, empty) = if blindspots {
+        let none = "No blindspots among the current stories.";
+        (app.blindspots(count).await?, none)
+    } else {
+        (app.trending(count).await?, EMPTY_STORE)
+    };
     if stories.is_empty() && !json {
-        eprintln!("{EMPTY_STORE}");
-        return Ok(Outcome::NothingFound);
-    }
-    print_list(app, &stories, json).await?;
-    Ok(Outcome::Done)
-}
-
-async fn blindspot(app: &App, count: usize, json: bool) -> Result<Outcome> {
-    let stories = app.blindspots(count).await?;
-    if stories.is_empty() && !json {
-        eprintln!("No blindspots among the current stories.");
+        eprintln!("{empty}");
         return Ok(Outcome::NothingFound);
     }
     print_list(app, &stories, json).await?;

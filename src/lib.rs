@@ -5,9 +5,12 @@
 //! [`ingest`] (articles in, normalised, matched to rated [`outlets`]) → [`cluster`] (which
 //! story) → [`summarise`] (title, key points, coverage, bias distribution, blindspot) →
 //! [`store`] (SQLite or Postgres, full-text search) → [`digest`] (Discord payload, terminal
-//! text, PNG). [`pipeline`] runs the write path in transactions; [`app`] holds the shared
-//! state that the front ends ([`cli`], [`discord`]) use; [`workers`] supervises background
-//! loops. [`config`] validates settings once; [`secrets`] keeps secrets out of every output.
+//! text, PNG). The write path runs cluster, summarise and store in transactions; [`app`] holds
+//! the shared state that the front ends ([`cli`], [`discord`]) use; [`subscriptions`] is the
+//! subscription domain that `discord` adapts; [`workers`] supervises background loops.
+//! Foundations: [`model`], [`config`] (settings validated once), [`payload`] (Discord's types
+//! and limits), [`text`], [`secrets`] (kept out of every output), [`error`].
+//! ARCHITECTURE.md has the code map and the invariants.
 
 #[cfg(test)]
 mod alloc_count;
