@@ -218,8 +218,7 @@ impl App {
         }
         let synced = guard.as_mut().expect("restored above");
         let result = async {
-            let report =
-                pipeline::apply(&mut tx, &self.outlets, &mut synced.clusterer, batch, now).await?;
+            let report = pipeline::apply(&mut tx, &mut synced.clusterer, batch, now).await?;
             let generation = tx.bump_generation().await?;
             tx.commit().await?;
             Ok::<_, StoreError>((report, generation))

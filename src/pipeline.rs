@@ -10,16 +10,14 @@
 //! stories together; then every story that changed gets a fresh title and key points.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
-use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
 use crate::cluster::{Assignment, Clusterer, Placement};
 use crate::ingest::IncomingArticle;
 use crate::model::{StoryId, StoryKey};
-use crate::outlets::OutletDirectory;
 use crate::store::{NewArticle, NewStory, StoreError, StoreTx, StoryUpdate};
-use crate::summarise;
+use crate::summarise::keypoints::{StoryText, SummaryParams};
 
 /// What a batch changed.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -80,7 +78,6 @@ pub(crate) async fn restore_clusterer(
 /// state ran ahead of a transaction that rolled back) and restore a new one.
 pub(crate) async fn apply(
     tx: &mut StoreTx,
-    outlets: &Arc<OutletDirectory>,
     clusterer: &mut Clusterer,
     mut batch: Vec<IncomingArticle>,
     now: DateTime<Utc>,
@@ -109,7 +106,7 @@ pub(crate) async fn apply(
     }
     w.flush().await?;
     w.clusterer.compact();
-    w.refresh(outlets).await?;
+    w.refresh().await?;
     Ok(w.report)
 }
 
@@ -140,7 +137,11 @@ impl Write<'_> {
             return Ok(());
         }
         let story = match incoming.story_key.as_deref() {
-            Some(key) => self.upstream_story(key, &incoming).await?,
+            Some(key) => {
+                let a = &incoming.article;
+                self.clusterer.observe(&a.title, &a.summary);
+                self.upstream_story(key, &incoming).await?
+            }
             None => self.cluster(&incoming).await?,
         };
         self.touched.entry(story).or_insert(false);
@@ -231,12 +232,12 @@ impl Write<'_> {
     }
 
     /// A fresh title and key points for every story that changed.
-    async fn refresh(&mut self, outlets: &Arc<OutletDirectory>) -> Result<(), StoreError> {
+    async fn refresh(&mut self) -> Result<(), StoreError> {
         for (&story, &is_new) in &self.touched {
             if self.merged.contains(&story) {
                 continue;
             }
-            refresh_story(self.tx, outlets, story).await?;
+            refresh_story(self.tx, self.clusterer, story).await?;
             if is_new {
                 self.report.new_stories += 1;
             } else {
@@ -259,23 +260,27 @@ const SAMPLE_FIRST: i64 = 10;
 /// ... and its latest this-many, so updating a big story costs the same as a small one.
 const SAMPLE_LATEST: i64 = 40;
 
-/// Recomputes a story's title, key points and counts from its articles.
+/// Recomputes a story's title, key points and counts from its articles, with the rarity of
+/// their words as the clusterer has seen it in the stream.
 async fn refresh_story(
     tx: &mut StoreTx,
-    outlets: &Arc<OutletDirectory>,
+    clusterer: &Clusterer,
     story: StoryKey,
 ) -> Result<(), StoreError> {
     let articles = tx
         .article_sample(story, SAMPLE_FIRST, SAMPLE_LATEST)
         .await?;
-    let directory = outlets.clone();
-    let (articles, summary) = crate::workers::joined(
+    let params = SummaryParams::default();
+    let (articles, mut text) = crate::workers::joined(
         tokio::task::spawn_blocking(move || {
-            let summary = summarise::summarise(&articles, &directory);
-            (articles, summary)
+            let text = StoryText::read(&articles, &params);
+            (articles, text)
         })
         .await,
     );
+    text.set_rarity(|stem| clusterer.rarity(stem));
+    let summary =
+        crate::workers::joined(tokio::task::spawn_blocking(move || text.summarise(&params)).await);
     let headlines: Vec<&str> = articles.iter().map(|a| a.title.as_str()).collect();
     tx.update_story(
         story,

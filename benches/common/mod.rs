@@ -60,3 +60,51 @@ pub async fn pg_exec(url: &str, sql: &str) {
         .await
         .expect("statement");
 }
+
+/// Function words, left out of content words.
+const STOP: &[&str] = &[
+    "a", "about", "after", "all", "also", "an", "and", "are", "as", "at", "be", "been", "but",
+    "by", "can", "could", "did", "do", "for", "from", "had", "has", "have", "he", "her", "his",
+    "how", "i", "if", "in", "into", "is", "it", "its", "more", "new", "no", "not", "now", "of",
+    "on", "or", "our", "out", "over", "said", "says", "she", "so", "than", "that", "the", "their",
+    "them", "there", "they", "this", "to", "up", "was", "we", "were", "what", "when", "which",
+    "who", "will", "with", "would", "you",
+];
+
+/// The stemmed content words of `s`, in order: lower case, letters and digits, no stop words.
+pub fn content_stems(stemmer: &rust_stemmers::Stemmer, s: &str) -> Vec<String> {
+    s.to_lowercase()
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| w.len() > 1 && !STOP.contains(w))
+        .map(|w| stemmer.stem(w).into_owned())
+        .collect()
+}
+
+/// Splits prose into sentences at `.`, `!` or `?` followed by a space and a capital, digit or
+/// quote (a plain splitter for baselines).
+pub fn sentences(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let bytes: Vec<(usize, char)> = s.char_indices().collect();
+    for i in 0..bytes.len() {
+        let (pos, c) = bytes[i];
+        if !matches!(c, '.' | '!' | '?') {
+            continue;
+        }
+        let space = bytes.get(i + 1).is_some_and(|&(_, c)| c == ' ');
+        let next = bytes.get(i + 2).map(|&(_, c)| c);
+        if space && next.is_some_and(|n| n.is_uppercase() || n.is_numeric() || "\"“'".contains(n))
+        {
+            let sentence = s[start..=pos].trim();
+            if sentence.split_whitespace().count() >= 3 {
+                out.push(sentence.to_string());
+            }
+            start = pos + 1;
+        }
+    }
+    let last = s[start..].trim();
+    if last.split_whitespace().count() >= 3 {
+        out.push(last.to_string());
+    }
+    out
+}

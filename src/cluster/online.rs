@@ -167,15 +167,32 @@ impl Clusterer {
     /// Vectorises an article and counts its terms' document frequencies.
     pub fn prepare(&mut self, title: &str, summary: &str, published: DateTime<Utc>) -> Prepared {
         let (vector, names) = self.features.vectorise(title, summary);
-        for &(t, _) in &vector {
-            *self.df.entry(t).or_default() += 1;
-        }
-        self.docs += 1;
+        self.count(&vector);
         Prepared {
             vector,
             names,
             published,
         }
+    }
+
+    /// Counts an article's terms in the document frequencies without placing it (an article
+    /// that joins a story by its upstream key still tells how common its words are).
+    pub fn observe(&mut self, title: &str, summary: &str) {
+        let (vector, _) = self.features.vectorise(title, summary);
+        self.count(&vector);
+    }
+
+    fn count(&mut self, vector: &Vector) {
+        for &(t, _) in vector {
+            *self.df.entry(t).or_default() += 1;
+        }
+        self.docs += 1;
+    }
+
+    /// How rare a stemmed word is in the stream so far: its inverse document frequency
+    /// (1 for a word in every article, more for rarer ones; the most for one never seen).
+    pub fn rarity(&self, stem: &str) -> f64 {
+        f64::from(self.idf(Featuriser::term_id(stem)))
     }
 
     fn idf(&self, t: TermId) -> f32 {

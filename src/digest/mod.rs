@@ -36,7 +36,7 @@ impl Headline {
     /// An article as a headline: its title without the outlet's suffix, and its outlet's rating.
     pub(crate) fn of(a: &Article, outlets: &OutletDirectory) -> Headline {
         Headline {
-            title: crate::summarise::keypoints::strip_outlet_suffix(&a.title, &a.outlet),
+            title: crate::summarise::headline_for_display(&a.title, &a.outlet),
             url: a.url.clone(),
             outlet: a.outlet.clone(),
             bias: outlets.rating(&a.outlet, &a.domain),
