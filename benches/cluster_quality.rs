@@ -7,6 +7,13 @@
 //!
 //! Both go through one shipped configuration (`Params::default()`). Prints B-cubed precision,
 //! recall and F1, and pairwise F1. `cargo bench --bench cluster_quality`.
+//!
+//! **Successive events**, the development case for "a story is an event, not a topic": the UCI
+//! set holds topics that Google News split into several events (GM's recall: the criminal
+//! probe, and the law firms GM hired; two Miley Cyrus events; three market days' reports; four
+//! SXSW events; ...), listed in [`TOPICS`]. Over pairs of articles of one topic that storybot
+//! puts in one story, the share from one event is the precision reported (1.0: the events of
+//! a topic are never joined).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -66,6 +73,87 @@ fn neus(dir: &Path) -> anyhow::Result<Vec<Item>> {
     Ok(items)
 }
 
+/// UCI topics made of several gold events (gold story ids), chosen by their headlines' shared
+/// subject before any measurement.
+const TOPICS: &[(&str, &[&str])] = &[
+    (
+        "GM recall",
+        &[
+            "d6oHu5PfuD_389MzHgrh61KXagXnM",
+            "d9U18-FbnX6iAeMfWCPiWF-ATySKM",
+        ],
+    ),
+    (
+        "Cosmos",
+        &[
+            "dF8Q4zU4z14K2OMVh3PR3dzl6x5BM",
+            "dZ9Dt3M_96s6vvMSB5n0INMObqVuM",
+        ],
+    ),
+    (
+        "Miley Cyrus",
+        &[
+            "dQ7mGX5Q5MsdjmMycY3sCTlY_y57M",
+            "dtWjQeJMt6t4cYMfY05dyzFJkdO-M",
+        ],
+    ),
+    (
+        "iOS 7.1",
+        &[
+            "dkPpmX2BDXp_I-M_YvnONLZAorKYM",
+            "duyKLygj6joC2EMjuUKz3bIErTg1M",
+        ],
+    ),
+    (
+        "markets",
+        &[
+            "dchKRTV8vDviyCMH_lfUDTuFThh_M",
+            "dJbOm1zHMJJGWuMjXPV4nRnytnmrM",
+            "d-hjSD-DwX_qXnMBFcMkgFLw6bKqM",
+            "dn8H6sYjpAZnsgM2qvfMRDttKqhXM",
+        ],
+    ),
+    (
+        "SXSW",
+        &[
+            "dqvpqdCv-IV7KrMD51wr0w-O_QIeM",
+            "dbsKofJALBGZSUMWs-_8VCkD9K6yM",
+            "dp3J65V1kZKXk1Mo1kTvq1KjL6RkM",
+            "dcIVq7irVOe0J0M7GejS54hesarSM",
+        ],
+    ),
+    (
+        "marijuana",
+        &[
+            "deGkRmE5aHbs6kMtE8NwN79vpnZaM",
+            "d__jcKruuebDhTMfkhbUJpI3MBjEM",
+        ],
+    ),
+];
+
+/// Pairwise precision over same-topic pairs joined in one story: (precision, joined pairs).
+fn successive_events(items: &[Item], pred: &[i64]) -> (f64, usize) {
+    let topic_of = |gold: &str| TOPICS.iter().position(|(_, events)| events.contains(&gold));
+    // (story, topic) -> articles per event
+    let mut groups: HashMap<(i64, usize), HashMap<&str, usize>> = HashMap::new();
+    for (it, &p) in items.iter().zip(pred) {
+        if let Some(t) = topic_of(&it.gold) {
+            *groups
+                .entry((p, t))
+                .or_default()
+                .entry(&it.gold)
+                .or_default() += 1;
+        }
+    }
+    let pairs = |m: usize| m * m.saturating_sub(1) / 2;
+    let (mut same, mut all) = (0, 0);
+    for events in groups.values() {
+        same += events.values().map(|&m| pairs(m)).sum::<usize>();
+        all += pairs(events.values().sum());
+    }
+    (same as f64 / all.max(1) as f64, all)
+}
+
 /// Clusters items in order; returns the predicted story per item.
 fn cluster(items: &[Item], params: Params) -> Vec<i64> {
     let mut c = Clusterer::new(params);
@@ -76,7 +164,7 @@ fn cluster(items: &[Item], params: Params) -> Vec<i64> {
         let p = c.prepare(&it.title, &it.summary, t);
         let key = match c.place(&p) {
             Placement::Join(k) => k,
-            Placement::New => {
+            Placement::New | Placement::Continue(_) => {
                 next += 1;
                 StoryKey(next)
             }
@@ -130,7 +218,7 @@ fn score(gold: &[&str], pred: &[i64]) -> Scores {
     }
 }
 
-fn evaluate(name: &str, items: &[Item], params: Params) -> Scores {
+fn evaluate(name: &str, items: &[Item], params: Params) -> (Scores, Vec<i64>) {
     let t = std::time::Instant::now();
     let pred = cluster(items, params);
     let gold: Vec<&str> = items.iter().map(|i| i.gold.as_str()).collect();
@@ -146,7 +234,7 @@ fn evaluate(name: &str, items: &[Item], params: Params) -> Scores {
         s.pair_f,
         t.elapsed()
     );
-    s
+    (s, pred)
 }
 
 fn main() -> anyhow::Result<()> {
@@ -206,23 +294,43 @@ fn main() -> anyhow::Result<()> {
                 ..base
             },
         ));
+        if args.iter().any(|a| a == "--grid") {
+            variants.clear();
+            for nb in [1.0f32, 1.25, 1.5] {
+                for mr in [0.02f32, 0.03, 0.04] {
+                    for ms in [0.25f32, 0.28] {
+                        let mut p = Params {
+                            merge_relief: mr,
+                            merge_threshold_short: ms,
+                            ..base
+                        };
+                        p.features.name_boost = nb;
+                        variants.push((format!("nb {nb} mr {mr} ms {ms}"), p));
+                    }
+                }
+            }
+        }
         let mut no_names = base;
         no_names.features.name_boost = 1.0;
-        variants.push(("no name boost".into(), no_names));
+        if !args.iter().any(|a| a == "--grid") {
+            variants.push(("no name boost".into(), no_names));
+        }
         let mut no_bigrams = base;
         no_bigrams.features.bigram = 0.0;
         variants.push(("no bigrams".into(), no_bigrams));
         for (name, p) in variants {
+            let uci_pred = cluster(&uci, p);
             let a = score(
                 &uci.iter().map(|i| i.gold.as_str()).collect::<Vec<_>>(),
-                &cluster(&uci, p),
+                &uci_pred,
             );
+            let (topics, _) = successive_events(&uci, &uci_pred);
             let b = score(
                 &neus.iter().map(|i| i.gold.as_str()).collect::<Vec<_>>(),
                 &cluster(&neus, p),
             );
             println!(
-                "{name:<20} UCI {:.3} (P {:.3} R {:.3})  NeuS {:.3} (P {:.3} R {:.3})",
+                "{name:<20} UCI {:.3} (P {:.3} R {:.3})  NeuS {:.3} (P {:.3} R {:.3})  events P {topics:.3}",
                 a.b3_f, a.b3_p, a.b3_r, b.b3_f, b.b3_p, b.b3_r
             );
         }
@@ -256,7 +364,12 @@ fn main() -> anyhow::Result<()> {
         return Ok(());
     }
     let params = Params::default();
-    evaluate("UCI (headlines)", &uci, params);
+    let (_, pred) = evaluate("UCI (headlines)", &uci, params);
     evaluate("NeuS val (with text)", &neus, params);
+    let (precision, pairs) = successive_events(&uci, &pred);
+    println!(
+        "successive events (UCI topics of several events): pairwise precision {precision:.3} over \
+         {pairs} same-topic pairs in one story"
+    );
     Ok(())
 }

@@ -237,10 +237,11 @@ impl App {
         }
     }
 
-    /// The clusterer's parameters: the shipped tuning with the configured window.
+    /// The clusterer's parameters: the shipped tuning with the configured window and span.
     pub(crate) fn cluster_params(&self) -> crate::cluster::Params {
         crate::cluster::Params {
             window: self.settings.cluster_window,
+            max_span: self.settings.cluster_max_span,
             ..Default::default()
         }
     }

@@ -58,9 +58,11 @@ pub(crate) async fn restore_clusterer(
     let articles = tx.clustered_articles_since(since).await?;
     let replay = move || {
         let mut clusterer = Clusterer::new(params);
-        for (seq, a) in articles {
+        for (seq, first, a) in articles {
             let prepared = clusterer.prepare(&a.title, &a.summary, a.published);
             clusterer.add(seq, &prepared);
+            // A story's span counts from its first article, even one older than the replay.
+            clusterer.began(seq, first);
         }
         // What was merged before was merged in the store already.
         let _ = clusterer.merge_pass();
@@ -179,15 +181,19 @@ impl Write<'_> {
     async fn cluster(&mut self, incoming: &IncomingArticle) -> Result<StoryKey, StoreError> {
         let a = &incoming.article;
         let prepared = self.clusterer.prepare(&a.title, &a.summary, a.published);
-        let story = match self.clusterer.place(&prepared) {
+        let placement = self.clusterer.place(&prepared);
+        let story = match placement {
             Placement::Join(story) => story,
-            Placement::New => {
+            Placement::New | Placement::Continue(_) => {
                 let assignment = Assignment::New {
                     seed_url: a.url.clone(),
                 };
                 self.create(&assignment, None, incoming).await?
             }
         };
+        if let Placement::Continue(previous) = placement {
+            self.tx.set_follows(story, previous).await?;
+        }
         self.clusterer.add(story, &prepared);
         self.clustered += 1;
         if self.clustered.is_multiple_of(YIELD_EVERY) {

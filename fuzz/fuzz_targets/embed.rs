@@ -1,4 +1,5 @@
-//! A digest built from hostile text (title, key points, headlines, outlet names), rendered as
+//! A digest built from hostile text (title, key points, headlines, outlet names, the titles of
+//! the topic's previous and next events), rendered as
 //! a Discord message. Invariants: every Discord limit is met, the message parses nothing as a
 //! mention, and no mention or masked link from the input survives unescaped.
 #![no_main]
@@ -9,7 +10,7 @@ use storybot::config::BlindspotRule;
 use storybot::digest::embed::message;
 use storybot::payload::limits::EMBED_TOTAL_MAX;
 use storybot::digest::{Digest, Headline};
-use storybot::model::{Bias, StoryId};
+use storybot::model::{Bias, Sequence, StoryId, StoryLink};
 use storybot::summarise::Coverage;
 
 #[derive(Debug, Arbitrary)]
@@ -19,6 +20,9 @@ struct Input {
     headlines: Vec<(String, String, String, u8)>,
     counts: [u16; 5],
     unrated: u16,
+    /// Titles of the previous and next events of the topic.
+    previous: Option<String>,
+    next: Option<String>,
 }
 
 fn utf16(s: &str) -> usize {
@@ -54,6 +58,16 @@ fuzz_target!(|input: Input| {
         key_points: input.points,
         coverage,
         headlines,
+        sequence: Sequence {
+            previous: input.previous.map(|title| StoryLink {
+                id: StoryId::derive("previous", 8),
+                title,
+            }),
+            next: input.next.map(|title| StoryLink {
+                id: StoryId::derive("next", 8),
+                title,
+            }),
+        },
     };
     let m = message(&digest);
     assert!(m.allowed_mentions.parse.is_empty());

@@ -14,6 +14,11 @@
 //! - **Merge step**: a story that grew is compared with the other active stories; if their
 //!   centroids are closer than `merge_threshold`, the smaller joins the larger (whose id stays).
 //!
+//! - **Events, not topics**: a story takes articles for at most `max_span` after its first
+//!   one. An article that would have joined a story past its span starts the next story of
+//!   that topic ([`Placement::Continue`]), so an ongoing topic becomes a sequence of events,
+//!   each with its own key points, linked in order.
+//!
 //! The same input in the same order gives the same stories.
 
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
@@ -28,6 +33,9 @@ use crate::model::StoryKey;
 pub struct Params {
     /// Stories older than this (newest article vs. incoming article) are closed.
     pub window: Duration,
+    /// A story takes no article published more than this after its first article: the
+    /// topic continues in a new story.
+    pub max_span: Duration,
     /// Threshold for a long text (a headline with a summary).
     pub threshold_long: f32,
     /// Threshold for a headline alone.
@@ -54,6 +62,7 @@ impl Default for Params {
     fn default() -> Self {
         Params {
             window: Duration::hours(72),
+            max_span: Duration::hours(96),
             threshold_long: 0.30,
             threshold_short: 0.22,
             size_relief: 0.02,
@@ -104,6 +113,7 @@ impl Params {
 struct Cluster {
     key: StoryKey,
     size: usize,
+    first: DateTime<Utc>,
     last: DateTime<Utc>,
     /// Sum of member term-frequency vectors (each normalised).
     sum: HashMap<TermId, f32>,
@@ -138,6 +148,8 @@ pub struct Clusterer {
 pub enum Placement {
     Join(StoryKey),
     New,
+    /// A new story that continues this one, which has reached its maximum span.
+    Continue(StoryKey),
 }
 
 /// A prepared article: its vector, computed once.
@@ -207,11 +219,13 @@ impl Clusterer {
         out
     }
 
-    /// The best active story for a prepared article, if it is similar enough.
+    /// The best active story for a prepared article, if it is similar enough; or the story
+    /// past its span that the article would have joined.
     pub fn place(&mut self, a: &Prepared) -> Placement {
         self.newest = Some(self.newest.map_or(a.published, |n| n.max(a.published)));
         let v = self.tfidf(&a.vector);
-        let mut best: Option<(usize, f32)> = None;
+        // (cluster, similarity) of the best open story, and of the best one past its span.
+        let mut best: [Option<(usize, f32)>; 2] = [None, None];
         for i in self.candidates(&v, a.published) {
             let c = &self.clusters[i];
             let sim = dot(&v, &c.centroid);
@@ -223,13 +237,15 @@ impl Clusterer {
                     .any(|n| c.centroid.binary_search_by_key(n, |(t, _)| *t).is_ok());
             let size = if names_ok { c.size } else { 1 };
             let needed = self.params.threshold(a.vector.len(), size);
-            if sim >= needed && best.is_none_or(|(bi, bs)| sim > bs || (sim == bs && i < bi)) {
-                best = Some((i, sim));
+            let slot = &mut best[usize::from(a.published - c.first > self.params.max_span)];
+            if sim >= needed && slot.is_none_or(|(bi, bs)| sim > bs || (sim == bs && i < bi)) {
+                *slot = Some((i, sim));
             }
         }
         match best {
-            Some((i, _)) => Placement::Join(self.clusters[i].key),
-            None => Placement::New,
+            [Some((i, _)), _] => Placement::Join(self.clusters[i].key),
+            [None, Some((i, _))] => Placement::Continue(self.clusters[i].key),
+            [None, None] => Placement::New,
         }
     }
 
@@ -270,6 +286,7 @@ impl Clusterer {
                 self.clusters.push(Cluster {
                     key,
                     size: 0,
+                    first: a.published,
                     last: a.published,
                     sum: HashMap::default(),
                     centroid: Vec::new(),
@@ -288,6 +305,7 @@ impl Clusterer {
         for &n in &a.names {
             *c.names.entry(n).or_default() += 1;
         }
+        c.first = c.first.min(a.published);
         c.last = c.last.max(a.published);
         for &(t, w) in &tf {
             *c.sum.entry(t).or_default() += w;
@@ -350,8 +368,12 @@ impl Clusterer {
                 if j == i {
                     continue;
                 }
-                let sim = dot(&centroid, &self.clusters[j].centroid);
                 let (a, b) = (&self.clusters[i], &self.clusters[j]);
+                // Two events of a topic, further apart than a story may span, stay apart.
+                if a.last.max(b.last) - a.first.min(b.first) > self.params.max_span {
+                    continue;
+                }
+                let sim = dot(&centroid, &b.centroid);
                 let mean_terms = (a.terms + b.terms) as f32 / (a.size + b.size).max(1) as f32;
                 let relieved =
                     self.params
@@ -386,10 +408,10 @@ impl Clusterer {
 
     fn absorb(&mut self, small: usize, big: usize) {
         let taken = std::mem::take(&mut self.clusters[small].sum);
-        let (size, last, key) = {
+        let (size, first, last, key) = {
             let s = &mut self.clusters[small];
             s.alive = false;
-            (s.size, s.last, s.key)
+            (s.size, s.first, s.last, s.key)
         };
         let terms = self.clusters[small].terms;
         let names = std::mem::take(&mut self.clusters[small].names);
@@ -399,12 +421,21 @@ impl Clusterer {
         for (n, k) in names {
             *b.names.entry(n).or_default() += k;
         }
+        b.first = b.first.min(first);
         b.last = b.last.max(last);
         for (t, w) in taken {
             *b.sum.entry(t).or_default() += w;
         }
         self.by_key.insert(key, big);
         self.refresh(big);
+    }
+
+    /// Records that story `key` began at `first` (when its early articles are not replayed).
+    pub(crate) fn began(&mut self, key: StoryKey, first: DateTime<Utc>) {
+        if let Some(&i) = self.by_key.get(&key) {
+            let c = &mut self.clusters[i];
+            c.first = c.first.min(first);
+        }
     }
 
     /// The story an absorbed key now belongs to (itself when never merged).
@@ -519,7 +550,7 @@ mod tests {
                 let p = c.prepare(title, "", t0 + Duration::minutes(i as i64));
                 let key = match c.place(&p) {
                     Placement::Join(k) => k,
-                    Placement::New => {
+                    Placement::New | Placement::Continue(_) => {
                         next += 1;
                         StoryKey(next)
                     }
@@ -567,6 +598,37 @@ mod tests {
             t0 + Duration::hours(5),
         );
         assert_eq!(c.place(&b), Placement::Join(StoryKey(1)));
+    }
+
+    #[test]
+    fn a_topic_past_the_maximum_span_continues_in_a_new_story() {
+        let mut c = Clusterer::new(Params::default());
+        let t0 = Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap();
+        // Daily coverage keeps the story inside the window for a week...
+        for day in 0..4 {
+            let a = c.prepare(
+                "Peace talks in Geneva enter new round",
+                "",
+                t0 + Duration::days(day),
+            );
+            c.add(StoryKey(1), &a);
+        }
+        let late = c.prepare(
+            "Peace talks in Geneva enter new round",
+            "",
+            t0 + Duration::days(5),
+        );
+        // ... but past its span an article starts the next story of the topic.
+        assert_eq!(c.place(&late), Placement::Continue(StoryKey(1)));
+        c.add(StoryKey(2), &late);
+        let later = c.prepare(
+            "Peace talks in Geneva enter new round",
+            "",
+            t0 + Duration::days(6),
+        );
+        assert_eq!(c.place(&later), Placement::Join(StoryKey(2)));
+        // And the merge step does not fold the two events back together.
+        assert!(c.merge_pass().is_empty());
     }
 
     #[test]

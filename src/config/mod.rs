@@ -102,6 +102,9 @@ pub struct Settings {
     pub blindspot: BlindspotRule,
     /// How long a story stays open after its latest article (publication times).
     pub cluster_window: chrono::Duration,
+    /// A story takes no article published this long after its first: the topic continues in
+    /// a new, linked story.
+    pub cluster_max_span: chrono::Duration,
     pub ingest: IngestSettings,
     pub feeds: Vec<FeedSettings>,
     /// `[[outlets]]`: added to, or overriding, the bundled ratings.
@@ -202,6 +205,7 @@ pub mod ranges {
     pub const MIN_RATED_SOURCES: RangeInclusive<u64> = 1..=1_000;
     pub const SHARE_PERCENT: RangeInclusive<u64> = 0..=100;
     pub const CLUSTER_WINDOW_HOURS: RangeInclusive<u64> = 1..=720;
+    pub const CLUSTER_MAX_SPAN_HOURS: RangeInclusive<u64> = 1..=8_760;
     pub const INTERVAL_MINUTES: RangeInclusive<u64> = 1..=10_080;
     pub const MAX_AGE_HOURS: RangeInclusive<u64> = 0..=87_600;
     pub const CONCURRENCY: RangeInclusive<u64> = 1..=64;
@@ -293,6 +297,11 @@ impl Settings {
             c.cluster.window_hours,
             CLUSTER_WINDOW_HOURS,
         )?;
+        let max_span = check.range(
+            "cluster.max_span_hours",
+            c.cluster.max_span_hours,
+            CLUSTER_MAX_SPAN_HOURS,
+        )?;
         let ingest = ingest_settings(&check, &c.ingest)?;
         let feeds = feed_settings(&check, &c.feeds, ingest.interval)?;
         let outlets = outlet_overrides(&check, &c.outlets)?;
@@ -310,6 +319,7 @@ impl Settings {
             digest,
             blindspot,
             cluster_window: span(window, 3_600),
+            cluster_max_span: span(max_span, 3_600),
             ingest,
             feeds,
             outlets,

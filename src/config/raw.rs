@@ -170,11 +170,15 @@ pub struct FeedConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct ClusterConfig {
     pub window_hours: u64,
+    pub max_span_hours: u64,
 }
 
 impl Default for ClusterConfig {
     fn default() -> Self {
-        ClusterConfig { window_hours: 72 }
+        ClusterConfig {
+            window_hours: 72,
+            max_span_hours: 96,
+        }
     }
 }
 

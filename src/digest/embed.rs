@@ -9,7 +9,7 @@
 
 use super::markdown::{escape_within, link_url};
 use super::{Digest, Headline, RATINGS_ATTRIBUTION};
-use crate::model::Side;
+use crate::model::{Sequence, Side};
 use crate::payload::limits::*;
 use crate::payload::{AllowedMentions, Attachment, Embed, Field, Footer, Image, Message};
 use crate::summarise::Coverage;
@@ -48,7 +48,7 @@ pub fn embed(d: &Digest) -> Embed {
     let c = &d.coverage;
     let mut fields = vec![
         field("Bias distribution", &bias_field(c)),
-        field("Coverage details", &details_field(c)),
+        field("Coverage details", &details_field(c, &d.sequence)),
     ];
     let headlines = headlines_field(&d.headlines);
     if !headlines.is_empty() {
@@ -115,7 +115,7 @@ fn bias_field(c: &Coverage) -> String {
 }
 
 /// Sources by rating, unrated sources, first published, last updated.
-fn details_field(c: &Coverage) -> String {
+fn details_field(c: &Coverage, sequence: &Sequence) -> String {
     let mut details = if c.rated_sources == 0 {
         String::new()
     } else {
@@ -135,7 +135,12 @@ fn details_field(c: &Coverage) -> String {
         details.push_str(&format!("First published: <t:{}:f>\n", t.timestamp()));
     }
     if let Some(t) = c.last_updated {
-        details.push_str(&format!("Last updated: <t:{}:R>", t.timestamp()));
+        details.push_str(&format!("Last updated: <t:{}:R>\n", t.timestamp()));
+    }
+    for line in sequence
+        .lines(|label, l| format!("{label}: {} (`{}`)\n", escape_within(&l.title, 120), l.id))
+    {
+        details.push_str(&line);
     }
     details.trim_end().to_string()
 }

@@ -25,6 +25,10 @@ pub struct ExportStory {
     pub first_published: Option<DateTime<Utc>>,
     pub last_updated: Option<DateTime<Utc>>,
     pub bias: ExportBias,
+    /// The previous event of the same topic (a story this one continues), if any.
+    pub previous_story: Option<String>,
+    /// The next event of the same topic, if any.
+    pub next_story: Option<String>,
 }
 
 /// The bias distribution over distinct outlets.
@@ -73,6 +77,8 @@ impl ExportStory {
             source_count: c.sources,
             first_published: c.first_published,
             last_updated: c.last_updated,
+            previous_story: story.sequence.previous.as_ref().map(|l| l.id.to_string()),
+            next_story: story.sequence.next.as_ref().map(|l| l.id.to_string()),
             bias: ExportBias {
                 left: c.percent[0],
                 center: c.percent[1],
@@ -182,6 +188,8 @@ mod tests {
                 },
                 blindspot: None,
             },
+            previous_story: None,
+            next_story: None,
         };
         let article = ExportArticle {
             url: "https://a.example/1".into(),

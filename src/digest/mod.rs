@@ -14,7 +14,7 @@ pub(crate) mod terminal;
 use chrono::{DateTime, Utc};
 
 use crate::config::Settings;
-use crate::model::{Article, Bias, OutletCoverage, Side, Story, StoryId};
+use crate::model::{Article, Bias, OutletCoverage, Sequence, Side, Story, StoryId, StoryLink};
 use crate::outlets::OutletDirectory;
 use crate::summarise::Coverage;
 
@@ -56,6 +56,8 @@ pub struct Digest {
     pub coverage: Coverage,
     /// Top headlines: one per outlet, sides interleaved.
     pub headlines: Vec<Headline>,
+    /// The previous and next events of the same topic.
+    pub sequence: Sequence,
 }
 
 impl Digest {
@@ -84,7 +86,21 @@ impl Digest {
             key_points: story.key_points.clone(),
             coverage,
             headlines,
+            sequence: story.sequence.clone(),
         }
+    }
+}
+
+impl Sequence {
+    /// "Previous event" and "Next event" with each one's title and id, as lines of `render`.
+    pub(crate) fn lines(&self, render: impl Fn(&str, &StoryLink) -> String) -> Vec<String> {
+        [
+            ("Previous event", &self.previous),
+            ("Next event", &self.next),
+        ]
+        .into_iter()
+        .filter_map(|(label, link)| link.as_ref().map(|l| render(label, l)))
+        .collect()
     }
 }
 

@@ -76,6 +76,12 @@ pub(crate) fn render(d: &Digest) -> String {
     if let Some(t) = c.last_updated {
         let _ = writeln!(out, "  Last updated:    {}", t.format("%Y-%m-%d %H:%M UTC"));
     }
+    for line in d
+        .sequence
+        .lines(|label, l| format!("  {label}: {} (story {})", l.title, l.id))
+    {
+        let _ = writeln!(out, "{line}");
+    }
     if !d.headlines.is_empty() {
         let _ = writeln!(out, "\n{BOLD}Top headlines{BOLD:#}");
         for h in &d.headlines {

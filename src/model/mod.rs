@@ -302,6 +302,23 @@ pub struct Story {
     pub revision: i64,
     /// One entry per covering outlet, earliest first.
     pub outlets: Vec<OutletCoverage>,
+    /// The events before and after this one in the same ongoing topic.
+    pub sequence: Sequence,
+}
+
+/// A story's neighbours in its topic: a story that reached its maximum span is continued by a
+/// new one (see [`crate::cluster`]).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Sequence {
+    pub previous: Option<StoryLink>,
+    pub next: Option<StoryLink>,
+}
+
+/// Another story, as a digest names it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoryLink {
+    pub id: StoryId,
+    pub title: String,
 }
 
 #[cfg(test)]

@@ -131,13 +131,14 @@ impl StoreTx {
     }
 
     /// Articles of clustered stories (no upstream key) published at or after `since`, oldest
-    /// first, with their story's seq: what the clusterer replays to rebuild its state.
+    /// first, with their story's seq and first publication time (which may be older than
+    /// `since`): what the clusterer replays to rebuild its state.
     pub(crate) async fn clustered_articles_since(
         &mut self,
         since: DateTime<Utc>,
-    ) -> Result<Vec<(StoryKey, Article)>, StoreError> {
+    ) -> Result<Vec<(StoryKey, DateTime<Utc>, Article)>, StoreError> {
         let rows = sqlx::query(
-            "SELECT a.story_seq, a.seq, a.url, a.title, a.summary, a.outlet_name, a.domain, a.published, a.fetched \
+            "SELECT a.story_seq, s.first_published AS story_first, a.seq, a.url, a.title, a.summary, a.outlet_name, a.domain, a.published, a.fetched \
              FROM articles a JOIN stories s ON s.seq = a.story_seq \
              WHERE a.published >= $1 AND s.upstream_key IS NULL AND s.merged_into IS NULL \
              ORDER BY a.published, a.seq",
@@ -146,7 +147,10 @@ impl StoreTx {
         .fetch_all(&mut *self.tx)
         .await?;
         rows.iter()
-            .map(|r| Ok((StoryKey(r.try_get("story_seq")?), article(r)?)))
+            .map(|r| {
+                let first = time(r.try_get("story_first")?)?;
+                Ok((StoryKey(r.try_get("story_seq")?), first, article(r)?))
+            })
             .collect()
     }
 

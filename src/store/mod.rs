@@ -30,7 +30,7 @@ use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{Any, AnyPool, Executor, Row, SqlSafeStr, Transaction};
 
-use crate::model::{OutletCoverage, Story, StoryId, StoryKey};
+use crate::model::{OutletCoverage, Sequence, Story, StoryId, StoryKey, StoryLink};
 
 pub use articles::{NewArticle, Order};
 pub(crate) use feeds::FeedState;
@@ -185,10 +185,15 @@ impl Store {
                             "/0003_aggregates_and_pauses.sql"
                         )),
                     ),
+                    (
+                        4,
+                        "story_sequences",
+                        include_str!(concat!("migrations/", $dir, "/0004_story_sequences.sql")),
+                    ),
                 ]
             };
         }
-        let steps: [(i64, &str, &'static str); 3] = match self.backend {
+        let steps: [(i64, &str, &'static str); 4] = match self.backend {
             Backend::Sqlite => steps!("sqlite"),
             Backend::Postgres => steps!("postgres"),
         };
@@ -372,13 +377,53 @@ impl Store {
             let key = StoryKey(r.try_get("story_seq")?);
             by_story.entry(key).or_default().push(outlet_coverage(&r)?);
         }
+        let keys: Vec<StoryKey> = rows.iter().map(|r| r.key).collect();
+        let mut sequences = self.sequences(&keys).await?;
         Ok(rows
             .into_iter()
             .map(|row| {
                 let outlets = by_story.remove(&row.key).unwrap_or_default();
-                story(row, outlets)
+                let sequence = sequences.remove(&row.key).unwrap_or_default();
+                story(row, outlets, sequence)
             })
             .collect())
+    }
+
+    /// The previous and next events of each story's topic (stories without either left out).
+    async fn sequences(
+        &self,
+        keys: &[StoryKey],
+    ) -> Result<std::collections::HashMap<StoryKey, Sequence>, StoreError> {
+        let mut out: std::collections::HashMap<StoryKey, Sequence> = Default::default();
+        let list = placeholders(keys.len(), 1);
+        let previous = format!(
+            "SELECT s.seq AS seq, p.id AS id, p.title AS title FROM stories s \
+             JOIN stories p ON p.seq = s.follows WHERE s.seq IN ({list})"
+        );
+        let next = format!(
+            "SELECT follows AS seq, id, title FROM stories \
+             WHERE follows IN ({list}) AND merged_into IS NULL ORDER BY seq DESC"
+        );
+        for (sql, is_next) in [(previous, false), (next, true)] {
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for k in keys {
+                q = q.bind(k.0);
+            }
+            for r in q.fetch_all(&self.pool).await? {
+                let link = StoryLink {
+                    id: StoryId::from_stored(r.try_get("id")?),
+                    title: r.try_get("title")?,
+                };
+                let entry = out.entry(StoryKey(r.try_get("seq")?)).or_default();
+                // Ordered newest first: the earliest continuation is the one kept.
+                *if is_next {
+                    &mut entry.next
+                } else {
+                    &mut entry.previous
+                } = Some(link);
+            }
+        }
+        Ok(out)
     }
 
     /// Full-text search: stories whose title, key points or headlines match, best first.
@@ -711,6 +756,20 @@ impl StoreTx {
 
     /// Moves every article of story `from` into story `into`; `from` is kept as a pointer, so
     /// its id still finds the merged story, and leaves the search index.
+    /// Records that `story` continues the topic of `previous` (which reached its span).
+    pub(crate) async fn set_follows(
+        &mut self,
+        story: StoryKey,
+        previous: StoryKey,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE stories SET follows = $1 WHERE seq = $2")
+            .bind(previous.0)
+            .bind(story.0)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
     pub async fn merge_story(&mut self, from: StoryKey, into: StoryKey) -> Result<(), StoreError> {
         let (from, into) = (from.0, into.0);
         sqlx::query("UPDATE articles SET story_seq = $1 WHERE story_seq = $2")
@@ -731,6 +790,24 @@ impl StoreTx {
             .await?;
         sqlx::query("DELETE FROM story_outlets WHERE story_seq = $1")
             .bind(from)
+            .execute(&mut *self.tx)
+            .await?;
+        // The topic's sequence goes through the surviving story.
+        sqlx::query(
+            "UPDATE stories SET follows = COALESCE(follows, \
+               (SELECT follows FROM stories WHERE seq = $2)) WHERE seq = $1",
+        )
+        .bind(into)
+        .bind(from)
+        .execute(&mut *self.tx)
+        .await?;
+        sqlx::query("UPDATE stories SET follows = $1 WHERE follows = $2 AND seq <> $1")
+            .bind(into)
+            .bind(from)
+            .execute(&mut *self.tx)
+            .await?;
+        sqlx::query("UPDATE stories SET follows = NULL WHERE seq = $1 AND follows = $1")
+            .bind(into)
             .execute(&mut *self.tx)
             .await?;
         sqlx::query("UPDATE stories SET merged_into = $1, article_count = 0, source_count = 0 WHERE seq = $2 OR merged_into = $2")
@@ -775,7 +852,7 @@ fn outlet_coverage(r: &AnyRow) -> Result<OutletCoverage, StoreError> {
     })
 }
 
-fn story(row: StoryRow, outlets: Vec<OutletCoverage>) -> Story {
+fn story(row: StoryRow, outlets: Vec<OutletCoverage>, sequence: Sequence) -> Story {
     Story {
         key: row.key,
         id: row.id,
@@ -786,6 +863,7 @@ fn story(row: StoryRow, outlets: Vec<OutletCoverage>) -> Story {
         last_updated: row.last_updated,
         revision: row.revision,
         outlets,
+        sequence,
     }
 }
 

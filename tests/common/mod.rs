@@ -110,6 +110,7 @@ pub fn digest_of(
         last_updated: articles.iter().map(|a| a.published).max().unwrap(),
         revision: 1,
         outlets: coverage,
+        sequence: Default::default(),
     };
     let leads: Vec<storybot::model::Article> =
         storybot::digest::lead_outlets(&story, &outlets, settings.digest.headlines)

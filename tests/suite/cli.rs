@@ -59,6 +59,19 @@ fn readme_main_command_prints_a_digest_on_a_fresh_folder() {
         dir.path().join("storybot.db").is_file(),
         "the store file is created beside the config"
     );
+    // README shows this very output.
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let shown = readme
+        .split("```text\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\n```").next())
+        .expect("README shows an example digest");
+    assert_eq!(
+        shown.trim_end(),
+        text.trim_end(),
+        "README's example is stale"
+    );
 }
 
 #[test]
@@ -220,4 +233,57 @@ fn config_outlets_override_the_bundled_ratings() {
     let payload: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     let text = payload.to_string();
     assert!(text.contains("Reuters · Right"), "{text}");
+}
+
+#[test]
+fn an_ongoing_topic_becomes_a_sequence_of_linked_events() {
+    let dir = fresh_folder();
+    // A week of daily coverage of one topic, by three outlets a day.
+    let day = 86_400_000i64;
+    let t0 = 1_700_000_000_000i64;
+    let mut lines = String::new();
+    for d in 0..7 {
+        for (k, outlet) in ["Reuters", "AP", "BBC"].iter().enumerate() {
+            let line = serde_json::json!({
+                "title": format!("Geneva peace talks between Armenia and Azerbaijan, day {}", d + 1),
+                "url": format!("https://{k}.example/talks/{d}"),
+                "outlet": outlet,
+                "published": t0 + d * day + k as i64 * 60_000,
+            });
+            lines.push_str(&format!("{line}\n"));
+        }
+    }
+    std::fs::write(dir.path().join("talks.jsonl"), lines).unwrap();
+    let out = storybot(dir.path(), &["import", "talks.jsonl"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = storybot(dir.path(), &["stories", "--json"]);
+    let stories: Vec<serde_json::Value> = serde_json::from_str(&stdout(&out)).unwrap();
+    let talks: Vec<&serde_json::Value> = stories
+        .iter()
+        .filter(|s| s["title"].as_str().unwrap().contains("Geneva"))
+        .collect();
+    assert!(
+        talks.len() >= 2,
+        "a week of one topic is more than one story: {talks:#?}"
+    );
+    for s in &talks {
+        let span = chrono::DateTime::parse_from_rfc3339(s["last_updated"].as_str().unwrap())
+            .unwrap()
+            - chrono::DateTime::parse_from_rfc3339(s["first_published"].as_str().unwrap()).unwrap();
+        assert!(span <= chrono::Duration::hours(96), "{s:#}");
+    }
+    // Each event links the next, and the next links back.
+    let first = talks
+        .iter()
+        .find(|s| s["previous_story"].is_null())
+        .expect("the first event");
+    let second_id = first["next_story"].as_str().expect("a next event");
+    let second = talks.iter().find(|s| s["id"] == second_id).unwrap();
+    assert_eq!(second["previous_story"], first["id"]);
+    let out = storybot(dir.path(), &["story", second_id]);
+    let text = stdout(&out);
+    assert!(
+        text.contains("Previous event: ") && text.contains(first["id"].as_str().unwrap()),
+        "{text}"
+    );
 }

@@ -69,7 +69,7 @@ fn overflowing_story(settings: &Settings) -> Digest {
             )
         })
         .collect();
-    common::digest_of(
+    let mut digest = common::digest_of(
         "overflow",
         &format!("{hostile} {}", "T".repeat(10_000)),
         (0..40)
@@ -78,7 +78,17 @@ fn overflowing_story(settings: &Settings) -> Digest {
         &articles,
         settings,
     )
-    .1
+    .1;
+    // Linked to a previous and a next event with hostile titles of their own.
+    let link = |seed: &str| storybot::model::StoryLink {
+        id: storybot::model::StoryId::derive(seed, 8),
+        title: format!("{hostile} {}", "E".repeat(5000)),
+    };
+    digest.sequence = storybot::model::Sequence {
+        previous: Some(link("previous")),
+        next: Some(link("next")),
+    };
+    digest
 }
 
 #[test]
