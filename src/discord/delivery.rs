@@ -371,7 +371,7 @@ async fn render(
                 files: Vec::new(),
             }
         }
-        follow => match story_post(data, sub, follow, &d.subject).await? {
+        follow => match story_post(data, sub, follow, d).await? {
             Some(r) => r,
             None => return Ok(None),
         },
@@ -406,15 +406,16 @@ struct Rendered {
 }
 
 /// A story's digest with a line saying why it is posted (a new story for a topic; a story
-/// that grew, as a reply to its previous post); `None` when the story is gone.
+/// that grew, or the next event of its topic, as a reply to its previous post); `None` when
+/// the story is gone.
 async fn story_post(
     data: &Data,
     sub: &Subscription,
     follow: &Follow,
-    subject: &str,
+    d: &Delivery,
 ) -> Result<Option<Rendered>, StoreError> {
     let app = &data.app;
-    let Some(id) = StoryId::parse(subject) else {
+    let Some(id) = StoryId::parse(&d.subject) else {
         return Ok(None);
     };
     let Some(story) = app.store.story(&id).await? else {
@@ -430,6 +431,14 @@ async fn story_post(
                 c.sources
             ),
             None,
+        ),
+        // Revision 0 of a followed story: the topic continued in this new story.
+        _ if d.revision == 0 => (
+            format!(
+                "The story continues in a new event: {} articles from {} sources",
+                story.article_count, c.sources
+            ),
+            sub.anchor_message,
         ),
         _ => (
             format!(

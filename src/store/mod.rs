@@ -317,6 +317,30 @@ impl Store {
         row.map(|r| story_row(&r)).transpose()
     }
 
+    /// The latest event of the topic that story `key` began or continues, when later events
+    /// follow it (see [`crate::cluster`]): the end of its chain of continuations.
+    pub(crate) async fn latest_event(&self, key: StoryKey) -> Result<Option<StoryRow>, StoreError> {
+        let mut current = key;
+        // A chain is short (a topic of weeks is a few stories); the bound guards a damaged one.
+        for _ in 0..64 {
+            let next: Option<i64> = sqlx::query(
+                "SELECT MIN(seq) AS next FROM stories WHERE follows = $1 AND merged_into IS NULL",
+            )
+            .bind(current.0)
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("next")?;
+            match next {
+                Some(n) => current = StoryKey(n),
+                None => break,
+            }
+        }
+        if current == key {
+            return Ok(None);
+        }
+        Ok(self.story_rows(&[current]).await?.pop())
+    }
+
     /// Story rows by key, in the order given (missing ones skipped).
     pub async fn story_rows(&self, keys: &[StoryKey]) -> Result<Vec<StoryRow>, StoreError> {
         if keys.is_empty() {

@@ -374,6 +374,44 @@ impl Store {
         Ok(inserted)
     }
 
+    /// Moves a story subscription on to the next event of its topic and records the post that
+    /// says so (revision 0: a continuation, not a growth update), in one transaction.
+    pub(crate) async fn enqueue_continuation(
+        &self,
+        sub: &Subscription,
+        next: &StoryId,
+        (count, sides): (i64, i64),
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO deliveries (subscription_id, subject, revision, channel_id, nonce, \
+               next_attempt, created_at) VALUES ($1, $2, 0, $3, $4, $5, $6) \
+             ON CONFLICT (subscription_id, subject, revision) DO NOTHING",
+        )
+        .bind(sub.id)
+        .bind(next.as_str())
+        .bind(sub.channel_id as i64)
+        .bind(nonce(sub.id, next.as_str(), 0))
+        .bind(now.timestamp())
+        .bind(now.timestamp())
+        .execute(&mut *tx.tx)
+        .await?
+        .rows_affected()
+            > 0;
+        sqlx::query(
+            "UPDATE subscriptions SET story_id = $1, last_count = $2, last_sides = $3 WHERE id = $4",
+        )
+        .bind(next.as_str())
+        .bind(count)
+        .bind(sides)
+        .bind(sub.id)
+        .execute(&mut *tx.tx)
+        .await?;
+        tx.commit().await?;
+        Ok(inserted)
+    }
+
     /// Pending deliveries due by `now`, oldest first. A paused subscription's rows are held,
     /// but for its oldest one once its `retry_at` has come (the probe).
     pub(crate) async fn due_deliveries(

@@ -88,7 +88,8 @@ async fn topic(app: &App, sub: &Subscription, now: DateTime<Utc>) -> Result<usiz
 }
 
 /// A followed story that grew markedly since it was last posted, or that a side covers for
-/// the first time.
+/// the first time; or, when its topic continued in a new story, that new story, which the
+/// subscription follows from then on.
 async fn story(app: &App, sub: &Subscription, now: DateTime<Utc>) -> Result<bool, StoreError> {
     let Follow::Story { story: id } = &sub.follow else {
         return Ok(false);
@@ -96,6 +97,15 @@ async fn story(app: &App, sub: &Subscription, now: DateTime<Utc>) -> Result<bool
     let Some(row) = app.store.story_row(id).await? else {
         return Ok(false);
     };
+    // The topic moved on to a new event: the subscription follows it there.
+    if let Some(next) = app.store.latest_event(row.key).await? {
+        let story = app.store.with_coverage(next).await?;
+        let sides = side_bits(&app.coverage(&story).by_side);
+        return app
+            .store
+            .enqueue_continuation(sub, &story.id, (story.article_count, sides), now)
+            .await;
+    }
     if row.article_count <= sub.last_count {
         return Ok(false);
     }

@@ -339,6 +339,123 @@ async fn a_followed_story_posts_updates_as_replies_when_it_grows() {
     bot.stop().await;
 }
 
+/// Imports articles (title, URL, publication time) into the store at `db`, as `storybot
+/// import` does from another process.
+async fn import(db: &Path, articles: &[(&str, &str, DateTime<Utc>)]) {
+    let mut c = Config::default();
+    c.store.url = format!("sqlite://{}", db.display());
+    let app = App::open(c).await.unwrap();
+    let lines: String = articles
+        .iter()
+        .map(|(title, url, t)| {
+            let line = json!({ "title": title, "url": url, "published": t.timestamp_millis() });
+            format!("{line}\n")
+        })
+        .collect();
+    app.import(std::io::Cursor::new(lines.into_bytes()))
+        .await
+        .unwrap();
+    app.store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_followed_story_follows_its_topic_into_the_next_event() {
+    let fake = FakeDiscord::start(TOKEN).await;
+    fake.enforce_rate_limits();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("bot.db");
+    let day = chrono::Duration::days(1);
+    let t0 = Utc::now() - day * 5;
+    let parade = "Zebra parade closes Main Street as city celebrates";
+    import(
+        &db,
+        &[
+            (parade, "https://www.nytimes.com/zebra-1", t0),
+            (parade, "https://www.reuters.com/zebra-1", t0 + day),
+            (parade, "https://www.foxnews.com/zebra-1", t0 + day * 2),
+        ],
+    )
+    .await;
+    let bot = start(&fake, config(&fake, &db), Clock::default(), 1).await;
+    let id = fake.guild_autocomplete(
+        "subscribe",
+        json!([{ "name": "story", "type": 1, "options": [
+            { "name": "story", "type": 3, "value": "zebra", "focused": true }
+        ]}]),
+    );
+    let choices = callback(&fake, id).await.json.unwrap()["data"]["choices"].clone();
+    let first_event = choices[0]["value"].as_str().expect("a choice").to_string();
+    let id = fake.guild_command(
+        "subscribe",
+        sub(
+            "story",
+            json!([{ "name": "story", "type": 3, "value": first_event }]),
+        ),
+        MANAGER,
+        CAN_POST,
+    );
+    assert!(text(&callback(&fake, id).await).starts_with("Subscribed"));
+    let confirmation = exactly(&fake, CHANNEL_ID, 1).await.remove(0);
+
+    // Four and a half days after the story began, the topic goes on: a new event.
+    let later = t0 + day * 4 + day / 2;
+    import(
+        &db,
+        &[
+            (parade, "https://www.nytimes.com/zebra-2", later),
+            (parade, "https://www.reuters.com/zebra-2", later),
+        ],
+    )
+    .await;
+    let posts = exactly(&fake, CHANNEL_ID, 2).await;
+    let next = &posts[1];
+    assert!(
+        next["content"]
+            .as_str()
+            .unwrap()
+            .contains("continues in a new event"),
+        "{next:#}"
+    );
+    assert_eq!(next["message_reference"]["message_id"], confirmation["id"]);
+    let details = next["embeds"][0]["fields"].to_string();
+    assert!(
+        details.contains("Previous event") && details.contains(&first_event),
+        "{details}"
+    );
+
+    // The subscription now follows the new event: its growth is posted, once.
+    import(
+        &db,
+        &[
+            (
+                parade,
+                "https://www.foxnews.com/zebra-2",
+                later + chrono::Duration::hours(1),
+            ),
+            (
+                parade,
+                "https://www.wsj.com/zebra-2",
+                later + chrono::Duration::hours(1),
+            ),
+        ],
+    )
+    .await;
+    let posts = exactly(&fake, CHANNEL_ID, 3).await;
+    assert!(
+        posts[2]["content"]
+            .as_str()
+            .unwrap()
+            .contains("grew: 4 articles"),
+        "{:#}",
+        posts[2]
+    );
+    validate(
+        "a_followed_story_follows_its_topic_into_the_next_event",
+        &fake,
+    );
+    bot.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refused_posts_pause_the_subscription_until_the_channel_is_fixed() {
     let fake = FakeDiscord::start(TOKEN).await;
