@@ -225,7 +225,7 @@ fn evaluate(name: &str, items: &[Item], params: Params) -> (Scores, Vec<i64>) {
     let s = score(&gold, &pred);
     let stories = gold.iter().collect::<std::collections::HashSet<_>>().len();
     println!(
-        "{name:<22} {} articles, {stories} gold stories -> {} stories | B-cubed P {:.3} R {:.3} F1 {:.3} | pairwise F1 {:.3} | {:.0?}",
+        "{name:<22} {} articles, {stories} gold stories -> {} stories | B-cubed P {:.3} R {:.3} F1 {:.4} | pairwise F1 {:.3} | {:.0?}",
         items.len(),
         s.clusters,
         s.b3_p,

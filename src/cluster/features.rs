@@ -4,8 +4,8 @@
 //! only blurs two terms together.
 //!
 //! Title words count more than summary words (a headline names the event; a summary wanders),
-//! capitalised words inside a title and all-caps words (names, places, organisations:
-//! "Snowden", "GM", "Gox") count more again, and adjacent title words form bigrams
+//! capitalised words inside a headline without a summary and all-caps words (names, places,
+//! organisations: "Snowden", "GM", "Gox") count more again, and adjacent title words form bigrams
 //! ("criminal probe"), which separate two events that share single words.
 
 use rustc_hash::FxHashMap as HashMap;
@@ -13,6 +13,9 @@ use rustc_hash::FxHashMap as HashMap;
 use rust_stemmers::{Algorithm, Stemmer};
 
 use crate::text;
+
+/// A summary of fewer words than this leaves an article a headline alone (names boosted).
+const HEADLINE_ONLY_WORDS: usize = 10;
 
 /// Interned term id.
 pub(crate) type TermId = u32;
@@ -151,6 +154,13 @@ impl Featuriser {
                 }
             }
         }
+        // A headline alone needs its names to tell events apart; with a summary, the summary
+        // names the subjects again, and boosting the title's names as well would make a
+        // topic's protagonist ("McConnell") outweigh what happened.
+        let headline_only = summary
+            .split_whitespace()
+            .nth(HEADLINE_ONLY_WORDS)
+            .is_none();
         let mut prev: Option<String> = None;
         let mut names = Vec::new();
         for (stem, name, lower) in &title_tokens {
@@ -159,7 +169,11 @@ impl Featuriser {
             } else {
                 *name
             };
-            let boost = if is_name { w.name_boost } else { 1.0 };
+            let boost = if is_name && headline_only {
+                w.name_boost
+            } else {
+                1.0
+            };
             let id = Self::term_id(stem);
             if is_name {
                 names.push(id);

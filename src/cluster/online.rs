@@ -63,7 +63,7 @@ impl Default for Params {
         Params {
             window: Duration::hours(72),
             max_span: Duration::hours(96),
-            threshold_long: 0.30,
+            threshold_long: 0.28,
             threshold_short: 0.22,
             size_relief: 0.02,
             threshold_floor: 0.14,
