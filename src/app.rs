@@ -303,10 +303,36 @@ impl App {
         Ok(Vec::new())
     }
 
-    /// The trending stories (see [`crate::summarise::trending`]).
+    /// The trending stories (see [`crate::summarise::trending`]), without those covered mostly
+    /// by low-factuality outlets when `factuality.top_skips_low` is set.
     pub async fn trending(&self, count: usize) -> Result<Vec<Story>, StoreError> {
-        let rows = self.trending_rows(count).await?;
-        self.store.with_coverages(rows).await
+        if !self.settings.factuality.top_skips_low {
+            let rows = self.trending_rows(count).await?;
+            return self.store.with_coverages(rows).await;
+        }
+        self.trending_where(count, |c| !c.factuality.mostly_low)
+            .await
+    }
+
+    /// Up to `count` trending stories whose coverage passes `keep`, most trending first.
+    async fn trending_where(
+        &self,
+        count: usize,
+        keep: impl Fn(&Coverage) -> bool,
+    ) -> Result<Vec<Story>, StoreError> {
+        let rows = self.trending_rows(500).await?;
+        let mut found = Vec::new();
+        for chunk in rows.chunks(50) {
+            for story in self.store.with_coverages(chunk.to_vec()).await? {
+                if keep(&self.coverage(&story)) {
+                    found.push(story);
+                    if found.len() == count {
+                        return Ok(found);
+                    }
+                }
+            }
+        }
+        Ok(found)
     }
 
     /// Stories ranked by trending score among the most covered ones updated within
@@ -334,24 +360,17 @@ impl App {
 
     /// Up to `count` current stories covered mostly by one side, most trending first.
     pub async fn blindspots(&self, count: usize) -> Result<Vec<Story>, StoreError> {
-        let rows = self.trending_rows(500).await?;
-        let mut found = Vec::new();
-        for chunk in rows.chunks(50) {
-            for story in self.store.with_coverages(chunk.to_vec()).await? {
-                if self.coverage(&story).blindspot.is_some() {
-                    found.push(story);
-                    if found.len() == count {
-                        return Ok(found);
-                    }
-                }
-            }
-        }
-        Ok(found)
+        self.trending_where(count, |c| c.blindspot.is_some()).await
     }
 
-    /// A story's coverage under the configured blindspot rule.
+    /// A story's coverage under the configured blindspot and factuality rules.
     pub(crate) fn coverage(&self, story: &Story) -> Coverage {
-        Coverage::compute(&story.outlets, &self.outlets, &self.settings.blindspot)
+        Coverage::compute(
+            &story.outlets,
+            &self.outlets,
+            &self.settings.blindspot,
+            &self.settings.factuality,
+        )
     }
 
     /// A story's digest: reads the few articles it shows.

@@ -6,12 +6,12 @@
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use storybot::config::BlindspotRule;
+use storybot::config::{BlindspotRule, FactualityRule};
 use storybot::digest::embed::message;
 use storybot::payload::limits::EMBED_TOTAL_MAX;
 use storybot::digest::{Digest, Headline};
-use storybot::model::{Bias, Sequence, StoryId, StoryLink};
-use storybot::summarise::Coverage;
+use storybot::model::{Bias, Factuality, Sequence, StoryId, StoryLink};
+use storybot::summarise::{Coverage, FactualityMix};
 
 #[derive(Debug, Arbitrary)]
 struct Input {
@@ -20,6 +20,9 @@ struct Input {
     headlines: Vec<(String, String, String, u8)>,
     counts: [u16; 5],
     unrated: u16,
+    /// Outlets rated High, Mixed, Low for factuality, and unrated.
+    factuality: [u16; 3],
+    factuality_unrated: u16,
     /// Titles of the previous and next events of the topic.
     previous: Option<String>,
     next: Option<String>,
@@ -39,6 +42,12 @@ fuzz_target!(|input: Input| {
         Some(t),
         &BlindspotRule::default(),
     );
+    let mut coverage = coverage;
+    coverage.factuality = FactualityMix::from_counts(
+        input.factuality.map(usize::from),
+        usize::from(input.factuality_unrated),
+        &FactualityRule::default(),
+    );
     let headlines = input
         .headlines
         .into_iter()
@@ -48,6 +57,9 @@ fuzz_target!(|input: Input| {
             url: format!("https://example.org/{url}"),
             outlet,
             bias: Bias::ALL.get(usize::from(bias)).copied(),
+            factuality: [Factuality::High, Factuality::Mixed, Factuality::Low]
+                .get(usize::from(bias % 4))
+                .copied(),
             published: t,
         })
         .collect();

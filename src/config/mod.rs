@@ -17,8 +17,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use raw::{
-    BlindspotConfig, ClusterConfig, Config, DigestConfig, DiscordConfig, FeedConfig, IngestConfig,
-    OutletOverride, StoreConfig, SubscriptionsConfig,
+    BlindspotConfig, ClusterConfig, Config, DigestConfig, DiscordConfig, FactualityConfig,
+    FeedConfig, IngestConfig, OutletOverride, StoreConfig, SubscriptionsConfig,
 };
 
 use crate::model::{Bias, Factuality, Outlet};
@@ -100,6 +100,7 @@ pub struct Settings {
     pub store: StoreSettings,
     pub digest: DigestSettings,
     pub blindspot: BlindspotRule,
+    pub factuality: FactualityRule,
     /// How long a story stays open after its latest article (publication times).
     pub cluster_window: chrono::Duration,
     /// A story takes no article published this long after its first: the topic continues in
@@ -127,6 +128,28 @@ pub struct DigestSettings {
     pub story_url: Option<String>,
     /// Stories updated within this span of the newest one count for `top`.
     pub top_window: chrono::Duration,
+}
+
+/// When a story's coverage counts as mostly low-factuality: see
+/// [`crate::summarise::factuality`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FactualityRule {
+    /// Fewer outlets rated for factuality than this never raise the flag.
+    pub min_rated_sources: usize,
+    /// The flag is raised when at least this share (percent) of them are rated Low.
+    pub low_share: u8,
+    /// `top` and briefings leave flagged stories out.
+    pub top_skips_low: bool,
+}
+
+impl Default for FactualityRule {
+    fn default() -> Self {
+        FactualityRule {
+            min_rated_sources: 3,
+            low_share: 50,
+            top_skips_low: false,
+        }
+    }
 }
 
 /// When a story counts as a blindspot: see [`crate::summarise::bias`].
@@ -204,6 +227,7 @@ pub mod ranges {
     pub const TOP_WINDOW_HOURS: RangeInclusive<u64> = 1..=8_760;
     pub const MIN_RATED_SOURCES: RangeInclusive<u64> = 1..=1_000;
     pub const SHARE_PERCENT: RangeInclusive<u64> = 0..=100;
+    pub const LOW_SHARE: RangeInclusive<u64> = 1..=100;
     pub const CLUSTER_WINDOW_HOURS: RangeInclusive<u64> = 1..=720;
     pub const CLUSTER_MAX_SPAN_HOURS: RangeInclusive<u64> = 1..=8_760;
     pub const INTERVAL_MINUTES: RangeInclusive<u64> = 1..=10_080;
@@ -292,6 +316,16 @@ impl Settings {
 
         let digest = digest_settings(&check, &c.digest)?;
         let blindspot = blindspot_rule(&check, &c.blindspot)?;
+        let factuality = FactualityRule {
+            min_rated_sources: check.range(
+                "factuality.min_rated_sources",
+                c.factuality.min_rated_sources,
+                MIN_RATED_SOURCES,
+            )? as usize,
+            low_share: check.range("factuality.low_share", c.factuality.low_share, LOW_SHARE)?
+                as u8,
+            top_skips_low: c.factuality.top_skips_low,
+        };
         let window = check.range(
             "cluster.window_hours",
             c.cluster.window_hours,
@@ -318,6 +352,7 @@ impl Settings {
             },
             digest,
             blindspot,
+            factuality,
             cluster_window: span(window, 3_600),
             cluster_max_span: span(max_span, 3_600),
             ingest,

@@ -16,6 +16,7 @@ pub struct Config {
     pub store: StoreConfig,
     pub digest: DigestConfig,
     pub blindspot: BlindspotConfig,
+    pub factuality: FactualityConfig,
     pub cluster: ClusterConfig,
     pub ingest: IngestConfig,
     pub discord: DiscordConfig,
@@ -197,6 +198,25 @@ impl Default for BlindspotConfig {
             min_rated_sources: 3,
             max_share: 10,
             min_opposite_share: 30,
+        }
+    }
+}
+
+/// `[factuality]`: when a story's coverage is flagged as mostly from low-factuality outlets.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct FactualityConfig {
+    pub min_rated_sources: u64,
+    pub low_share: u64,
+    pub top_skips_low: bool,
+}
+
+impl Default for FactualityConfig {
+    fn default() -> Self {
+        FactualityConfig {
+            min_rated_sources: 3,
+            low_share: 50,
+            top_skips_low: false,
         }
     }
 }

@@ -111,6 +111,13 @@ fn bias_field(c: &Coverage) -> String {
             side.label()
         ));
     }
+    if let Some(line) = c.factuality.summary_line() {
+        bias.push('\n');
+        bias.push_str(&line);
+    }
+    if c.factuality.mostly_low {
+        bias.push_str("\n⚠️ **Mostly low-factuality sources** cover this story");
+    }
     bias
 }
 
@@ -161,10 +168,10 @@ fn headlines_field(headlines: &[Headline]) -> String {
     value
 }
 
-/// One headline as a markdown line: `[title](url) — Outlet · Lean Left`.
+/// One headline as a markdown line: `[title](url) — Outlet · Lean Left · High factuality`.
 pub(crate) fn headline_line(h: &Headline) -> Option<String> {
     let url = link_url(&h.url)?;
-    let tag = h.bias.map_or("Unrated", |b| b.label());
+    let tag = h.tag();
     let title = escape_within(&h.title, 300);
     let outlet = escape_within(&h.outlet, 80);
     let line = format!("[{title}]({url}) — {outlet} · {tag}");

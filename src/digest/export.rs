@@ -25,10 +25,26 @@ pub struct ExportStory {
     pub first_published: Option<DateTime<Utc>>,
     pub last_updated: Option<DateTime<Utc>>,
     pub bias: ExportBias,
+    /// The covering outlets by factuality.
+    pub factuality: ExportFactuality,
     /// The previous event of the same topic (a story this one continues), if any.
     pub previous_story: Option<String>,
     /// The next event of the same topic, if any.
     pub next_story: Option<String>,
+}
+
+/// The factuality mix over distinct outlets (see [`crate::summarise::factuality`]).
+#[derive(Debug, Clone, Serialize)]
+pub struct ExportFactuality {
+    /// Whole percentages of the outlets rated for factuality, summing to 100 (all 0 when none
+    /// is rated).
+    pub high: u8,
+    pub mixed: u8,
+    pub low: u8,
+    pub rated_sources: usize,
+    pub unrated_sources: usize,
+    /// Covered mostly by low-factuality outlets (config `[factuality]`).
+    pub mostly_low: bool,
 }
 
 /// The bias distribution over distinct outlets.
@@ -68,7 +84,12 @@ pub struct ExportArticle {
 
 impl ExportStory {
     pub fn new(story: &Story, outlets: &OutletDirectory, settings: &Settings) -> ExportStory {
-        let c = Coverage::compute(&story.outlets, outlets, &settings.blindspot);
+        let c = Coverage::compute(
+            &story.outlets,
+            outlets,
+            &settings.blindspot,
+            &settings.factuality,
+        );
         ExportStory {
             id: story.id.to_string(),
             title: story.title.clone(),
@@ -77,6 +98,14 @@ impl ExportStory {
             source_count: c.sources,
             first_published: c.first_published,
             last_updated: c.last_updated,
+            factuality: ExportFactuality {
+                high: c.factuality.percent[0],
+                mixed: c.factuality.percent[1],
+                low: c.factuality.percent[2],
+                rated_sources: c.factuality.rated(),
+                unrated_sources: c.factuality.unrated,
+                mostly_low: c.factuality.mostly_low,
+            },
             previous_story: story.sequence.previous.as_ref().map(|l| l.id.to_string()),
             next_story: story.sequence.next.as_ref().map(|l| l.id.to_string()),
             bias: ExportBias {
@@ -187,6 +216,14 @@ mod tests {
                     right: 0,
                 },
                 blindspot: None,
+            },
+            factuality: ExportFactuality {
+                high: 0,
+                mixed: 0,
+                low: 0,
+                rated_sources: 0,
+                unrated_sources: 1,
+                mostly_low: false,
             },
             previous_story: None,
             next_story: None,

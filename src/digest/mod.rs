@@ -14,13 +14,16 @@ pub(crate) mod terminal;
 use chrono::{DateTime, Utc};
 
 use crate::config::Settings;
-use crate::model::{Article, Bias, OutletCoverage, Sequence, Side, Story, StoryId, StoryLink};
+use crate::model::{
+    Article, Bias, Factuality, OutletCoverage, Sequence, Side, Story, StoryId, StoryLink,
+};
 use crate::outlets::OutletDirectory;
 use crate::summarise::Coverage;
 
 /// Attribution shown wherever ratings are shown.
 pub(crate) const RATINGS_ATTRIBUTION: &str =
-    "Bias ratings: AllSides (CC BY-NC 4.0), Ad Fontes Media, Media Bias/Fact Check";
+    "Ratings of outlets: bias from AllSides (CC BY-NC 4.0), Ad Fontes Media, Media Bias/Fact \
+     Check; factuality from Media Bias/Fact Check, Ad Fontes Media";
 
 /// One headline as a digest lists it.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,10 +32,24 @@ pub struct Headline {
     pub url: String,
     pub outlet: String,
     pub bias: Option<Bias>,
+    /// The outlet's factuality rating, where known.
+    pub factuality: Option<Factuality>,
     pub published: DateTime<Utc>,
 }
 
 impl Headline {
+    /// `"Lean Left · High factuality"`: the outlet's ratings, as a digest tags a headline.
+    pub(crate) fn tag(&self) -> String {
+        let bias = self.bias.map_or("Unrated", |b| b.label());
+        match self.factuality {
+            Some(f) => format!(
+                "{bias} · {} factuality",
+                crate::summarise::factuality::label(f)
+            ),
+            None => bias.to_string(),
+        }
+    }
+
     /// An article as a headline: its title without the outlet's suffix, and its outlet's rating.
     pub(crate) fn of(a: &Article, outlets: &OutletDirectory) -> Headline {
         Headline {
@@ -40,6 +57,7 @@ impl Headline {
             url: a.url.clone(),
             outlet: a.outlet.clone(),
             bias: outlets.rating(&a.outlet, &a.domain),
+            factuality: outlets.factuality(&a.outlet, &a.domain),
             published: a.published,
         }
     }
@@ -69,7 +87,12 @@ impl Digest {
         outlets: &OutletDirectory,
         settings: &Settings,
     ) -> Digest {
-        let coverage = Coverage::compute(&story.outlets, outlets, &settings.blindspot);
+        let coverage = Coverage::compute(
+            &story.outlets,
+            outlets,
+            &settings.blindspot,
+            &settings.factuality,
+        );
         let headlines: Vec<Headline> = leads
             .iter()
             .take(settings.digest.headlines)

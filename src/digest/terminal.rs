@@ -64,6 +64,15 @@ pub(crate) fn render(d: &Digest) -> String {
             side.label()
         );
     }
+    if let Some(line) = c.factuality.summary_line() {
+        let _ = writeln!(out, "  {line}");
+    }
+    if c.factuality.mostly_low {
+        let _ = writeln!(
+            out,
+            "  {WARN}Mostly low-factuality sources{WARN:#} cover this story"
+        );
+    }
     let _ = writeln!(out, "\n{BOLD}Coverage details{BOLD:#}");
     let _ = writeln!(
         out,
@@ -85,7 +94,7 @@ pub(crate) fn render(d: &Digest) -> String {
     if !d.headlines.is_empty() {
         let _ = writeln!(out, "\n{BOLD}Top headlines{BOLD:#}");
         for h in &d.headlines {
-            let tag = h.bias.map_or("Unrated", |b| b.label());
+            let tag = h.tag();
             let _ = writeln!(out, "  • {}", h.title);
             let _ = writeln!(out, "    {DIM}{} · {tag} · {}{DIM:#}", h.outlet, h.url);
         }

@@ -300,6 +300,12 @@ pub(crate) fn about(feeds: usize, outlets: usize) -> Message {
         • **Ad Fontes Media** Media Bias Chart, under its terms for non-commercial use\n\
         • **Media Bias/Fact Check** (MBFC), bias and factuality ratings\n\
         Headlines link to the outlets themselves; storybot stores titles, summaries and links only.";
+    let factuality = "Each digest also shows how much of a story's coverage comes from outlets \
+        rated **High**, **Mixed** or **Low** for factual reporting, and flags a story covered \
+        mostly by low-factuality outlets. Factuality is a rating of the *outlet's* record \
+        (failed fact checks, sourcing, corrections), not a check of the article: from \
+        **Media Bias/Fact Check**'s factual-reporting ratings (as published by Baly et al., \
+        2018), and **Ad Fontes Media**'s reliability scores where MBFC has none.";
     let host = "storybot is open source (MIT or Apache-2.0) and runs anywhere Rust does: one \
         binary, an SQLite file by default (Postgres for several processes). Build it with \
         `cargo build --release`, set `DISCORD_TOKEN`, list your feeds in `config.toml`, and run \
@@ -313,6 +319,7 @@ pub(crate) fn about(feeds: usize, outlets: usize) -> Message {
         color: payload::colour(None),
         fields: vec![
             field("Bias ratings", ratings),
+            field("Factuality", factuality),
             field("Run your own", host),
             field("This bot", &stories),
         ],

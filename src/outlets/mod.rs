@@ -152,6 +152,13 @@ impl OutletDirectory {
             .and_then(|o| o.bias)
     }
 
+    /// The factuality rating of an article already stored with this outlet name and domain.
+    pub(crate) fn factuality(&self, outlet_name: &str, domain: &str) -> Option<Factuality> {
+        self.by_host(domain)
+            .or_else(|| self.by_name(outlet_name))
+            .and_then(|o| o.factuality)
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = &Outlet> {
         self.outlets.iter()
     }

@@ -14,7 +14,8 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::config::BlindspotRule;
+use super::factuality::FactualityMix;
+use crate::config::{BlindspotRule, FactualityRule};
 use crate::model::{OutletCoverage, Side};
 use crate::outlets::OutletDirectory;
 
@@ -35,6 +36,8 @@ pub struct Coverage {
     pub blindspot: Option<Side>,
     pub first_published: Option<DateTime<Utc>>,
     pub last_updated: Option<DateTime<Utc>>,
+    /// The same outlets by factuality (see [`super::factuality`]).
+    pub factuality: FactualityMix,
 }
 
 impl Coverage {
@@ -43,6 +46,7 @@ impl Coverage {
         coverage: &[OutletCoverage],
         outlets: &OutletDirectory,
         rule: &BlindspotRule,
+        factuality: &FactualityRule,
     ) -> Coverage {
         let mut by_bias = [0usize; 5];
         let mut unrated = 0;
@@ -52,17 +56,19 @@ impl Coverage {
                 None => unrated += 1,
             }
         }
-        Coverage::from_counts(
+        let mut c = Coverage::from_counts(
             coverage.iter().map(|o| o.articles.max(0) as usize).sum(),
             by_bias,
             unrated,
             coverage.iter().map(|o| o.first_published).min(),
             coverage.iter().map(|o| o.last_published).max(),
             rule,
-        )
+        );
+        c.factuality = FactualityMix::compute(coverage, outlets, factuality);
+        c
     }
 
-    /// Builds coverage from outlet counts per rating.
+    /// Builds coverage from outlet counts per rating (no factuality ratings).
     pub fn from_counts(
         articles: usize,
         by_bias: [usize; 5],
@@ -86,6 +92,7 @@ impl Coverage {
             blindspot,
             first_published,
             last_updated,
+            factuality: FactualityMix::default(),
         }
     }
 

@@ -6,9 +6,11 @@
 //! [`trending`] scores stories for `top`.
 
 pub mod bias;
+pub mod factuality;
 mod headline;
 pub mod keypoints;
 pub(crate) mod trending;
 
 pub use bias::Coverage;
+pub use factuality::FactualityMix;
 pub(crate) use headline::for_display as headline_for_display;

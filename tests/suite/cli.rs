@@ -287,3 +287,83 @@ fn an_ongoing_topic_becomes_a_sequence_of_linked_events() {
         "{text}"
     );
 }
+
+/// One import line: a headline from an outlet's domain, minutes after 2024-01-01.
+fn line(title: &str, domain: &str, minute: i64) -> String {
+    let line = serde_json::json!({
+        "title": title,
+        "url": format!("https://{domain}/{}", title.len() + minute as usize),
+        "published": 1_704_067_200_000i64 + minute * 60_000,
+    });
+    format!("{line}\n")
+}
+
+#[test]
+fn factuality_is_in_every_digest_and_top_can_skip_low_factuality_stories() {
+    let dir = fresh_folder();
+    let mut jsonl = String::new();
+    for (i, d) in ["100percentfedup.com", "10news.one", "70news.wordpress.com"]
+        .iter()
+        .enumerate()
+    {
+        jsonl.push_str(&line(
+            "Lizard people seize the moon base, insiders claim",
+            d,
+            i as i64,
+        ));
+    }
+    for (i, d) in ["680news.com", "9news.com.au", "news.abs-cbn.com"]
+        .iter()
+        .enumerate()
+    {
+        jsonl.push_str(&line(
+            "Harbour bridge reopens after a year of repairs",
+            d,
+            10 + i as i64,
+        ));
+    }
+    std::fs::write(dir.path().join("f.jsonl"), jsonl).unwrap();
+    std::fs::write(
+        dir.path().join("config.toml"),
+        "[store]\nseed_demo = false\n[factuality]\ntop_skips_low = true\n",
+    )
+    .unwrap();
+    assert!(storybot(dir.path(), &["import", "f.jsonl"])
+        .status
+        .success());
+
+    let out = storybot(dir.path(), &["story", "lizard", "moon"]);
+    let text = stdout(&out);
+    assert!(
+        text.contains("Factuality: High 0% · Mixed 0% · Low 100%"),
+        "{text}"
+    );
+    assert!(text.contains("Mostly low-factuality sources"), "{text}");
+    assert!(
+        text.contains("Low factuality"),
+        "headlines carry it: {text}"
+    );
+
+    let out = storybot(dir.path(), &["stories", "--json"]);
+    let stories: Vec<serde_json::Value> = serde_json::from_str(&stdout(&out)).unwrap();
+    let bridge = stories
+        .iter()
+        .find(|s| s["title"].as_str().unwrap().contains("bridge"))
+        .unwrap();
+    assert_eq!(
+        bridge["factuality"],
+        serde_json::json!({"high": 100, "mixed": 0, "low": 0, "rated_sources": 3,
+                           "unrated_sources": 0, "mostly_low": false})
+    );
+
+    // `top` leaves the flagged story out when configured so, and lists it otherwise.
+    let top = stdout(&storybot(dir.path(), &["top", "--json"]));
+    assert!(top.contains("bridge") && !top.contains("Lizard"), "{top}");
+    std::fs::write(
+        dir.path().join("config.toml"),
+        "[store]\nseed_demo = false\n",
+    )
+    .unwrap();
+    let top = stdout(&storybot(dir.path(), &["top", "--json"]));
+    assert!(top.contains("bridge") && top.contains("Lizard"), "{top}");
+}

@@ -98,6 +98,10 @@ fn overflowing_stories_fit_every_limit_and_validate() {
     let digest = overflowing_story(&Settings::new(&config).unwrap());
     let payload = serde_json::to_value(discord::message(&digest)).unwrap();
     check_limits(&payload);
+    // The factuality line and the headlines' factuality survive the shortening.
+    let fields = payload["embeds"][0]["fields"].to_string();
+    assert!(fields.contains("Factuality: High"), "{fields}");
+    assert!(fields.contains("High factuality"), "{fields}");
     if let Some(mut schema) =
         common::DiscordSchema::load("overflowing_stories_fit_every_limit_and_validate")
     {

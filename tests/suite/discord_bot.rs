@@ -443,6 +443,8 @@ async fn top_blindspot_and_about_registered_to_a_development_server() {
         "Media Bias/Fact Check",
         "CC BY-NC",
         "storybot run",
+        "Factuality",
+        "not a check of the article",
     ] {
         assert!(text.contains(needle), "/about mentions {needle}");
     }
