@@ -1,6 +1,7 @@
 //! The bias bar as a PNG: three coloured segments (Left blue, Center grey, Right red) on a
 //! rounded bar, each labelled with its share where it fits, and a legend line beneath, in the
-//! manner of Ground News' bar. Drawn with tiny-skia; text with the bundled DejaVu Sans Bold
+//! manner of Ground News' bar; when any covering outlet is rated for factuality, a second thin
+//! bar beneath (High green, Mixed amber, Low red). Drawn with tiny-skia; text with the bundled DejaVu Sans Bold
 //! (Bitstream Vera licence, `assets/fonts/LICENSE-DejaVu.txt`).
 
 use ab_glyph::{Font, FontRef, PxScale, ScaleFont};
@@ -8,9 +9,10 @@ use tiny_skia::{FillRule, Mask, Paint, PathBuilder, Pixmap, Rect, Transform};
 
 use crate::summarise::Coverage;
 
-/// Image size in pixels.
+/// Image size in pixels (taller with the factuality bar).
 pub(crate) const WIDTH: u32 = 640;
 pub(crate) const HEIGHT: u32 = 84;
+const HEIGHT_WITH_FACTUALITY: u32 = 104;
 
 const FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans-Bold.ttf");
 
@@ -18,6 +20,9 @@ const LEFT: [u8; 3] = [0x2F, 0x6F, 0xD6];
 const CENTER: [u8; 3] = [0xE3, 0xE3, 0xE3];
 const RIGHT: [u8; 3] = [0xD1, 0x4B, 0x3B];
 const EMPTY: [u8; 3] = [0x9A, 0x9A, 0x9A];
+const HIGH: [u8; 3] = [0x3B, 0xA5, 0x5C];
+const MIXED: [u8; 3] = [0xE0, 0xA8, 0x2E];
+const LOW: [u8; 3] = [0xC0, 0x39, 0x2B];
 const BACKGROUND: [u8; 3] = [0x2B, 0x2D, 0x31];
 const WHITE: [u8; 3] = [0xFF, 0xFF, 0xFF];
 const DARK: [u8; 3] = [0x20, 0x20, 0x20];
@@ -35,7 +40,12 @@ pub(crate) enum PngError {
 /// Draws the bias bar of a story's coverage as PNG bytes.
 pub(crate) fn bias_bar(c: &Coverage) -> Result<Vec<u8>, PngError> {
     let font = FontRef::try_from_slice(FONT).map_err(|_| PngError::Font)?;
-    let mut pixmap = Pixmap::new(WIDTH, HEIGHT).expect("non-zero size");
+    let height = if c.factuality.rated() > 0 {
+        HEIGHT_WITH_FACTUALITY
+    } else {
+        HEIGHT
+    };
+    let mut pixmap = Pixmap::new(WIDTH, height).expect("non-zero size");
     pixmap.fill(tiny_skia::Color::from_rgba8(
         BACKGROUND[0],
         BACKGROUND[1],
@@ -48,7 +58,7 @@ pub(crate) fn bias_bar(c: &Coverage) -> Result<Vec<u8>, PngError> {
         w: WIDTH as f32 - 24.0,
         h: 40.0,
     };
-    let mut mask = Mask::new(WIDTH, HEIGHT).expect("non-zero size");
+    let mut mask = Mask::new(WIDTH, height).expect("non-zero size");
     mask.fill_path(
         &rounded_rect(bar.x, bar.y, bar.w, bar.h, 10.0),
         FillRule::Winding,
@@ -73,6 +83,9 @@ pub(crate) fn bias_bar(c: &Coverage) -> Result<Vec<u8>, PngError> {
         &legend(c),
         LEGEND,
     );
+    if c.factuality.rated() > 0 {
+        draw_factuality(&mut pixmap, &font, &bar, &c.factuality.percent);
+    }
     pixmap
         .encode_png()
         .map_err(|e| PngError::Encode(e.to_string()))
@@ -123,6 +136,41 @@ fn draw_segments(pixmap: &mut Pixmap, mask: &Mask, font: &FontRef<'_>, bar: &Bar
                 label,
                 ink,
             );
+        }
+        x += sw;
+    }
+}
+
+/// The thin factuality bar under the legend, after its label: High, Mixed and Low in
+/// proportion.
+fn draw_factuality(pixmap: &mut Pixmap, font: &FontRef<'_>, bar: &Bar, percent: &[u8; 3]) {
+    let scale = PxScale::from(13.0);
+    let label = "Factuality";
+    draw_text(
+        pixmap,
+        font,
+        scale,
+        bar.x,
+        HEIGHT as f32 + 11.0,
+        label,
+        LEGEND,
+    );
+    let x0 = bar.x + text_width(font, scale, label) + 10.0;
+    let (y, h, w) = (HEIGHT as f32 + 2.0, 10.0, bar.x + bar.w - x0);
+    let mut mask = Mask::new(WIDTH, HEIGHT_WITH_FACTUALITY).expect("non-zero size");
+    mask.fill_path(
+        &rounded_rect(x0, y, w, h, 5.0),
+        FillRule::Winding,
+        true,
+        Transform::identity(),
+    );
+    let mut x = x0;
+    for (sw, colour) in segment_widths(percent, w)
+        .into_iter()
+        .zip([HIGH, MIXED, LOW])
+    {
+        if sw > 0.0 {
+            fill(pixmap, &mask, x, y, sw, h, colour);
         }
         x += sw;
     }
@@ -279,5 +327,26 @@ mod tests {
         assert_eq!(at(40), LEFT);
         assert_eq!(at(320), CENTER);
         assert_eq!(at(600), RIGHT);
+    }
+
+    #[test]
+    fn factuality_adds_a_thin_bar_in_proportion() {
+        let rule = BlindspotRule::default();
+        let mut c = Coverage::from_counts(10, [2, 0, 5, 0, 3], 1, None, None, &rule);
+        c.factuality = crate::summarise::FactualityMix::from_counts(
+            [2, 1, 1],
+            3,
+            &crate::config::FactualityRule::default(),
+        );
+        let img = Pixmap::decode_png(&bias_bar(&c).unwrap()).unwrap();
+        assert_eq!(img.height(), HEIGHT_WITH_FACTUALITY);
+        let at = |x: u32| {
+            let p = img.pixel(x, HEIGHT + 6).unwrap();
+            [p.red(), p.green(), p.blue()]
+        };
+        // High 50% · Mixed 25% · Low 25% of the bar after the label (about x = 100 to 628).
+        assert_eq!(at(150), HIGH);
+        assert_eq!(at(430), MIXED);
+        assert_eq!(at(600), LOW);
     }
 }
