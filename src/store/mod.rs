@@ -112,6 +112,9 @@ pub struct StoryRow {
     pub first_published: DateTime<Utc>,
     pub last_updated: DateTime<Utc>,
     pub revision: i64,
+    /// The previous and next events of the topic, when the story is part of a sequence.
+    pub(crate) follows: Option<StoryKey>,
+    pub(crate) next: Option<StoryKey>,
 }
 
 /// The database handle; cheap to clone.
@@ -121,7 +124,7 @@ pub struct Store {
     backend: Backend,
 }
 
-const STORY_COLUMNS: &str = "seq, id, title, key_points, article_count, source_count, first_published, last_updated, revision";
+const STORY_COLUMNS: &str = "seq, id, title, key_points, article_count, source_count, first_published, last_updated, revision, follows, next_story";
 const OUTLET_COLUMNS: &str =
     "story_seq, outlet_name, domain, articles, first_published, last_published, first_article";
 
@@ -319,26 +322,22 @@ impl Store {
 
     /// The latest event of the topic that story `key` began or continues, when later events
     /// follow it (see [`crate::cluster`]): the end of its chain of continuations.
-    pub(crate) async fn latest_event(&self, key: StoryKey) -> Result<Option<StoryRow>, StoreError> {
-        let mut current = key;
+    pub(crate) async fn latest_event(
+        &self,
+        row: &StoryRow,
+    ) -> Result<Option<StoryRow>, StoreError> {
+        let mut latest: Option<StoryRow> = None;
+        let mut next = row.next;
         // A chain is short (a topic of weeks is a few stories); the bound guards a damaged one.
         for _ in 0..64 {
-            let next: Option<i64> = sqlx::query(
-                "SELECT MIN(seq) AS next FROM stories WHERE follows = $1 AND merged_into IS NULL",
-            )
-            .bind(current.0)
-            .fetch_one(&self.pool)
-            .await?
-            .try_get("next")?;
-            match next {
-                Some(n) => current = StoryKey(n),
-                None => break,
-            }
+            let Some(key) = next else { break };
+            let Some(r) = self.story_rows(&[key]).await?.pop() else {
+                break;
+            };
+            next = r.next;
+            latest = Some(r);
         }
-        if current == key {
-            return Ok(None);
-        }
-        Ok(self.story_rows(&[current]).await?.pop())
+        Ok(latest)
     }
 
     /// Story rows by key, in the order given (missing ones skipped).
@@ -401,8 +400,7 @@ impl Store {
             let key = StoryKey(r.try_get("story_seq")?);
             by_story.entry(key).or_default().push(outlet_coverage(&r)?);
         }
-        let keys: Vec<StoryKey> = rows.iter().map(|r| r.key).collect();
-        let mut sequences = self.sequences(&keys).await?;
+        let mut sequences = self.sequences(&rows).await?;
         Ok(rows
             .into_iter()
             .map(|row| {
@@ -413,39 +411,42 @@ impl Store {
             .collect())
     }
 
-    /// The previous and next events of each story's topic (stories without either left out).
+    /// The previous and next events of each story's topic, read only for the stories that
+    /// have either (one query, none at all for stories outside a sequence).
     async fn sequences(
         &self,
-        keys: &[StoryKey],
+        rows: &[StoryRow],
     ) -> Result<std::collections::HashMap<StoryKey, Sequence>, StoreError> {
+        let linked: Vec<StoryKey> = rows
+            .iter()
+            .flat_map(|r| r.follows.into_iter().chain(r.next))
+            .collect();
         let mut out: std::collections::HashMap<StoryKey, Sequence> = Default::default();
-        let list = placeholders(keys.len(), 1);
-        let previous = format!(
-            "SELECT s.seq AS seq, p.id AS id, p.title AS title FROM stories s \
-             JOIN stories p ON p.seq = s.follows WHERE s.seq IN ({list})"
+        if linked.is_empty() {
+            return Ok(out);
+        }
+        let sql = format!(
+            "SELECT seq, id, title FROM stories WHERE seq IN ({})",
+            placeholders(linked.len(), 1)
         );
-        let next = format!(
-            "SELECT follows AS seq, id, title FROM stories \
-             WHERE follows IN ({list}) AND merged_into IS NULL ORDER BY seq DESC"
-        );
-        for (sql, is_next) in [(previous, false), (next, true)] {
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for k in keys {
-                q = q.bind(k.0);
-            }
-            for r in q.fetch_all(&self.pool).await? {
-                let link = StoryLink {
-                    id: StoryId::from_stored(r.try_get("id")?),
-                    title: r.try_get("title")?,
-                };
-                let entry = out.entry(StoryKey(r.try_get("seq")?)).or_default();
-                // Ordered newest first: the earliest continuation is the one kept.
-                *if is_next {
-                    &mut entry.next
-                } else {
-                    &mut entry.previous
-                } = Some(link);
-            }
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for k in &linked {
+            q = q.bind(k.0);
+        }
+        let mut links: std::collections::HashMap<StoryKey, StoryLink> = Default::default();
+        for r in q.fetch_all(&self.pool).await? {
+            let link = StoryLink {
+                id: StoryId::from_stored(r.try_get("id")?),
+                title: r.try_get("title")?,
+            };
+            links.insert(StoryKey(r.try_get("seq")?), link);
+        }
+        for row in rows {
+            let sequence = Sequence {
+                previous: row.follows.and_then(|k| links.get(&k).cloned()),
+                next: row.next.and_then(|k| links.get(&k).cloned()),
+            };
+            out.insert(row.key, sequence);
         }
         Ok(out)
     }
@@ -791,6 +792,11 @@ impl StoreTx {
             .bind(story.0)
             .execute(&mut *self.tx)
             .await?;
+        sqlx::query("UPDATE stories SET next_story = $1 WHERE seq = $2 AND next_story IS NULL")
+            .bind(story.0)
+            .bind(previous.0)
+            .execute(&mut *self.tx)
+            .await?;
         Ok(())
     }
 
@@ -816,24 +822,27 @@ impl StoreTx {
             .bind(from)
             .execute(&mut *self.tx)
             .await?;
-        // The topic's sequence goes through the surviving story.
-        sqlx::query(
-            "UPDATE stories SET follows = COALESCE(follows, \
-               (SELECT follows FROM stories WHERE seq = $2)) WHERE seq = $1",
-        )
-        .bind(into)
-        .bind(from)
-        .execute(&mut *self.tx)
-        .await?;
-        sqlx::query("UPDATE stories SET follows = $1 WHERE follows = $2 AND seq <> $1")
-            .bind(into)
-            .bind(from)
-            .execute(&mut *self.tx)
-            .await?;
-        sqlx::query("UPDATE stories SET follows = NULL WHERE seq = $1 AND follows = $1")
-            .bind(into)
-            .execute(&mut *self.tx)
-            .await?;
+        // The topic's sequence goes through the surviving story, both ways.
+        for column in ["follows", "next_story"] {
+            let carry = format!(
+                "UPDATE stories SET {column} = COALESCE({column}, \
+                   (SELECT {column} FROM stories WHERE seq = $2)) WHERE seq = $1"
+            );
+            let repoint = format!("UPDATE stories SET {column} = $1 WHERE {column} = $2");
+            let unloop =
+                format!("UPDATE stories SET {column} = NULL WHERE seq = $1 AND {column} = $1");
+            for sql in [carry, repoint] {
+                sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(into)
+                    .bind(from)
+                    .execute(&mut *self.tx)
+                    .await?;
+            }
+            sqlx::query(sqlx::AssertSqlSafe(unloop))
+                .bind(into)
+                .execute(&mut *self.tx)
+                .await?;
+        }
         sqlx::query("UPDATE stories SET merged_into = $1, article_count = 0, source_count = 0 WHERE seq = $2 OR merged_into = $2")
             .bind(into)
             .bind(from)
@@ -862,6 +871,8 @@ fn story_row(r: &AnyRow) -> Result<StoryRow, StoreError> {
         first_published: time(r.try_get("first_published")?)?,
         last_updated: time(r.try_get("last_updated")?)?,
         revision: r.try_get("revision")?,
+        follows: r.try_get::<Option<i64>, _>("follows")?.map(StoryKey),
+        next: r.try_get::<Option<i64>, _>("next_story")?.map(StoryKey),
     })
 }
 
@@ -896,4 +907,49 @@ pub(crate) fn time(secs: i64) -> Result<DateTime<Utc>, StoreError> {
     Utc.timestamp_opt(secs, 0)
         .single()
         .ok_or_else(|| StoreError::Corrupt(format!("timestamp {secs} out of range")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn new_story(tx: &mut StoreTx, seed: &str, now: DateTime<Utc>) -> (StoryKey, StoryId) {
+        let id = StoryId::derive(seed, 8);
+        let key = tx
+            .insert_story(NewStory {
+                id: &id,
+                upstream_key: None,
+                title: seed,
+                published: now,
+                now,
+            })
+            .await
+            .unwrap();
+        (key, id)
+    }
+
+    #[tokio::test]
+    async fn a_merge_keeps_the_topic_sequence_through_the_surviving_story() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&format!("sqlite://{}", dir.path().join("s.db").display()))
+            .await
+            .unwrap();
+        let now = Utc::now();
+        let mut tx = store.begin().await.unwrap();
+        let (a, a_id) = new_story(&mut tx, "first event", now).await;
+        let (b, _) = new_story(&mut tx, "second event", now).await;
+        let (c, c_id) = new_story(&mut tx, "second event, elsewhere", now).await;
+        tx.set_follows(b, a).await.unwrap();
+        // The continuation is folded into another new story: the link moves with it.
+        tx.merge_story(b, c).await.unwrap();
+        tx.commit().await.unwrap();
+        let first = store.story(&a_id).await.unwrap().unwrap();
+        assert_eq!(first.sequence.next.as_ref().map(|l| &l.id), Some(&c_id));
+        let second = store.story(&c_id).await.unwrap().unwrap();
+        assert_eq!(
+            second.sequence.previous.as_ref().map(|l| &l.id),
+            Some(&a_id)
+        );
+        assert_eq!(second.sequence.next, None);
+    }
 }

@@ -98,7 +98,7 @@ async fn story(app: &App, sub: &Subscription, now: DateTime<Utc>) -> Result<bool
         return Ok(false);
     };
     // The topic moved on to a new event: the subscription follows it there.
-    if let Some(next) = app.store.latest_event(row.key).await? {
+    if let Some(next) = app.store.latest_event(&row).await? {
         let story = app.store.with_coverage(next).await?;
         let sides = side_bits(&app.coverage(&story).by_side);
         return app
