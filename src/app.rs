@@ -13,7 +13,7 @@ use crate::config::{Config, ConfigError, Settings};
 use crate::digest::{lead_outlets, Digest};
 use crate::ingest::import::{JsonlReader, LineError};
 use crate::ingest::{normalise, IncomingArticle};
-use crate::model::{Story, StoryId};
+use crate::model::{Article, Story, StoryId};
 use crate::outlets::{OutletDirectory, OutletTableError};
 use crate::pipeline::{self, BatchReport};
 use crate::store::{Mode, Scope, SearchTerms, Store, StoreError, StoryRow};
@@ -371,6 +371,16 @@ impl App {
             &self.settings.blindspot,
             &self.settings.factuality,
         )
+    }
+
+    /// The first article of up to `n` covering outlets, sides interleaved (what a digest
+    /// shows, and what a model is given to summarise).
+    pub async fn lead_articles(&self, story: &Story, n: usize) -> Result<Vec<Article>, StoreError> {
+        let leads: Vec<i64> = lead_outlets(story, &self.outlets, n)
+            .iter()
+            .map(|o| o.first_article)
+            .collect();
+        self.store.articles_by_seq(&leads).await
     }
 
     /// A story's digest: reads the few articles it shows.

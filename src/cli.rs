@@ -101,6 +101,16 @@ pub enum Command {
         #[arg(value_name = "FILE")]
         file: PathBuf,
     },
+    /// Ask the configured language model (`[llm]`) for a story's key points and check them
+    /// against the sources: what it wrote, what was dropped and why
+    Summarise {
+        /// The story: its id, or words of its headline
+        #[arg(long, value_name = "ID")]
+        story: String,
+        /// Print the result without storing it (storing is not available yet)
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 impl Command {
@@ -190,10 +200,62 @@ async fn dispatch(app: &App, command: Command) -> Result<Outcome> {
         Command::Ingest { once: false } => ingest_until_stopped(app).await,
         Command::Feeds { enable } => feeds(app, enable).await,
         Command::Import { file } => import(app, file).await,
+        Command::Summarise { story, dry_run } => summarise(app, &story, dry_run).await,
         Command::Run | Command::Commands { .. } => {
             unreachable!("handled before the store is opened")
         }
     }
+}
+
+/// `storybot summarise --story ID --dry-run`: the model's key points for a story, checked.
+async fn summarise(app: &App, query: &str, dry_run: bool) -> Result<Outcome> {
+    let Some(settings) = app.settings.llm.as_ref() else {
+        anyhow::bail!(
+            "no language model is configured: set [llm] base_url and model in the configuration \
+             (see README, \"Key points written by a model\")"
+        );
+    };
+    if !dry_run {
+        anyhow::bail!(
+            "storing written key points is not available yet; run with --dry-run to see what \
+             the model writes for this story"
+        );
+    }
+    let Lookup::Found(story) = app.find_story(query).await? else {
+        eprintln!(
+            "no story matches {:?}",
+            crate::text::truncate_chars(query, 80)
+        );
+        return Ok(Outcome::NothingFound);
+    };
+    let client = crate::llm::Client::new(settings)?;
+    let articles = app.lead_articles(&story, 20).await?;
+    let written = crate::llm::write(&client, &articles, &app.outlets).await?;
+    let mut out = anstream::stdout().lock();
+    writeln!(out, "{}\nstory {}\n", written.title, story.id)?;
+    writeln!(
+        out,
+        "Key points (written by {}, checked against the sources)",
+        settings.model
+    )?;
+    for p in &written.points {
+        let cited: Vec<String> = p.citations.iter().map(|n| format!("[{n}]")).collect();
+        writeln!(out, "  • {} {}", p.text, cited.join(""))?;
+    }
+    if !written.framing.is_empty() {
+        writeln!(out, "\nHow each side covers it")?;
+        for (side, sentence) in &written.framing {
+            writeln!(out, "  {side}: {sentence}")?;
+        }
+    }
+    for (point, why) in &written.dropped {
+        writeln!(out, "\nDropped: {point}\n  because it {why}")?;
+    }
+    writeln!(out, "\nSources")?;
+    for (i, a) in articles.iter().take(20).enumerate() {
+        writeln!(out, "  [{}] {} · {}", i + 1, a.outlet, a.url)?;
+    }
+    Ok(Outcome::Done)
 }
 
 fn commands_payload() -> Result<Outcome> {

@@ -5,7 +5,8 @@
 //! [`ingest`] (articles in, normalised, matched to rated [`outlets`]) → [`cluster`] (which
 //! story) → [`summarise`] (title, key points, coverage, bias distribution, blindspot) →
 //! [`store`] (SQLite or Postgres, full-text search) → [`digest`] (Discord payload, terminal
-//! text, PNG). The write path runs cluster, summarise and store in transactions; [`app`] holds
+//! text, PNG). Optionally [`llm`] writes key points with a model the operator runs, checked
+//! against the sources. The write path runs cluster, summarise and store in transactions; [`app`] holds
 //! the shared state that the front ends ([`cli`], [`discord`]) use; [`subscriptions`] is the
 //! subscription domain that `discord` adapts; [`workers`] supervises background loops.
 //! Foundations: [`model`], [`config`] (settings validated once), [`payload`] (Discord's types
@@ -27,6 +28,7 @@ pub mod discord;
 pub mod error;
 mod fnv;
 pub mod ingest;
+pub mod llm;
 pub mod model;
 pub mod outlets;
 pub mod payload;

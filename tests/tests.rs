@@ -6,6 +6,7 @@
 //! - `discord_bot`: the real serenity/poise client against the fake Discord;
 //! - `feeds`: feeds through the real fetcher from a real HTTP server, and feed fixtures;
 //! - `hardening`: the faults an outside audit found, each kept as a test of its class;
+//! - `llm`: key points from a language model, against a fake OpenAI-compatible server;
 //! - `outlets_table`: the shipped ratings table is exactly what the derivation gives;
 //! - `store_and_search`: SQLite (and Postgres) store, import, search, determinism;
 //! - `subscriptions`: subscriptions delivered exactly once, across kills and DST.
@@ -22,6 +23,8 @@ mod discord_bot;
 mod feeds;
 #[path = "suite/hardening.rs"]
 mod hardening;
+#[path = "suite/llm.rs"]
+mod llm;
 #[path = "suite/outlets_table.rs"]
 mod outlets_table;
 #[path = "suite/store_and_search.rs"]

@@ -18,7 +18,7 @@ use std::time::Duration;
 
 pub use raw::{
     BlindspotConfig, ClusterConfig, Config, DigestConfig, DiscordConfig, FactualityConfig,
-    FeedConfig, IngestConfig, OutletOverride, StoreConfig, SubscriptionsConfig,
+    FeedConfig, IngestConfig, LlmConfig, OutletOverride, StoreConfig, SubscriptionsConfig,
 };
 
 use crate::model::{Bias, Factuality, Outlet};
@@ -112,6 +112,33 @@ pub struct Settings {
     pub outlets: Vec<Outlet>,
     pub discord: DiscordSettings,
     pub subscriptions: SubscriptionSettings,
+    /// Key points written by a language model, when `[llm] base_url` is set.
+    pub llm: Option<LlmSettings>,
+}
+
+/// A validated `[llm]` section.
+#[derive(Clone, PartialEq)]
+pub struct LlmSettings {
+    /// The chat-completions base URL, without a trailing slash.
+    pub base_url: String,
+    pub model: String,
+    /// The environment variable that holds the API key, if the server needs one.
+    pub api_key_env: Option<String>,
+    pub timeout: Duration,
+    pub max_concurrent: usize,
+    pub max_requests_per_hour: u32,
+    pub min_sources: i64,
+    pub resummarise_growth_percent: i64,
+}
+
+impl std::fmt::Debug for LlmSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LlmSettings")
+            .field("base_url", &crate::secrets::redact_url(&self.base_url))
+            .field("model", &self.model)
+            .field("api_key_env", &self.api_key_env)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -228,6 +255,9 @@ pub mod ranges {
     pub const MIN_RATED_SOURCES: RangeInclusive<u64> = 1..=1_000;
     pub const SHARE_PERCENT: RangeInclusive<u64> = 0..=100;
     pub const LOW_SHARE: RangeInclusive<u64> = 1..=100;
+    pub const LLM_TIMEOUT_SECONDS: RangeInclusive<u64> = 1..=600;
+    pub const LLM_CONCURRENT: RangeInclusive<u64> = 1..=64;
+    pub const LLM_PER_HOUR: RangeInclusive<u64> = 1..=100_000;
     pub const CLUSTER_WINDOW_HOURS: RangeInclusive<u64> = 1..=720;
     pub const CLUSTER_MAX_SPAN_HOURS: RangeInclusive<u64> = 1..=8_760;
     pub const INTERVAL_MINUTES: RangeInclusive<u64> = 1..=10_080;
@@ -341,6 +371,7 @@ impl Settings {
         let outlets = outlet_overrides(&check, &c.outlets)?;
         let discord = discord_settings(&check, &c.discord)?;
         let subscriptions = subscription_settings(&check, &c.subscriptions)?;
+        let llm = llm_settings(&check, &c.llm)?;
         if c.store.url.trim().is_empty() {
             return Err(check.invalid("store.url is empty".into()));
         }
@@ -360,6 +391,7 @@ impl Settings {
             outlets,
             discord,
             subscriptions,
+            llm,
         })
     }
 
@@ -530,6 +562,64 @@ fn discord_settings(check: &Check<'_>, d: &DiscordConfig) -> Result<DiscordSetti
     })
 }
 
+fn llm_settings(check: &Check<'_>, l: &LlmConfig) -> Result<Option<LlmSettings>, ConfigError> {
+    use ranges::*;
+    let Some(base_url) = &l.base_url else {
+        return Ok(None);
+    };
+    let parsed = url::Url::parse(base_url).map_err(|e| {
+        check.invalid(format!(
+            "llm.base_url {:?} is not a URL: {e}",
+            crate::secrets::redact_url(base_url)
+        ))
+    })?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+        return Err(check.invalid(format!(
+            "llm.base_url {:?} must be an http:// or https:// URL",
+            crate::secrets::redact_url(base_url)
+        )));
+    }
+    if l.model.trim().is_empty() {
+        return Err(check.invalid("llm.model must name the model to call".into()));
+    }
+    if let Some(var) = &l.api_key_env {
+        let valid = !var.is_empty()
+            && var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            && !var.starts_with(|c: char| c.is_ascii_digit());
+        if !valid {
+            return Err(check.invalid(format!(
+                "llm.api_key_env must be the name of an environment variable (A-Z, 0-9, _), \
+                 not the key itself ({} characters given)",
+                var.chars().count()
+            )));
+        }
+    }
+    let key = |k: &str| format!("llm.{k}");
+    Ok(Some(LlmSettings {
+        base_url: base_url.trim_end_matches('/').to_string(),
+        model: l.model.trim().to_string(),
+        api_key_env: l.api_key_env.clone(),
+        timeout: Duration::from_secs(check.range(
+            &key("timeout_seconds"),
+            l.timeout_seconds,
+            LLM_TIMEOUT_SECONDS,
+        )?),
+        max_concurrent: check.range(&key("max_concurrent"), l.max_concurrent, LLM_CONCURRENT)?
+            as usize,
+        max_requests_per_hour: check.range(
+            &key("max_requests_per_hour"),
+            l.max_requests_per_hour,
+            LLM_PER_HOUR,
+        )? as u32,
+        min_sources: check.range(&key("min_sources"), l.min_sources, MIN_SOURCES)? as i64,
+        resummarise_growth_percent: check.range(
+            &key("resummarise_growth_percent"),
+            l.resummarise_growth_percent,
+            GROWTH_PERCENT,
+        )? as i64,
+    }))
+}
+
 fn subscription_settings(
     check: &Check<'_>,
     s: &SubscriptionsConfig,
@@ -693,10 +783,40 @@ mod tests {
                 "discord.requests_per_second",
             ),
             ("[blindspot]\nmax_share = 356\n", "blindspot.max_share"),
+            ("[factuality]\nlow_share = 0\n", "factuality.low_share"),
+            (
+                "[llm]\nbase_url = \"http://localhost:11434/v1\"\nmodel = \"m\"\ntimeout_seconds = 0\n",
+                "llm.timeout_seconds",
+            ),
         ] {
             let e = parse(text).map(|_| ()).unwrap_err().to_string();
             assert!(e.contains(key) && e.contains("out of range"), "{text}: {e}");
         }
+    }
+
+    #[test]
+    fn an_llm_section_is_checked_and_never_echoes_a_key() {
+        let e = |text: &str| parse(text).map(|_| ()).unwrap_err().to_string();
+        let bad_url = e("[llm]\nbase_url = \"ftp://host/v1\"\nmodel = \"m\"\n");
+        assert!(
+            bad_url.contains("llm.base_url") && bad_url.contains("http"),
+            "{bad_url}"
+        );
+        let no_model = e("[llm]\nbase_url = \"http://localhost/v1\"\n");
+        assert!(no_model.contains("llm.model"), "{no_model}");
+        // A key pasted where the variable's name belongs is refused without being repeated.
+        let pasted = e(
+            "[llm]\nbase_url = \"http://h/v1\"\nmodel = \"m\"\napi_key_env = \"sk-live-abc123\"\n",
+        );
+        assert!(pasted.contains("llm.api_key_env"), "{pasted}");
+        assert!(!pasted.contains("abc123"), "{pasted}");
+        let secret_url = e("[llm]\nbase_url = \"ftp://user:hunter2@h/v1\"\nmodel = \"m\"\n");
+        assert!(!secret_url.contains("hunter2"), "{secret_url}");
+        let ok = parse("[llm]\nbase_url = \"http://localhost:11434/v1/\"\nmodel = \"llama3\"\n")
+            .unwrap();
+        let llm = Settings::new(&ok).unwrap().llm.unwrap();
+        assert_eq!(llm.base_url, "http://localhost:11434/v1");
+        assert!(Settings::new(&Config::default()).unwrap().llm.is_none());
     }
 
     #[test]

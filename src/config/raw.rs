@@ -21,6 +21,7 @@ pub struct Config {
     pub ingest: IngestConfig,
     pub discord: DiscordConfig,
     pub subscriptions: SubscriptionsConfig,
+    pub llm: LlmConfig,
     /// The feeds to poll.
     pub feeds: Vec<FeedConfig>,
     /// Outlets added to, or overriding, the bundled ratings table.
@@ -95,6 +96,37 @@ impl Default for DiscordConfig {
             defer_after_ms: 1_500,
             requests_per_second: 48,
             summary_minutes: 30,
+        }
+    }
+}
+
+/// `[llm]`: key points written by a language model the operator runs (off without `base_url`).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LlmConfig {
+    /// A server speaking OpenAI's chat-completions API (`https://host/v1`).
+    pub base_url: Option<String>,
+    pub model: String,
+    /// The name of the environment variable holding the API key (never the key itself).
+    pub api_key_env: Option<String>,
+    pub timeout_seconds: u64,
+    pub max_concurrent: u64,
+    pub max_requests_per_hour: u64,
+    pub min_sources: u64,
+    pub resummarise_growth_percent: u64,
+}
+
+impl Default for LlmConfig {
+    fn default() -> Self {
+        LlmConfig {
+            base_url: None,
+            model: String::new(),
+            api_key_env: None,
+            timeout_seconds: 60,
+            max_concurrent: 2,
+            max_requests_per_hour: 120,
+            min_sources: 3,
+            resummarise_growth_percent: 50,
         }
     }
 }

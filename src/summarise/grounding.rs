@@ -72,7 +72,7 @@ impl Grounding {
         Token::scan(text, &self.common)
             .into_iter()
             .map(|t| match t {
-                Token::Name(raw, _) | Token::Number(raw, _) => raw,
+                Token::Name(raw, _) | Token::Number(raw, _) | Token::Initial(raw, ..) => raw,
             })
             .collect()
     }
@@ -108,6 +108,11 @@ fn check(
             Token::Name(raw, stem) if !evidence.supports_name(&stem) => {
                 return Err(Ungrounded::Name(raw));
             }
+            Token::Initial(raw, stem, lower)
+                if !evidence.lower.contains(&lower) && !evidence.supports_name(&stem) =>
+            {
+                return Err(Ungrounded::Name(raw));
+            }
             _ => {}
         }
     }
@@ -117,6 +122,8 @@ fn check(
 /// What the cited sources say: their words (stemmed, lower case), numbers, and normalised text.
 struct Evidence {
     words: HashSet<String>,
+    /// Words the sources write in lower case.
+    lower: HashSet<String>,
     numbers: HashSet<String>,
     text: String,
 }
@@ -133,6 +140,7 @@ impl Evidence {
     fn of(sources: &[&Source<'_>]) -> Evidence {
         let stemmer = stemmer();
         let mut words = HashSet::default();
+        let mut lower = HashSet::default();
         let mut numbers = HashSet::default();
         let mut text = String::new();
         for s in sources {
@@ -144,6 +152,9 @@ impl Evidence {
                         }
                         None => {
                             words.insert(stem(&stemmer, w));
+                            if w.chars().next().is_some_and(char::is_lowercase) {
+                                lower.insert(w.to_string());
+                            }
                         }
                     }
                 }
@@ -153,6 +164,7 @@ impl Evidence {
         }
         Evidence {
             words,
+            lower,
             numbers,
             text,
         }
@@ -163,6 +175,9 @@ impl Evidence {
 enum Token {
     /// (as written, stemmed lower case)
     Name(String, String),
+    /// A capitalised word opening a sentence: a name unless the sources write it in lower case
+    /// ("The", "Prosecutors"). (as written, stemmed lower case, lower case)
+    Initial(String, String, String),
     /// (as written, normalised value)
     Number(String, String),
 }
@@ -191,6 +206,17 @@ impl Token {
             };
             if let Some(v) = number_value(w) {
                 out.push(Token::Number(w.to_string(), v));
+            } else if sentence_start
+                && !title_case
+                && w.chars().next().is_some_and(char::is_uppercase)
+                && !is_all_caps(w)
+                && !crate::text::is_stop_word(&w.to_lowercase())
+            {
+                out.push(Token::Initial(
+                    w.to_string(),
+                    stem(&stemmer, w),
+                    w.to_lowercase(),
+                ));
             } else if name(w, sentence_start) {
                 let run_goes_on = !title_case
                     && !ends_sentence
@@ -385,8 +411,13 @@ mod tests {
         let p = point("Pelosi called it \"a step for families\".", &[1]);
         assert!(matches!(check(&p, &SOURCES), Err(Ungrounded::Quote(_))));
         // Supported, but only by a source the point does not cite.
-        let p = point("Democrats say 85% of households get checks.", &[1]);
+        let p = point("The bill gives 85% of households checks.", &[1]);
         assert_eq!(check(&p, &SOURCES), Err(Ungrounded::Number("85".into())));
+        let p = point("Democrats say households get checks.", &[1]);
+        assert_eq!(
+            check(&p, &SOURCES),
+            Err(Ungrounded::Name("Democrats".into()))
+        );
     }
 
     #[test]
@@ -398,6 +429,14 @@ mod tests {
             check(&p, &SOURCES),
             Err(Ungrounded::Name("McCarthy".into()))
         );
+    }
+
+    #[test]
+    fn an_invented_name_opening_a_sentence_fails_but_ordinary_words_do_not() {
+        let p = point("Zorblax passed the bill.", &[1]);
+        assert_eq!(check(&p, &SOURCES), Err(Ungrounded::Name("Zorblax".into())));
+        let p = point("Checks of $1,400 were passed by the House.", &[1]);
+        assert_eq!(check(&p, &SOURCES), Ok(()));
     }
 
     #[test]

@@ -1,0 +1,168 @@
+//! The model's answer: parsed, validated against the schema's rules, and grounded point by
+//! point; what was dropped is kept with the reason.
+
+use serde::Deserialize;
+
+use super::client::LlmError;
+use super::prompt::Prompt;
+use crate::summarise::grounding::{Grounding, Point, Ungrounded};
+
+/// Longest title, in characters.
+const MAX_TITLE_CHARS: usize = 100;
+/// Fewest grounded points that replace the extractive ones.
+pub const MIN_POINTS: usize = 3;
+const MAX_POINTS: usize = 5;
+
+/// What the model wrote, as checked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Written {
+    pub title: String,
+    /// The grounded points, each with the articles it cites.
+    pub points: Vec<Point>,
+    /// The points that failed the check, with why.
+    pub dropped: Vec<(String, Ungrounded)>,
+    /// One sentence per covering side on how it frames the story: (side, sentence).
+    pub framing: Vec<(String, String)>,
+}
+
+/// Why a story keeps its extractive points.
+#[derive(Debug, thiserror::Error)]
+pub enum WrittenError {
+    #[error(transparent)]
+    Call(#[from] LlmError),
+    #[error("the model's answer is not JSON: {0}")]
+    NotJson(String),
+    #[error("the model's answer breaks the schema: {0}")]
+    Schema(String),
+    #[error("only {kept} of the model's points are grounded in the articles (at least {MIN_POINTS} needed); dropped: {}", dropped.iter().map(|(p, why)| format!("{p:?} ({why})")).collect::<Vec<_>>().join("; "))]
+    TooFewGrounded {
+        kept: usize,
+        dropped: Vec<(String, Ungrounded)>,
+    },
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Raw {
+    title: String,
+    key_points: Vec<RawPoint>,
+    #[serde(default)]
+    framing: Option<RawFraming>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPoint {
+    text: String,
+    sources: Vec<usize>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFraming {
+    left: Option<String>,
+    center: Option<String>,
+    right: Option<String>,
+}
+
+/// The JSON schema the model is asked to answer in.
+pub fn schema() -> serde_json::Value {
+    let side = serde_json::json!({"type": ["string", "null"]});
+    serde_json::json!({
+        "type": "object",
+        "additionalProperties": false,
+        "required": ["title", "key_points", "framing"],
+        "properties": {
+            "title": {"type": "string", "maxLength": MAX_TITLE_CHARS},
+            "key_points": {
+                "type": "array", "minItems": MIN_POINTS, "maxItems": MAX_POINTS,
+                "items": {
+                    "type": "object", "additionalProperties": false,
+                    "required": ["text", "sources"],
+                    "properties": {
+                        "text": {"type": "string"},
+                        "sources": {"type": "array", "minItems": 1, "items": {"type": "integer"}}
+                    }
+                }
+            },
+            "framing": {
+                "type": "object", "additionalProperties": false,
+                "required": ["left", "center", "right"],
+                "properties": {"left": side, "center": side, "right": side}
+            }
+        }
+    })
+}
+
+/// Parses and checks the model's answer to `prompt`.
+pub fn check(raw: &str, prompt: &Prompt) -> Result<Written, WrittenError> {
+    // Some servers wrap JSON in a code fence even in JSON mode.
+    let body = raw
+        .trim()
+        .trim_start_matches("```json")
+        .trim_start_matches("```")
+        .trim_end_matches("```")
+        .trim();
+    let parsed: Raw = serde_json::from_str(body).map_err(|e| match e.classify() {
+        serde_json::error::Category::Data => WrittenError::Schema(e.to_string()),
+        _ => WrittenError::NotJson(e.to_string()),
+    })?;
+    let title = parsed.title.trim().to_string();
+    if title.is_empty() || title.chars().count() > MAX_TITLE_CHARS {
+        return Err(WrittenError::Schema(format!(
+            "the title must have 1 to {MAX_TITLE_CHARS} characters, not {}",
+            title.chars().count()
+        )));
+    }
+    if !(MIN_POINTS..=MAX_POINTS).contains(&parsed.key_points.len()) {
+        return Err(WrittenError::Schema(format!(
+            "{} key points instead of {MIN_POINTS} to {MAX_POINTS}",
+            parsed.key_points.len()
+        )));
+    }
+    let sources = prompt.sources();
+    let grounding = Grounding::default();
+    let (mut points, mut dropped) = (Vec::new(), Vec::new());
+    for p in parsed.key_points {
+        let point = Point {
+            text: p.text.trim().to_string(),
+            citations: p.sources,
+        };
+        match grounding.check(&point, &sources) {
+            Ok(()) => points.push(point),
+            Err(why) => {
+                tracing::info!(point = %point.text, reason = %why, "written key point dropped");
+                dropped.push((point.text, why));
+            }
+        }
+    }
+    if points.len() < MIN_POINTS {
+        return Err(WrittenError::TooFewGrounded {
+            kept: points.len(),
+            dropped,
+        });
+    }
+    Ok(Written {
+        title,
+        points,
+        dropped,
+        framing: framing(parsed.framing.unwrap_or_default(), prompt),
+    })
+}
+
+/// The framing sentences of the sides that cover the story.
+fn framing(f: RawFraming, prompt: &Prompt) -> Vec<(String, String)> {
+    use crate::model::Side;
+    [
+        (Side::Left, f.left),
+        (Side::Center, f.center),
+        (Side::Right, f.right),
+    ]
+    .into_iter()
+    .filter(|(side, _)| prompt.articles.iter().any(|a| a.side == Some(*side)))
+    .filter_map(|(side, s)| {
+        let s = s?.trim().to_string();
+        (!s.is_empty()).then(|| (side.label().to_string(), s))
+    })
+    .collect()
+}
