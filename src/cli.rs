@@ -101,6 +101,12 @@ pub enum Command {
         #[arg(value_name = "FILE")]
         file: PathBuf,
     },
+    /// The language model (`[llm]`): `storybot llm check` verifies the server, the model and
+    /// its support for the answer's JSON schema
+    Llm {
+        #[command(subcommand)]
+        action: LlmAction,
+    },
     /// Ask the configured language model (`[llm]`) for a story's key points and check them
     /// against the sources: what it wrote, what was dropped and why
     Summarise {
@@ -111,6 +117,14 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+}
+
+/// What to do with the language model.
+#[derive(Debug, Subcommand)]
+pub enum LlmAction {
+    /// Summarise a small built-in story: the server answers, the model exists, the schema is
+    /// honoured (or JSON mode is used) and the answer passes the grounding check
+    Check,
 }
 
 impl Command {
@@ -201,20 +215,46 @@ async fn dispatch(app: &App, command: Command) -> Result<Outcome> {
         Command::Feeds { enable } => feeds(app, enable).await,
         Command::Import { file } => import(app, file).await,
         Command::Summarise { story, dry_run } => summarise(app, &story, dry_run).await,
+        Command::Llm {
+            action: LlmAction::Check,
+        } => llm_check(app).await,
         Command::Run | Command::Commands { .. } => {
             unreachable!("handled before the store is opened")
         }
     }
 }
 
-/// `storybot summarise --story ID --dry-run`: the model's key points for a story, checked.
-async fn summarise(app: &App, query: &str, dry_run: bool) -> Result<Outcome> {
-    let Some(settings) = app.settings.llm.as_ref() else {
-        anyhow::bail!(
+/// The configured `[llm]` settings, or an error saying how to configure them.
+fn llm_settings(app: &App) -> Result<&crate::config::LlmSettings> {
+    app.settings.llm.as_ref().ok_or_else(|| {
+        anyhow::anyhow!(
             "no language model is configured: set [llm] base_url and model in the configuration \
              (see README, \"Key points written by a model\")"
-        );
+        )
+    })
+}
+
+/// `storybot llm check`: the server, the model and its schema support, on a built-in story.
+async fn llm_check(app: &App) -> Result<Outcome> {
+    let client = crate::llm::Client::new(llm_settings(app)?)?;
+    let report = crate::llm::check_endpoint(&client).await?;
+    let mode = if report.structured {
+        "structured output (JSON schema)"
+    } else {
+        "JSON mode (the server refused a JSON schema; answers are validated here)"
     };
+    println!(
+        "ok: {} answered in {} ms with {mode}; {} grounded key points on the sample story",
+        client.describe(),
+        report.elapsed.as_millis(),
+        report.points
+    );
+    Ok(Outcome::Done)
+}
+
+/// `storybot summarise --story ID --dry-run`: the model's key points for a story, checked.
+async fn summarise(app: &App, query: &str, dry_run: bool) -> Result<Outcome> {
+    let settings = llm_settings(app)?;
     if !dry_run {
         anyhow::bail!(
             "storing written key points is not available yet; run with --dry-run to see what \

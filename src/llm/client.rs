@@ -88,24 +88,34 @@ impl Client {
         })
     }
 
-    /// The model's answer (the message content) to `messages`, in `schema`.
+    /// The model's answer (the message content) to `messages`, in `schema`, and whether the
+    /// server honoured the schema (`false`: it only offered JSON mode).
     pub async fn complete(
         &self,
         messages: &[(&str, String)],
         schema: &serde_json::Value,
-    ) -> Result<String, LlmError> {
+    ) -> Result<(String, bool), LlmError> {
         let format = serde_json::json!({
             "type": "json_schema",
             "json_schema": {"name": "story_summary", "strict": true, "schema": schema}
         });
         match self.call(messages, format).await {
             // A server without structured output: JSON mode, validated by us all the same.
-            Err(LlmError::Status { status: 400, .. }) => {
-                self.call(messages, serde_json::json!({"type": "json_object"}))
-                    .await
-            }
-            other => other,
+            Err(LlmError::Status { status: 400, .. }) => self
+                .call(messages, serde_json::json!({"type": "json_object"}))
+                .await
+                .map(|content| (content, false)),
+            other => other.map(|content| (content, true)),
         }
+    }
+
+    /// The model's name and the server, for messages (credentials masked).
+    pub fn describe(&self) -> String {
+        format!(
+            "{} at {}",
+            self.settings.model,
+            crate::secrets::redact_url(&self.settings.base_url)
+        )
     }
 
     async fn call(

@@ -28,8 +28,65 @@ pub async fn write(
     outlets: &OutletDirectory,
 ) -> Result<Written, WrittenError> {
     let prompt = prompt::Prompt::new(articles, outlets);
-    let raw = client
+    let (raw, _) = client
         .complete(&prompt.messages(), &answer::schema())
         .await?;
     answer::check(&raw, &prompt)
+}
+
+/// What `storybot llm check` found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EndpointCheck {
+    /// The server honoured the JSON schema (else JSON mode was used).
+    pub structured: bool,
+    pub elapsed: std::time::Duration,
+    /// Grounded points of the sample story.
+    pub points: usize,
+}
+
+/// Summarises a small built-in story: checks the server, the model, the schema support and
+/// that the answer passes validation and grounding.
+pub async fn check_endpoint(client: &Client) -> Result<EndpointCheck, WrittenError> {
+    let now = chrono::Utc::now();
+    let article = |outlet: &str, title: &str, summary: &str| Article {
+        url: format!("https://{outlet}.example/bridge"),
+        title: title.into(),
+        summary: summary.into(),
+        outlet: outlet.into(),
+        domain: format!("{outlet}.example"),
+        published: now,
+        fetched: now,
+    };
+    let articles = [
+        article(
+            "a",
+            "Council approves Elm River bridge",
+            "The city council voted 7 to 2 on Monday to build a new bridge over the Elm River. \
+             Construction starts in May.",
+        ),
+        article(
+            "b",
+            "Elm River bridge wins council vote",
+            "The bridge will cost $40 million, Mayor Ana Ruiz said. Work begins in May and \
+             ends in 2027.",
+        ),
+        article(
+            "c",
+            "New bridge approved despite objections",
+            "Two council members voted against the bridge, citing its $40 million cost. The \
+             mayor said tolls are not planned.",
+        ),
+    ];
+    let prompt = prompt::Prompt::new(&articles, &OutletDirectory::default());
+    let started = std::time::Instant::now();
+    let (raw, structured) = client
+        .complete(&prompt.messages(), &answer::schema())
+        .await?;
+    let elapsed = started.elapsed();
+    let written = answer::check(&raw, &prompt)?;
+    Ok(EndpointCheck {
+        structured,
+        elapsed,
+        points: written.points.len(),
+    })
 }

@@ -215,3 +215,58 @@ async fn a_server_without_structured_output_gets_json_mode() {
     assert!(out.status.success(), "{stderr}");
     assert_eq!(stdout.matches("  • ").count(), 3, "{stdout}");
 }
+
+async fn llm_check(dir: &Path) -> Output {
+    let dir = dir.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_storybot"))
+            .args(["llm", "check"])
+            .current_dir(dir)
+            .env("NO_COLOR", "1")
+            .env("STORYBOT_TEST_LLM_KEY", KEY)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn llm_check_reports_the_model_and_its_schema_support() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(Grounded)
+        .mount(&server)
+        .await;
+    let dir = folder(&server, 30);
+    let out = llm_check(dir.path()).await;
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stdout.starts_with("ok: test-model at http://127.0.0.1")
+            && stdout.contains("structured output (JSON schema)")
+            && stdout.contains("3 grounded key points"),
+        "{stdout}"
+    );
+
+    // Without the key in the environment: a plain message naming the variable.
+    let out = tokio::task::spawn_blocking({
+        let dir = dir.path().to_path_buf();
+        move || {
+            std::process::Command::new(env!("CARGO_BIN_EXE_storybot"))
+                .args(["llm", "check"])
+                .current_dir(dir)
+                .env_remove("STORYBOT_TEST_LLM_KEY")
+                .output()
+                .unwrap()
+        }
+    })
+    .await
+    .unwrap();
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr.contains("STORYBOT_TEST_LLM_KEY") && stderr.contains("not set"),
+        "{stderr}"
+    );
+}
