@@ -71,8 +71,10 @@ impl Grounding {
     pub fn checked_terms(&self, text: &str) -> Vec<String> {
         Token::scan(text, &self.common)
             .into_iter()
-            .map(|t| match t {
-                Token::Name(raw, _) | Token::Number(raw, _) | Token::Initial(raw, ..) => raw,
+            .filter_map(|t| match t {
+                Token::Name(raw, _) | Token::Number(raw, _) => Some(raw),
+                // A sentence's first word is a name only by the sources' evidence.
+                Token::Initial(..) => None,
             })
             .collect()
     }
@@ -105,11 +107,16 @@ fn check(
             Token::Number(raw, value) if !evidence.numbers.contains(&value) => {
                 return Err(Ungrounded::Number(raw));
             }
-            Token::Name(raw, stem) if !evidence.supports_name(&stem) => {
+            Token::Name(raw, stem)
+                if !evidence.supports_name(&stem)
+                    && !(is_all_caps(&raw) && evidence.initialisms.contains(&stem)) =>
+            {
                 return Err(Ungrounded::Name(raw));
             }
             Token::Initial(raw, stem, lower)
-                if !evidence.lower.contains(&lower) && !evidence.supports_name(&stem) =>
+                if !evidence.lower.contains(&lower)
+                    && !common.contains(&lower)
+                    && !evidence.supports_name(&stem) =>
             {
                 return Err(Ungrounded::Name(raw));
             }
@@ -124,6 +131,8 @@ struct Evidence {
     words: HashSet<String>,
     /// Words the sources write in lower case.
     lower: HashSet<String>,
+    /// The initials of the sources' multi-word names ("aca" for "Affordable Care Act").
+    initialisms: HashSet<String>,
     numbers: HashSet<String>,
     text: String,
 }
@@ -142,12 +151,18 @@ impl Evidence {
         let mut words = HashSet::default();
         let mut lower = HashSet::default();
         let mut numbers = HashSet::default();
+        let mut initialisms = HashSet::default();
         let mut text = String::new();
         for s in sources {
             for part in [s.title, s.text] {
-                for w in split_words(part) {
+                let part_words: Vec<&str> = split_words(part).collect();
+                initialisms.extend(initials_of_runs(&part_words));
+                for (i, &w) in part_words.iter().enumerate() {
                     match number_value(w) {
                         Some(v) => {
+                            if let Some(scaled) = scaled(&v, part_words.get(i + 1).copied()) {
+                                numbers.insert(scaled);
+                            }
                             numbers.insert(v);
                         }
                         None => {
@@ -165,6 +180,7 @@ impl Evidence {
         Evidence {
             words,
             lower,
+            initialisms,
             numbers,
             text,
         }
@@ -205,7 +221,10 @@ impl Token {
                 }
             };
             if let Some(v) = number_value(w) {
-                out.push(Token::Number(w.to_string(), v));
+                // "3.3 million" is 3300000, as "3,300,000" would be.
+                let next = words.get(i + 1).map(|(n, _)| *n);
+                let value = scaled(&v, next).unwrap_or(v);
+                out.push(Token::Number(w.to_string(), value));
             } else if sentence_start
                 && !title_case
                 && w.chars().next().is_some_and(char::is_uppercase)
@@ -318,6 +337,43 @@ fn number_value(w: &str) -> Option<String> {
     } else {
         value.to_string()
     })
+}
+
+/// The value of `value` followed by a scale word ("million"), if it is.
+fn scaled(value: &str, next: Option<&str>) -> Option<String> {
+    let factor = match next?.to_ascii_lowercase().as_str() {
+        "thousand" => 1e3,
+        "million" => 1e6,
+        "billion" => 1e9,
+        "trillion" => 1e12,
+        _ => return None,
+    };
+    let v: f64 = value.parse().ok()?;
+    let product = (v * factor).round();
+    (product.is_finite() && product < 1e18).then(|| format!("{}", product as u64))
+}
+
+/// The initials of each run of two or more capitalised words (lower-case function words such as
+/// "of" and "and" may join a run): "Customs and Border Protection" gives "cbp".
+fn initials_of_runs(words: &[&str]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut run = String::new();
+    let mut flush = |run: &mut String| {
+        if run.chars().count() >= 2 {
+            out.push(std::mem::take(run));
+        }
+        run.clear();
+    };
+    for w in words {
+        let first = w.chars().next();
+        if first.is_some_and(char::is_uppercase) {
+            run.extend(first.map(|c| c.to_ascii_lowercase()));
+        } else if !(crate::text::is_stop_word(w) && !run.is_empty()) {
+            flush(&mut run);
+        }
+    }
+    flush(&mut run);
+    out
 }
 
 /// Text between quotation marks (straight or curly), of at least two words.
@@ -437,6 +493,20 @@ mod tests {
         assert_eq!(check(&p, &SOURCES), Err(Ungrounded::Name("Zorblax".into())));
         let p = point("Checks of $1,400 were passed by the House.", &[1]);
         assert_eq!(check(&p, &SOURCES), Ok(()));
+    }
+
+    #[test]
+    fn acronyms_and_scale_words_are_understood() {
+        let sources = [Source {
+            title: "Court hears Affordable Care Act case",
+            text: "Customs and Border Protection counted 3,300,000 crossings.",
+        }];
+        let p = point("The ACA is before the court.", &[1]);
+        assert_eq!(check(&p, &sources), Ok(()));
+        let p = point("CBP counted 3.3 million crossings.", &[1]);
+        assert_eq!(check(&p, &sources), Ok(()));
+        let p = point("The FBI counted 3.4 million crossings.", &[1]);
+        assert_eq!(check(&p, &sources), Err(Ungrounded::Name("FBI".into())));
     }
 
     #[test]
