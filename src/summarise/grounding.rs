@@ -107,10 +107,7 @@ fn check(
             Token::Number(raw, value) if !evidence.numbers.contains(&value) => {
                 return Err(Ungrounded::Number(raw));
             }
-            Token::Name(raw, stem)
-                if !evidence.supports_name(&stem)
-                    && !(is_all_caps(&raw) && evidence.initialisms.contains(&stem)) =>
-            {
+            Token::Name(raw, stem) if !evidence.supports(&raw, &stem) => {
                 return Err(Ungrounded::Name(raw));
             }
             Token::Initial(raw, stem, lower)
@@ -138,6 +135,12 @@ struct Evidence {
 }
 
 impl Evidence {
+    /// A name as written and stemmed: its stem, a shorter form of it, or (in capitals) the
+    /// initials of a name in the sources.
+    fn supports(&self, raw: &str, stem: &str) -> bool {
+        self.supports_name(stem) || (is_all_caps(raw) && self.initialisms.contains(stem))
+    }
+
     /// A name's stem, or a shorter form of it ("asian" by "asia", "iranians" by "iran").
     fn supports_name(&self, stem: &str) -> bool {
         let chars: Vec<(usize, char)> = stem.char_indices().collect();
@@ -368,7 +371,7 @@ fn initials_of_runs(words: &[&str]) -> Vec<String> {
         let first = w.chars().next();
         if first.is_some_and(char::is_uppercase) {
             run.extend(first.map(|c| c.to_ascii_lowercase()));
-        } else if !(crate::text::is_stop_word(w) && !run.is_empty()) {
+        } else if run.is_empty() || !crate::text::is_stop_word(w) {
             flush(&mut run);
         }
     }
