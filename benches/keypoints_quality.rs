@@ -12,7 +12,10 @@
 //!
 //! Storybot's word rarity comes from its clusterer, as in production: here the clusterer has
 //! seen the NeuS train and validation articles go by (the stream a running bot would see).
-//! `cargo bench --bench keypoints_quality` (`-- --sweep` shows the neighbouring settings).
+//! `cargo bench --bench keypoints_quality` (`-- --sweep` shows the neighbouring settings;
+//! `-- --llm URL MODEL` scores a language model's checked key points the same way, with the
+//! key, if the server needs one, in `STORYBOT_LLM_KEY`; a story whose answer fails keeps its
+//! extractive points, and the count is printed).
 //!
 //! ROUGE here: lower-case, non-alphanumerics as spaces, Snowball English stemming (the Porter
 //! family; the reference scores used the original Porter stemmer), F1 per story, averaged.
@@ -278,6 +281,64 @@ fn ours(data: &Data, clusterer: &Clusterer, params: &SummaryParams) -> (Totals, 
     (full, points, n)
 }
 
+/// A language model's checked key points (extractive where its answer fails), scored.
+fn written(data: &Data, clusterer: &Clusterer, url: &str, model: &str) -> anyhow::Result<()> {
+    let settings = storybot::config::LlmSettings {
+        base_url: url.trim_end_matches('/').to_string(),
+        model: model.to_string(),
+        api_key_env: std::env::var("STORYBOT_LLM_KEY")
+            .is_ok()
+            .then(|| "STORYBOT_LLM_KEY".to_string()),
+        timeout: std::time::Duration::from_secs(120),
+        max_concurrent: 1,
+        max_requests_per_hour: 100_000,
+        min_sources: 1,
+        resummarise_growth_percent: 50,
+    };
+    let client = storybot::llm::Client::new(&settings)?;
+    let outlets = storybot::outlets::OutletDirectory::load(&[])?;
+    let runtime = tokio::runtime::Runtime::new()?;
+    let stemmer = Stemmer::create(Algorithm::English);
+    let params = SummaryParams::default();
+    let (mut full, mut fallbacks, mut dropped, mut n) = (Totals::default(), 0, 0, 0.0);
+    for (line, target) in data.val.lines().zip(data.targets.lines()) {
+        let now = Utc::now();
+        let arts: Vec<Article> = articles(line)
+            .into_iter()
+            .enumerate()
+            .map(|(i, (title, body))| Article {
+                url: format!("https://outlet{i}.example/{n}"),
+                title,
+                summary: body,
+                outlet: format!("Outlet {i}"),
+                domain: format!("outlet{i}.example"),
+                published: now,
+                fetched: now,
+            })
+            .collect();
+        let text = match runtime.block_on(storybot::llm::write(&client, &arts, &outlets)) {
+            Ok(w) => {
+                dropped += w.dropped.len();
+                let points: Vec<&str> = w.points.iter().map(|p| p.text.as_str()).collect();
+                format!("{} {}", w.title, points.join(" "))
+            }
+            Err(e) => {
+                fallbacks += 1;
+                eprintln!("story {n}: {e}");
+                let mut story = StoryText::read(&arts, &params);
+                story.set_rarity(|stem| clusterer.rarity(stem));
+                let s = story.summarise(&params);
+                format!("{} {}", s.title, s.key_points.join(" "))
+            }
+        };
+        full.add(&stemmer, &text, &reference(target));
+        n += 1.0;
+    }
+    full.print(&format!("{model}: title + checked points"), n);
+    println!("{fallbacks} stories kept extractive points; {dropped} points dropped as ungrounded");
+    Ok(())
+}
+
 /// The two baselines.
 fn baselines(data: &Data) -> (Totals, Totals) {
     let stemmer = Stemmer::create(Algorithm::English);
@@ -310,7 +371,14 @@ fn main() -> anyhow::Result<()> {
         targets: std::fs::read_to_string(dir.join("val.target"))?,
     };
     let clusterer = stream(&data);
-    if std::env::args().any(|a| a == "--sweep") {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--llm") {
+        let (Some(url), Some(model)) = (args.get(i + 1), args.get(i + 2)) else {
+            anyhow::bail!("usage: cargo bench --bench keypoints_quality -- --llm URL MODEL");
+        };
+        return written(&data, &clusterer, url, model);
+    }
+    if args.iter().any(|a| a == "--sweep") {
         // Development aid: how the scores move around the shipped setting.
         let base = SummaryParams::default();
         for word_budget in [70usize, 80, 86, 95] {
