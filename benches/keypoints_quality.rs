@@ -249,26 +249,31 @@ fn stream(data: &Data) -> Clusterer {
     clusterer
 }
 
+/// The articles of a NeuS line as storybot stores them (story `n`, one outlet per article).
+fn story_articles(line: &str, n: f64) -> Vec<Article> {
+    let now = Utc::now();
+    articles(line)
+        .into_iter()
+        .enumerate()
+        .map(|(i, (title, body))| Article {
+            url: format!("https://outlet{i}.example/{n}"),
+            title,
+            summary: body,
+            outlet: format!("Outlet {i}"),
+            domain: format!("outlet{i}.example"),
+            published: now,
+            fetched: now,
+        })
+        .collect()
+}
+
 /// Ours with `params`: (title + key points, key points alone).
 fn ours(data: &Data, clusterer: &Clusterer, params: &SummaryParams) -> (Totals, Totals, f64) {
     let stemmer = Stemmer::create(Algorithm::English);
     let (mut full, mut points) = (Totals::default(), Totals::default());
     let mut n = 0.0;
     for (line, target) in data.val.lines().zip(data.targets.lines()) {
-        let now = Utc::now();
-        let arts: Vec<Article> = articles(line)
-            .into_iter()
-            .enumerate()
-            .map(|(i, (title, body))| Article {
-                url: format!("https://outlet{i}.example/{n}"),
-                title,
-                summary: body,
-                outlet: format!("Outlet {i}"),
-                domain: format!("outlet{i}.example"),
-                published: now,
-                fetched: now,
-            })
-            .collect();
+        let arts = story_articles(line, n);
         let mut text = StoryText::read(&arts, params);
         text.set_rarity(|stem| clusterer.rarity(stem));
         let summary = text.summarise(params);
@@ -302,20 +307,7 @@ fn written(data: &Data, clusterer: &Clusterer, url: &str, model: &str) -> anyhow
     let params = SummaryParams::default();
     let (mut full, mut fallbacks, mut dropped, mut n) = (Totals::default(), 0, 0, 0.0);
     for (line, target) in data.val.lines().zip(data.targets.lines()) {
-        let now = Utc::now();
-        let arts: Vec<Article> = articles(line)
-            .into_iter()
-            .enumerate()
-            .map(|(i, (title, body))| Article {
-                url: format!("https://outlet{i}.example/{n}"),
-                title,
-                summary: body,
-                outlet: format!("Outlet {i}"),
-                domain: format!("outlet{i}.example"),
-                published: now,
-                fetched: now,
-            })
-            .collect();
+        let arts = story_articles(line, n);
         let text = match runtime.block_on(storybot::llm::write(&client, &arts, &outlets)) {
             Ok(w) => {
                 dropped += w.dropped.len();

@@ -18,7 +18,7 @@ use chrono::{DateTime, Utc};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use super::{time, Backend, Store, StoreError};
+use super::{time, Backend, Store, StoreError, StoreTx};
 use crate::model::{
     Delivery, DeliveryState, Follow, FollowKind, NewSubscription, StoryId, StoryKey, Subscription,
 };
@@ -136,6 +136,33 @@ async fn check_subscribe(
 }
 
 /// The nonce of a delivery: fixed by its unique key, at most 25 characters (Discord's limit).
+/// Records one delivery in the outbox, once per subscription, subject and revision; whether
+/// it was new.
+async fn insert_delivery(
+    tx: &mut StoreTx,
+    sub: &Subscription,
+    subject: &str,
+    revision: i64,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let inserted = sqlx::query(
+        "INSERT INTO deliveries (subscription_id, subject, revision, channel_id, nonce, \
+           next_attempt, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+         ON CONFLICT (subscription_id, subject, revision) DO NOTHING",
+    )
+    .bind(sub.id)
+    .bind(subject)
+    .bind(revision)
+    .bind(sub.channel_id as i64)
+    .bind(nonce(sub.id, subject, revision))
+    .bind(now.timestamp())
+    .bind(now.timestamp())
+    .execute(&mut *tx.tx)
+    .await?
+    .rows_affected();
+    Ok(inserted > 0)
+}
+
 pub(crate) fn nonce(subscription_id: i64, subject: &str, revision: i64) -> String {
     let h = crate::fnv::hash(format!("{subscription_id}:{subject}:{revision}").as_bytes());
     format!("sb{h:016x}")
@@ -346,22 +373,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let mut tx = self.begin().await?;
-        let inserted = sqlx::query(
-            "INSERT INTO deliveries (subscription_id, subject, revision, channel_id, nonce, \
-               next_attempt, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
-             ON CONFLICT (subscription_id, subject, revision) DO NOTHING",
-        )
-        .bind(sub.id)
-        .bind(subject)
-        .bind(revision)
-        .bind(sub.channel_id as i64)
-        .bind(nonce(sub.id, subject, revision))
-        .bind(now.timestamp())
-        .bind(now.timestamp())
-        .execute(&mut *tx.tx)
-        .await?
-        .rows_affected()
-            > 0;
+        let inserted = insert_delivery(&mut tx, sub, subject, revision, now).await?;
         if let Some((count, sides)) = progress {
             sqlx::query("UPDATE subscriptions SET last_count = $1, last_sides = $2 WHERE id = $3")
                 .bind(count)
@@ -384,21 +396,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let mut tx = self.begin().await?;
-        let inserted = sqlx::query(
-            "INSERT INTO deliveries (subscription_id, subject, revision, channel_id, nonce, \
-               next_attempt, created_at) VALUES ($1, $2, 0, $3, $4, $5, $6) \
-             ON CONFLICT (subscription_id, subject, revision) DO NOTHING",
-        )
-        .bind(sub.id)
-        .bind(next.as_str())
-        .bind(sub.channel_id as i64)
-        .bind(nonce(sub.id, next.as_str(), 0))
-        .bind(now.timestamp())
-        .bind(now.timestamp())
-        .execute(&mut *tx.tx)
-        .await?
-        .rows_affected()
-            > 0;
+        let inserted = insert_delivery(&mut tx, sub, next.as_str(), 0, now).await?;
         sqlx::query(
             "UPDATE subscriptions SET story_id = $1, last_count = $2, last_sides = $3 WHERE id = $4",
         )

@@ -25,20 +25,34 @@ fn folder(server: &MockServer, timeout_seconds: u64) -> tempfile::TempDir {
     dir
 }
 
-async fn summarise(dir: &Path) -> Output {
+/// Runs `storybot ARGS` in `dir` at trace level, with the API key in the environment or not.
+async fn storybot(dir: &Path, args: &'static [&'static str], with_key: bool) -> Output {
     let dir = dir.to_path_buf();
     tokio::task::spawn_blocking(move || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_storybot"))
-            .args(["summarise", "--story", "GM recall", "--dry-run"])
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_storybot"));
+        command
+            .args(args)
             .current_dir(dir)
             .env("NO_COLOR", "1")
-            .env("RUST_LOG", "trace")
-            .env("STORYBOT_TEST_LLM_KEY", KEY)
-            .output()
-            .unwrap()
+            .env("RUST_LOG", "trace");
+        if with_key {
+            command.env("STORYBOT_TEST_LLM_KEY", KEY);
+        } else {
+            command.env_remove("STORYBOT_TEST_LLM_KEY");
+        }
+        command.output().unwrap()
     })
     .await
     .unwrap()
+}
+
+async fn summarise(dir: &Path) -> Output {
+    storybot(
+        dir,
+        &["summarise", "--story", "GM recall", "--dry-run"],
+        true,
+    )
+    .await
 }
 
 fn text(o: &Output) -> (String, String) {
@@ -217,18 +231,7 @@ async fn a_server_without_structured_output_gets_json_mode() {
 }
 
 async fn llm_check(dir: &Path) -> Output {
-    let dir = dir.to_path_buf();
-    tokio::task::spawn_blocking(move || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_storybot"))
-            .args(["llm", "check"])
-            .current_dir(dir)
-            .env("NO_COLOR", "1")
-            .env("STORYBOT_TEST_LLM_KEY", KEY)
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap()
+    storybot(dir, &["llm", "check"], true).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -250,19 +253,7 @@ async fn llm_check_reports_the_model_and_its_schema_support() {
     );
 
     // Without the key in the environment: a plain message naming the variable.
-    let out = tokio::task::spawn_blocking({
-        let dir = dir.path().to_path_buf();
-        move || {
-            std::process::Command::new(env!("CARGO_BIN_EXE_storybot"))
-                .args(["llm", "check"])
-                .current_dir(dir)
-                .env_remove("STORYBOT_TEST_LLM_KEY")
-                .output()
-                .unwrap()
-        }
-    })
-    .await
-    .unwrap();
+    let out = storybot(dir.path(), &["llm", "check"], false).await;
     let (_, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(2));
     assert!(
