@@ -107,13 +107,15 @@ pub enum Command {
         #[command(subcommand)]
         action: LlmAction,
     },
-    /// Ask the configured language model (`[llm]`) for a story's key points and check them
-    /// against the sources: what it wrote, what was dropped and why
+    /// Ask the configured language model (`[llm]`) for key points now, checked against the
+    /// sources, and store them: every story due (as the queue beside ingest would), or one
+    /// story; prints what was written, what was dropped and why
     Summarise {
-        /// The story: its id, or words of its headline
+        /// One story (its id, or words of its headline), asked for whether due or not
         #[arg(long, value_name = "ID")]
-        story: String,
-        /// Print the result without storing it (storing is not available yet)
+        story: Option<String>,
+        /// Store nothing: with --story, print what the model writes; without, list the stories
+        /// that are due, asking the model nothing
         #[arg(long)]
         dry_run: bool,
     },
@@ -214,7 +216,14 @@ async fn dispatch(app: &App, command: Command) -> Result<Outcome> {
         Command::Ingest { once: false } => ingest_until_stopped(app).await,
         Command::Feeds { enable } => feeds(app, enable).await,
         Command::Import { file } => import(app, file).await,
-        Command::Summarise { story, dry_run } => summarise(app, &story, dry_run).await,
+        Command::Summarise {
+            story: Some(story),
+            dry_run,
+        } => summarise_story(app, &story, dry_run).await,
+        Command::Summarise {
+            story: None,
+            dry_run,
+        } => summarise_due(app, dry_run).await,
         Command::Llm {
             action: LlmAction::Check,
         } => llm_check(app).await,
@@ -252,15 +261,10 @@ async fn llm_check(app: &App) -> Result<Outcome> {
     Ok(Outcome::Done)
 }
 
-/// `storybot summarise --story ID --dry-run`: the model's key points for a story, checked.
-async fn summarise(app: &App, query: &str, dry_run: bool) -> Result<Outcome> {
+/// `storybot summarise --story ID [--dry-run]`: the model's key points for a story, checked,
+/// and stored unless it is a dry run.
+async fn summarise_story(app: &App, query: &str, dry_run: bool) -> Result<Outcome> {
     let settings = llm_settings(app)?;
-    if !dry_run {
-        anyhow::bail!(
-            "storing written key points is not available yet; run with --dry-run to see what \
-             the model writes for this story"
-        );
-    }
     let Lookup::Found(story) = app.find_story(query).await? else {
         eprintln!(
             "no story matches {:?}",
@@ -269,8 +273,14 @@ async fn summarise(app: &App, query: &str, dry_run: bool) -> Result<Outcome> {
         return Ok(Outcome::NothingFound);
     };
     let client = crate::llm::Client::new(settings)?;
-    let articles = app.lead_articles(&story, 20).await?;
-    let written = crate::llm::write(&client, &articles, &app.outlets).await?;
+    let row = app
+        .store
+        .story_rows(&[story.key])
+        .await?
+        .pop()
+        .ok_or_else(|| anyhow::anyhow!("story {} vanished while being read", story.id))?;
+    let asked = crate::llm_queue::ask(app, &client, &row, dry_run).await?;
+    let written = asked.answer?;
     let mut out = anstream::stdout().lock();
     writeln!(out, "{}\nstory {}\n", written.title, story.id)?;
     writeln!(
@@ -284,17 +294,84 @@ async fn summarise(app: &App, query: &str, dry_run: bool) -> Result<Outcome> {
     }
     if !written.framing.is_empty() {
         writeln!(out, "\nHow each side covers it")?;
-        for (side, sentence) in &written.framing {
-            writeln!(out, "  {side}: {sentence}")?;
+        for f in &written.framing {
+            writeln!(out, "  {}: {}", f.side.label(), f.sentence)?;
         }
     }
     for (point, why) in &written.dropped {
         writeln!(out, "\nDropped: {point}\n  because it {why}")?;
     }
     writeln!(out, "\nSources")?;
-    for (i, a) in articles.iter().take(20).enumerate() {
+    for (i, a) in asked.articles.iter().enumerate() {
         writeln!(out, "  [{}] {} · {}", i + 1, a.outlet, a.url)?;
     }
+    let stored = if dry_run {
+        "not stored (dry run)"
+    } else {
+        "stored"
+    };
+    writeln!(out, "\n{stored}")?;
+    Ok(Outcome::Done)
+}
+
+/// `storybot summarise [--dry-run]`: every due story now, within the hourly cap; a dry run
+/// lists them.
+async fn summarise_due(app: &App, dry_run: bool) -> Result<Outcome> {
+    let settings = llm_settings(app)?.clone();
+    let mut queue = crate::llm_queue::Queue::new(app.clone(), settings).await?;
+    let mut out = anstream::stdout().lock();
+    if dry_run {
+        let due = queue.due_now(1000).await?;
+        for row in &due {
+            writeln!(
+                out,
+                "due  {}  {} ({} articles)",
+                row.id, row.title, row.article_count
+            )?;
+        }
+        writeln!(out, "{} stories due", due.len())?;
+        return Ok(Outcome::Done);
+    }
+    let (mut written, mut rejected) = (0, 0);
+    loop {
+        let round = queue.round().await?;
+        for r in &round.results {
+            use crate::llm_queue::StoryOutcome::*;
+            match &r.outcome {
+                Written { kept, dropped } => {
+                    written += 1;
+                    writeln!(
+                        out,
+                        "written   {}  {} ({kept} points kept, {} dropped)",
+                        r.id,
+                        r.title,
+                        dropped.len()
+                    )?;
+                    for (point, why) in dropped {
+                        writeln!(out, "  dropped: {point}\n    because it {why}")?;
+                    }
+                }
+                Rejected(why) => {
+                    rejected += 1;
+                    writeln!(out, "kept extractive  {}  {}: {why}", r.id, r.title)?;
+                }
+                Unavailable(e) => anyhow::bail!(
+                    "the model server failed ({e}); {written} stories written before that"
+                ),
+            }
+        }
+        if round.capped {
+            writeln!(out, "llm.max_requests_per_hour reached; the rest wait")?;
+            break;
+        }
+        if round.results.is_empty() {
+            break;
+        }
+    }
+    writeln!(
+        out,
+        "{written} stories written, {rejected} kept their extractive points"
+    )?;
     Ok(Outcome::Done)
 }
 
@@ -508,6 +585,7 @@ async fn ingest_once(app: &App) -> Result<Outcome> {
 async fn ingest_until_stopped(app: &App) -> Result<Outcome> {
     let poller = poller(app)?;
     let mut workers = crate::workers::Workers::new();
+    crate::llm_queue::spawn(&mut workers, app)?;
     let (app, p) = (app.clone(), poller.clone());
     workers.spawn("feed ingest", move |stop| {
         let (app, p) = (app.clone(), p.clone());

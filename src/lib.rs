@@ -29,6 +29,7 @@ pub mod error;
 mod fnv;
 pub mod ingest;
 pub mod llm;
+pub mod llm_queue;
 pub mod model;
 pub mod outlets;
 pub mod payload;

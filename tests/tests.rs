@@ -7,6 +7,7 @@
 //! - `feeds`: feeds through the real fetcher from a real HTTP server, and feed fixtures;
 //! - `hardening`: the faults an outside audit found, each kept as a test of its class;
 //! - `llm`: key points from a language model, against a fake OpenAI-compatible server;
+//! - `llm_queue`: the queue that asks for them beside ingest, its cap and its backoff;
 //! - `outlets_table`: the shipped ratings table is exactly what the derivation gives;
 //! - `store_and_search`: SQLite (and Postgres) store, import, search, determinism;
 //! - `subscriptions`: subscriptions delivered exactly once, across kills and DST.
@@ -25,6 +26,8 @@ mod feeds;
 mod hardening;
 #[path = "suite/llm.rs"]
 mod llm;
+#[path = "suite/llm_queue.rs"]
+mod llm_queue;
 #[path = "suite/outlets_table.rs"]
 mod outlets_table;
 #[path = "suite/store_and_search.rs"]

@@ -1,5 +1,5 @@
 //! A digest built from hostile text (title, key points, headlines, outlet names, the titles of
-//! the topic's previous and next events), rendered as
+//! the topic's previous and next events, a model's name and its framing sentences), rendered as
 //! a Discord message. Invariants: every Discord limit is met, the message parses nothing as a
 //! mention, and no mention or masked link from the input survives unescaped.
 #![no_main]
@@ -10,7 +10,7 @@ use storybot::config::{BlindspotRule, FactualityRule};
 use storybot::digest::embed::message;
 use storybot::payload::limits::EMBED_TOTAL_MAX;
 use storybot::digest::{Digest, Headline};
-use storybot::model::{Bias, Factuality, Sequence, StoryId, StoryLink};
+use storybot::model::{Bias, Factuality, Framing, Sequence, Side, StoryId, StoryLink};
 use storybot::summarise::{Coverage, FactualityMix};
 
 #[derive(Debug, Arbitrary)]
@@ -26,6 +26,9 @@ struct Input {
     /// Titles of the previous and next events of the topic.
     previous: Option<String>,
     next: Option<String>,
+    /// The model that wrote the key points, and its framing sentences per side.
+    model: Option<String>,
+    framing: [Option<String>; 3],
 }
 
 fn utf16(s: &str) -> usize {
@@ -68,6 +71,12 @@ fuzz_target!(|input: Input| {
         title: input.title,
         link: None,
         key_points: input.points,
+        key_points_by: input.model,
+        framing: [Side::Left, Side::Center, Side::Right]
+            .into_iter()
+            .zip(input.framing)
+            .filter_map(|(side, s)| s.map(|sentence| Framing { side, sentence }))
+            .collect(),
         coverage,
         headlines,
         sequence: Sequence {

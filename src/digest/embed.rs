@@ -50,6 +50,9 @@ pub fn embed(d: &Digest) -> Embed {
         field("Bias distribution", &bias_field(c)),
         field("Coverage details", &details_field(c, &d.sequence)),
     ];
+    if !d.framing.is_empty() {
+        fields.insert(1, field("How each side covers it", &framing_field(d)));
+    }
     let headlines = headlines_field(&d.headlines);
     if !headlines.is_empty() {
         fields.push(field("Top headlines", &headlines));
@@ -63,7 +66,7 @@ pub fn embed(d: &Digest) -> Embed {
     let mut embed = Embed {
         title: escape_within(&d.title, TITLE_MAX),
         url: d.link.as_deref().and_then(link_url),
-        description: truncate_utf16(&description(d), DESCRIPTION_MAX),
+        description: description(d, DESCRIPTION_MAX),
         color: colour(c.dominant()),
         fields,
         image: Some(Image {
@@ -74,32 +77,57 @@ pub fn embed(d: &Digest) -> Embed {
             .last_updated
             .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
     };
-    fit_total(&mut embed);
+    fit_total(&mut embed, d);
     embed
 }
 
 /// The key points as bullets, then the counts.
-fn description(d: &Digest) -> String {
+fn description(d: &Digest, max: usize) -> String {
     let c = &d.coverage;
-    let mut description = String::new();
-    for point in &d.key_points {
-        let line = format!("• {}\n", escape_within(point, 400));
-        if utf16_len(&description) + utf16_len(&line) > DESCRIPTION_MAX - 200 {
-            break;
-        }
-        description.push_str(&line);
+    // Under the points: who wrote them (Discord's subtext, a small grey line), the counts.
+    let mut tail = String::new();
+    if let Some(model) = &d.key_points_by {
+        tail.push_str(&format!(
+            "-# Written by {}, checked against the sources\n",
+            escape_within(model, 80)
+        ));
     }
-    if !description.is_empty() {
-        description.push('\n');
-    }
-    description.push_str(&format!(
-        "**{} {} · {} {}**",
+    tail.push_str(&format!(
+        "\n**{} {} · {} {}**",
         c.articles,
         plural(c.articles, "article", "articles"),
         c.sources,
         plural(c.sources, "source", "sources")
     ));
-    description
+    let mut description = String::new();
+    for point in &d.key_points {
+        let line = format!("• {}\n", escape_within(point, 400));
+        if utf16_len(&description) + utf16_len(&line) + utf16_len(&tail) > max {
+            break;
+        }
+        description.push_str(&line);
+    }
+    description.push_str(if description.is_empty() {
+        tail.trim_start()
+    } else {
+        &tail
+    });
+    truncate_utf16(&description, max)
+}
+
+/// One line per covering side: how its outlets frame the story.
+fn framing_field(d: &Digest) -> String {
+    d.framing
+        .iter()
+        .map(|f| {
+            format!(
+                "**{}:** {}",
+                f.side.label(),
+                escape_within(&f.sentence, 300)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// The emoji bar, the percentages and the blindspot flag.
@@ -186,29 +214,28 @@ pub(crate) fn field(name: &str, value: &str) -> Field {
     }
 }
 
-/// Shrinks an embed to the 6,000 total: headlines first (whole lines), then the description.
-fn fit_total(embed: &mut Embed) {
+/// Shrinks an embed to the 6,000 total: headlines first (whole lines) down to
+/// [`KEPT_HEADLINES`], then the description down to [`KEPT_DESCRIPTION`], then the rest.
+fn fit_total(embed: &mut Embed, d: &Digest) {
     embed.fields.truncate(FIELDS_MAX);
     while embed.total_len() > EMBED_TOTAL_MAX {
         let over = embed.total_len() - EMBED_TOTAL_MAX;
-        if let Some(f) = embed
-            .fields
-            .iter_mut()
-            .rev()
-            .find(|f| f.name == "Top headlines")
-        {
-            match f.value.rfind('\n') {
-                Some(i) => {
-                    f.value.truncate(i);
-                    continue;
-                }
-                None => {
-                    embed.fields.retain(|f| f.name != "Top headlines");
-                    continue;
-                }
-            }
+        let lines = headline_lines(embed);
+        if lines > KEPT_HEADLINES {
+            drop_last_headline(embed);
+            continue;
         }
-        let keep = utf16_len(&embed.description).saturating_sub(over);
+        let description = utf16_len(&embed.description);
+        if description > KEPT_DESCRIPTION {
+            let keep = description.saturating_sub(over).max(KEPT_DESCRIPTION);
+            embed.description = self::description(d, keep);
+            continue;
+        }
+        if lines > 0 {
+            drop_last_headline(embed);
+            continue;
+        }
+        let keep = description.saturating_sub(over);
         embed.description = truncate_utf16(&embed.description, keep);
         if embed.total_len() > EMBED_TOTAL_MAX {
             embed.title = truncate_utf16(&embed.title, 64);
@@ -217,6 +244,30 @@ fn fit_total(embed: &mut Embed) {
         if embed.total_len() > EMBED_TOTAL_MAX {
             embed.fields.clear();
         }
+    }
+}
+
+/// Headlines kept before the description is shortened.
+const KEPT_HEADLINES: usize = 3;
+/// Characters (UTF-16) of description kept before the last headlines go.
+const KEPT_DESCRIPTION: usize = 1000;
+
+fn headline_lines(embed: &Embed) -> usize {
+    embed
+        .fields
+        .iter()
+        .find(|f| f.name == "Top headlines")
+        .map_or(0, |f| f.value.lines().count())
+}
+
+/// Removes the last headline line, and the field with its last line.
+fn drop_last_headline(embed: &mut Embed) {
+    let Some(f) = embed.fields.iter_mut().find(|f| f.name == "Top headlines") else {
+        return;
+    };
+    match f.value.rfind('\n') {
+        Some(i) => f.value.truncate(i),
+        None => embed.fields.retain(|f| f.name != "Top headlines"),
     }
 }
 

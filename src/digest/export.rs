@@ -20,6 +20,12 @@ pub struct ExportStory {
     pub id: String,
     pub title: String,
     pub key_points: Vec<String>,
+    /// `"extractive"`, or the name of the model that wrote the title and key points (checked
+    /// against the sources).
+    pub key_points_source: String,
+    /// How each side's outlets frame the story, as the model put it (`null` per side without
+    /// a sentence, all `null` for extractive points).
+    pub framing: ExportFraming,
     pub article_count: usize,
     pub source_count: usize,
     pub first_published: Option<DateTime<Utc>>,
@@ -31,6 +37,29 @@ pub struct ExportStory {
     pub previous_story: Option<String>,
     /// The next event of the same topic, if any.
     pub next_story: Option<String>,
+}
+
+/// One sentence per side, where a model wrote one.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ExportFraming {
+    pub left: Option<String>,
+    pub center: Option<String>,
+    pub right: Option<String>,
+}
+
+impl ExportFraming {
+    fn of(story: &Story) -> ExportFraming {
+        let mut out = ExportFraming::default();
+        for f in story.written.iter().flat_map(|w| &w.framing) {
+            let slot = match f.side {
+                Side::Left => &mut out.left,
+                Side::Center => &mut out.center,
+                Side::Right => &mut out.right,
+            };
+            *slot = Some(f.sentence.clone());
+        }
+        out
+    }
 }
 
 /// The factuality mix over distinct outlets (see [`crate::summarise::factuality`]).
@@ -90,10 +119,16 @@ impl ExportStory {
             &settings.blindspot,
             &settings.factuality,
         );
+        let written = story.written.as_ref();
         ExportStory {
             id: story.id.to_string(),
-            title: story.title.clone(),
-            key_points: story.key_points.clone(),
+            title: written.map_or(&story.title, |w| &w.title).clone(),
+            key_points: written.map_or_else(
+                || story.key_points.clone(),
+                |w| w.points.iter().map(|p| p.text.clone()).collect(),
+            ),
+            key_points_source: written.map_or("extractive", |w| &w.model).to_string(),
+            framing: ExportFraming::of(story),
             article_count: c.articles,
             source_count: c.sources,
             first_published: c.first_published,
@@ -198,6 +233,8 @@ mod tests {
             id: "abcdefgh".into(),
             title: "T".into(),
             key_points: vec![],
+            key_points_source: "extractive".into(),
+            framing: ExportFraming::default(),
             article_count: 1,
             source_count: 1,
             first_published: None,

@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 
 use crate::config::Settings;
 use crate::model::{
-    Article, Bias, Factuality, OutletCoverage, Sequence, Side, Story, StoryId, StoryLink,
+    Article, Bias, Factuality, Framing, OutletCoverage, Sequence, Side, Story, StoryId, StoryLink,
 };
 use crate::outlets::OutletDirectory;
 use crate::summarise::Coverage;
@@ -71,6 +71,10 @@ pub struct Digest {
     /// Where the title links: the configured story page, else the lead article.
     pub link: Option<String>,
     pub key_points: Vec<String>,
+    /// The model that wrote the key points (checked against the sources); `None`: extractive.
+    pub key_points_by: Option<String>,
+    /// How each side's outlets frame the story, when a model wrote the points.
+    pub framing: Vec<Framing>,
     pub coverage: Coverage,
     /// Top headlines: one per outlet, sides interleaved.
     pub headlines: Vec<Headline>,
@@ -102,11 +106,17 @@ impl Digest {
             None => headlines.first().map(|h| h.url.clone()),
             Some(template) => Some(template.replace("{id}", story.id.as_str())),
         };
+        let written = story.written.as_ref();
         Digest {
             id: story.id.clone(),
-            title: story.title.clone(),
+            title: written.map_or(&story.title, |w| &w.title).clone(),
             link,
-            key_points: story.key_points.clone(),
+            key_points: written.map_or_else(
+                || story.key_points.clone(),
+                |w| w.points.iter().map(|p| p.text.clone()).collect(),
+            ),
+            key_points_by: written.map(|w| w.model.clone()),
+            framing: written.map(|w| w.framing.clone()).unwrap_or_default(),
             coverage,
             headlines,
             sequence: story.sequence.clone(),

@@ -53,6 +53,18 @@ pub(crate) fn render(d: &Digest) -> String {
         for p in &d.key_points {
             let _ = writeln!(out, "  • {p}");
         }
+        if let Some(model) = &d.key_points_by {
+            let _ = writeln!(
+                out,
+                "  {DIM}Written by {model}, checked against the sources{DIM:#}"
+            );
+        }
+    }
+    if !d.framing.is_empty() {
+        let _ = writeln!(out, "\n{BOLD}How each side covers it{BOLD:#}");
+        for f in &d.framing {
+            let _ = writeln!(out, "  {}: {}", f.side.label(), f.sentence);
+        }
     }
     let _ = writeln!(out, "\n{BOLD}Bias distribution{BOLD:#}");
     let _ = writeln!(out, "  {}", bar(c));

@@ -41,6 +41,8 @@ pub enum RunError {
     Connect(String),
     #[error("cannot build the HTTP client: {0}")]
     Http(String),
+    #[error("cannot use the language model ([llm]): {0}")]
+    Llm(#[from] crate::llm::LlmError),
 }
 
 /// Checks the token's shape without revealing it.
@@ -166,7 +168,8 @@ async fn client(
 }
 
 /// Starts the background workers, in the order they stop: feed ingest (when feeds are
-/// configured), subscription matching, delivery, the summary line.
+/// configured), written key points (when a model is), subscription matching, delivery, the
+/// summary line.
 fn start_workers(data: Arc<Data>) -> Result<Workers, RunError> {
     let mut workers = Workers::new();
     let ingested = Arc::new(tokio::sync::Notify::new());
@@ -182,6 +185,7 @@ fn start_workers(data: Arc<Data>) -> Result<Workers, RunError> {
             }
         });
     }
+    crate::llm_queue::spawn(&mut workers, &data.app)?;
     let d = data.clone();
     workers.spawn("subscription matching", move |stop| {
         match_loop(d.clone(), ingested.clone(), stop)

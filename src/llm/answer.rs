@@ -5,6 +5,7 @@ use serde::Deserialize;
 
 use super::client::LlmError;
 use super::prompt::Prompt;
+use crate::model::Framing;
 use crate::summarise::grounding::{Grounding, Point, Ungrounded};
 
 /// Longest title, in characters.
@@ -12,6 +13,8 @@ const MAX_TITLE_CHARS: usize = 100;
 /// Fewest grounded points that replace the extractive ones.
 pub const MIN_POINTS: usize = 3;
 const MAX_POINTS: usize = 5;
+/// Longest key point or framing sentence kept, in characters.
+const MAX_POINT_CHARS: usize = 500;
 
 /// What the model wrote, as checked.
 #[derive(Debug, Clone, PartialEq)]
@@ -21,8 +24,8 @@ pub struct Written {
     pub points: Vec<Point>,
     /// The points that failed the check, with why.
     pub dropped: Vec<(String, Ungrounded)>,
-    /// One sentence per covering side on how it frames the story: (side, sentence).
-    pub framing: Vec<(String, String)>,
+    /// One sentence per covering side on how it frames the story.
+    pub framing: Vec<Framing>,
 }
 
 /// Why a story keeps its extractive points.
@@ -107,7 +110,8 @@ pub fn check(raw: &str, prompt: &Prompt) -> Result<Written, WrittenError> {
         serde_json::error::Category::Data => WrittenError::Schema(e.to_string()),
         _ => WrittenError::NotJson(e.to_string()),
     })?;
-    let title = parsed.title.trim().to_string();
+    // The model's text is untrusted like a feed's: no control characters, bounded.
+    let title = crate::text::clean(&parsed.title, 4 * MAX_TITLE_CHARS);
     if title.is_empty() || title.chars().count() > MAX_TITLE_CHARS {
         return Err(WrittenError::Schema(format!(
             "the title must have 1 to {MAX_TITLE_CHARS} characters, not {}",
@@ -125,7 +129,7 @@ pub fn check(raw: &str, prompt: &Prompt) -> Result<Written, WrittenError> {
     let (mut points, mut dropped) = (Vec::new(), Vec::new());
     for p in parsed.key_points {
         let point = Point {
-            text: p.text.trim().to_string(),
+            text: crate::text::clean(&p.text, MAX_POINT_CHARS),
             citations: p.sources,
         };
         match grounding.check(&point, &sources) {
@@ -151,7 +155,7 @@ pub fn check(raw: &str, prompt: &Prompt) -> Result<Written, WrittenError> {
 }
 
 /// The framing sentences of the sides that cover the story.
-fn framing(f: RawFraming, prompt: &Prompt) -> Vec<(String, String)> {
+fn framing(f: RawFraming, prompt: &Prompt) -> Vec<Framing> {
     use crate::model::Side;
     [
         (Side::Left, f.left),
@@ -161,8 +165,8 @@ fn framing(f: RawFraming, prompt: &Prompt) -> Vec<(String, String)> {
     .into_iter()
     .filter(|(side, _)| prompt.articles.iter().any(|a| a.side == Some(*side)))
     .filter_map(|(side, s)| {
-        let s = s?.trim().to_string();
-        (!s.is_empty()).then(|| (side.label().to_string(), s))
+        let sentence = crate::text::clean(&s?, MAX_POINT_CHARS);
+        (!sentence.is_empty()).then_some(Framing { side, sentence })
     })
     .collect()
 }

@@ -14,7 +14,7 @@ use crate::config::LlmSettings;
 const MAX_BODY: usize = 1 << 20;
 
 /// A failed call.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum LlmError {
     #[error("the environment variable {0} (llm.api_key_env) is not set")]
     MissingKey(String),
@@ -36,6 +36,9 @@ pub struct Client {
     http: reqwest::Client,
     settings: LlmSettings,
     key: Option<String>,
+    /// Set once the server refused a JSON schema: later calls go straight to JSON mode, so a
+    /// story costs one request.
+    json_mode_only: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl std::fmt::Debug for Client {
@@ -85,6 +88,7 @@ impl Client {
             http,
             settings: settings.clone(),
             key,
+            json_mode_only: Default::default(),
         })
     }
 
@@ -95,18 +99,29 @@ impl Client {
         messages: &[(&str, String)],
         schema: &serde_json::Value,
     ) -> Result<(String, bool), LlmError> {
+        use std::sync::atomic::Ordering::Relaxed;
+        let json_mode = || serde_json::json!({"type": "json_object"});
+        if self.json_mode_only.load(Relaxed) {
+            return self.call(messages, json_mode()).await.map(|c| (c, false));
+        }
         let format = serde_json::json!({
             "type": "json_schema",
             "json_schema": {"name": "story_summary", "strict": true, "schema": schema}
         });
         match self.call(messages, format).await {
             // A server without structured output: JSON mode, validated by us all the same.
-            Err(LlmError::Status { status: 400, .. }) => self
-                .call(messages, serde_json::json!({"type": "json_object"}))
-                .await
-                .map(|content| (content, false)),
+            Err(LlmError::Status { status: 400, .. }) => {
+                let answer = self.call(messages, json_mode()).await?;
+                self.json_mode_only.store(true, Relaxed);
+                Ok((answer, false))
+            }
             other => other.map(|content| (content, true)),
         }
+    }
+
+    /// The configured model's name.
+    pub fn model(&self) -> &str {
+        &self.settings.model
     }
 
     /// The model's name and the server, for messages (credentials masked).

@@ -8,14 +8,18 @@
 //! every point cites articles, and its names, numbers and quotations are in them. Fewer than
 //! three grounded points and the story keeps its extractive points.
 //!
-//! Today this runs on demand (`storybot summarise --story ID --dry-run`) so an operator can try
-//! a model on real stories; storing written points and the queue beside ingest come next.
+//! What passes is stored with the model's name, the prompt version and the time
+//! ([`crate::store`]'s `written_summaries`), and the digest shows it, labelled, instead of the
+//! extractive points. The queue that asks for it runs beside ingest ([`crate::llm_queue`]);
+//! `storybot summarise` asks on demand.
 
 pub mod answer;
 pub mod client;
 pub mod prompt;
 
-use crate::model::Article;
+use chrono::{DateTime, Utc};
+
+use crate::model::{Article, WrittenPoint, WrittenSummary};
 use crate::outlets::OutletDirectory;
 
 pub use answer::{Written, WrittenError};
@@ -32,6 +36,41 @@ pub async fn write(
         .complete(&prompt.messages(), &answer::schema())
         .await?;
     answer::check(&raw, &prompt)
+}
+
+impl Written {
+    /// What is stored and shown: the points with the URLs of the articles they cite (given
+    /// to the model in `articles`' order).
+    pub fn summary(
+        &self,
+        articles: &[Article],
+        model: &str,
+        article_count: i64,
+        now: DateTime<Utc>,
+    ) -> WrittenSummary {
+        let points = self
+            .points
+            .iter()
+            .map(|p| WrittenPoint {
+                text: p.text.clone(),
+                sources: p
+                    .citations
+                    .iter()
+                    .filter_map(|&n| articles.get(n.checked_sub(1)?))
+                    .map(|a| a.url.clone())
+                    .collect(),
+            })
+            .collect();
+        WrittenSummary {
+            title: self.title.clone(),
+            points,
+            framing: self.framing.clone(),
+            model: model.to_string(),
+            prompt_version: i64::from(prompt::PROMPT_VERSION),
+            written_at: now,
+            article_count,
+        }
+    }
 }
 
 /// What `storybot llm check` found.

@@ -304,6 +304,40 @@ pub struct Story {
     pub outlets: Vec<OutletCoverage>,
     /// The events before and after this one in the same ongoing topic.
     pub sequence: Sequence,
+    /// Key points a language model wrote and the grounding check passed, when `[llm]` is set
+    /// and they have arrived; the digest shows them instead of `key_points`.
+    pub written: Option<WrittenSummary>,
+}
+
+/// A story's title and key points as a language model wrote them, after the grounding check
+/// (see [`crate::llm`]), with what wrote them and when.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WrittenSummary {
+    pub title: String,
+    pub points: Vec<WrittenPoint>,
+    /// One sentence per covering side on how its outlets frame the story.
+    pub framing: Vec<Framing>,
+    /// The model's name, as configured.
+    pub model: String,
+    /// The version of the instructions it was given.
+    pub prompt_version: i64,
+    pub written_at: DateTime<Utc>,
+    /// The story's article count when it was written.
+    pub article_count: i64,
+}
+
+/// A written key point and the URLs of the articles it cites.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WrittenPoint {
+    pub text: String,
+    pub sources: Vec<String>,
+}
+
+/// How one side's outlets frame a story, in a sentence.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Framing {
+    pub side: Side,
+    pub sentence: String,
 }
 
 /// A story's neighbours in its topic: a story that reached its maximum span is continued by a

@@ -20,6 +20,7 @@ mod articles;
 pub(crate) mod feeds;
 pub(crate) mod search;
 pub mod subscriptions;
+mod written;
 
 use std::path::Path;
 use std::sync::Once;
@@ -30,11 +31,12 @@ use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{Any, AnyPool, Executor, Row, SqlSafeStr, Transaction};
 
-use crate::model::{OutletCoverage, Sequence, Story, StoryId, StoryKey, StoryLink};
+use crate::model::{OutletCoverage, Sequence, Story, StoryId, StoryKey, StoryLink, WrittenSummary};
 
 pub use articles::{NewArticle, Order};
 pub(crate) use feeds::FeedState;
 pub(crate) use search::{Mode, Scope, SearchTerms};
+pub use written::{Attempt, Due};
 
 /// How long a writer waits for another process's write to finish before giving up.
 pub(crate) const LOCK_WAIT: Duration = Duration::from_secs(120);
@@ -193,10 +195,15 @@ impl Store {
                         "story_sequences",
                         include_str!(concat!("migrations/", $dir, "/0004_story_sequences.sql")),
                     ),
+                    (
+                        5,
+                        "written_summaries",
+                        include_str!(concat!("migrations/", $dir, "/0005_written_summaries.sql")),
+                    ),
                 ]
             };
         }
-        let steps: [(i64, &str, &'static str); 4] = match self.backend {
+        let steps: [(i64, &str, &'static str); 5] = match self.backend {
             Backend::Sqlite => steps!("sqlite"),
             Backend::Postgres => steps!("postgres"),
         };
@@ -401,12 +408,15 @@ impl Store {
             by_story.entry(key).or_default().push(outlet_coverage(&r)?);
         }
         let mut sequences = self.sequences(&rows).await?;
+        let keys: Vec<StoryKey> = rows.iter().map(|r| r.key).collect();
+        let mut written = self.written(&keys).await?;
         Ok(rows
             .into_iter()
             .map(|row| {
                 let outlets = by_story.remove(&row.key).unwrap_or_default();
                 let sequence = sequences.remove(&row.key).unwrap_or_default();
-                story(row, outlets, sequence)
+                let written = written.remove(&row.key);
+                story(row, outlets, sequence, written)
             })
             .collect())
     }
@@ -887,7 +897,12 @@ fn outlet_coverage(r: &AnyRow) -> Result<OutletCoverage, StoreError> {
     })
 }
 
-fn story(row: StoryRow, outlets: Vec<OutletCoverage>, sequence: Sequence) -> Story {
+fn story(
+    row: StoryRow,
+    outlets: Vec<OutletCoverage>,
+    sequence: Sequence,
+    written: Option<WrittenSummary>,
+) -> Story {
     Story {
         key: row.key,
         id: row.id,
@@ -899,6 +914,7 @@ fn story(row: StoryRow, outlets: Vec<OutletCoverage>, sequence: Sequence) -> Sto
         revision: row.revision,
         outlets,
         sequence,
+        written,
     }
 }
 

@@ -111,6 +111,7 @@ pub fn digest_of(
         revision: 1,
         outlets: coverage,
         sequence: Default::default(),
+        written: None,
     };
     let leads: Vec<storybot::model::Article> =
         storybot::digest::lead_outlets(&story, &outlets, settings.digest.headlines)

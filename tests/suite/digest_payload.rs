@@ -88,6 +88,16 @@ fn overflowing_story(settings: &Settings) -> Digest {
         previous: Some(link("previous")),
         next: Some(link("next")),
     };
+    // Points written by a model with a hostile name, and hostile framing for every side.
+    digest.key_points_by = Some(format!("{hostile} {}", "M".repeat(500)));
+    use storybot::model::Side;
+    digest.framing = [Side::Left, Side::Center, Side::Right]
+        .into_iter()
+        .map(|side| storybot::model::Framing {
+            side,
+            sentence: format!("{hostile} {}", "F".repeat(2000)),
+        })
+        .collect();
     digest
 }
 
@@ -102,6 +112,12 @@ fn overflowing_stories_fit_every_limit_and_validate() {
     let fields = payload["embeds"][0]["fields"].to_string();
     assert!(fields.contains("Factuality: High"), "{fields}");
     assert!(fields.contains("High factuality"), "{fields}");
+    assert!(fields.contains("How each side covers it"), "{fields}");
+    let description = payload["embeds"][0]["description"].as_str().unwrap();
+    assert!(
+        description.contains("checked against the sources"),
+        "{description}"
+    );
     if let Some(mut schema) =
         common::DiscordSchema::load("overflowing_stories_fit_every_limit_and_validate")
     {

@@ -830,3 +830,91 @@ async fn feeds_are_ingested_inside_the_bot_process() {
     assert!(text.contains("3 sources"), "{text}");
     bot.stop().await.unwrap();
 }
+
+/// Answers as [`crate::llm::Grounded`] does, after a pause.
+struct SlowModel;
+
+impl wiremock::Respond for SlowModel {
+    fn respond(&self, request: &wiremock::Request) -> wiremock::ResponseTemplate {
+        wiremock::Respond::respond(&crate::llm::Grounded, request).set_delay(Duration::from_secs(2))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_model_never_delays_story_and_its_checked_points_arrive_labelled() {
+    let server = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .respond_with(SlowModel)
+        .mount(&server)
+        .await;
+    let fake = FakeDiscord::start(TOKEN).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(&fake, &dir.path().join("bot.db"));
+    cfg.llm.base_url = Some(format!("{}/v1", server.uri()));
+    cfg.llm.model = "test-model".into();
+    cfg.llm.max_concurrent = 8;
+    let bot = start(cfg).await;
+    fake.wait_ready(1, WAIT).await;
+
+    // At once, while the model is writing: the extractive points, within the deadline.
+    let story = || {
+        fake.command(
+            "story",
+            json!([{ "name": "query", "type": 3, "value": "GM recall" }]),
+        )
+    };
+    let id = story();
+    let first = callback(&fake, id).await;
+    assert_eq!(first.json.as_ref().unwrap()["type"], 4, "answered at once");
+    assert!(first.at - fake.dispatched_at(id) < Duration::from_millis(2_900));
+    let description = embed(&first)["description"].as_str().unwrap().to_string();
+    assert!(!description.contains("Written by"), "{description}");
+
+    // Then the model's checked points, labelled, with how each side frames the story.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let written = loop {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the written points never arrived"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let r = callback(&fake, story()).await;
+        if embed(&r)["description"]
+            .as_str()
+            .unwrap()
+            .contains("Written by test-model")
+        {
+            break r;
+        }
+    };
+    let e = embed(&written);
+    assert_eq!(
+        e["title"],
+        "GM faces investigations over its ignition recall"
+    );
+    let description = e["description"].as_str().unwrap();
+    assert!(
+        description.contains("-# Written by test-model, checked against the sources"),
+        "{description}"
+    );
+    assert_eq!(description.matches("• ").count(), 3, "{description}");
+    assert!(
+        !description.contains("Zorblax"),
+        "the invented point is dropped"
+    );
+    let framing = e["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "How each side covers it")
+        .expect("a framing field");
+    assert_eq!(
+        framing["value"],
+        "**Left:** Left outlets stress the deaths."
+    );
+    validate(
+        "a_slow_model_never_delays_story_and_its_checked_points_arrive_labelled",
+        &fake,
+    );
+    bot.stop().await.unwrap();
+}

@@ -14,11 +14,16 @@ const KEY: &str = "sk-test-zqxvjw-never-logged";
 
 /// A fresh folder with the shipped config, an `[llm]` section for `server`, and the demo store.
 fn folder(server: &MockServer, timeout_seconds: u64) -> tempfile::TempDir {
+    folder_with(server, &format!("timeout_seconds = {timeout_seconds}\n"))
+}
+
+/// [`folder`] with `more` keys in the `[llm]` section.
+fn folder_with(server: &MockServer, more: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let shipped =
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("config.toml")).unwrap();
     let llm = format!(
-        "\n[llm]\nbase_url = \"{}/v1\"\nmodel = \"test-model\"\napi_key_env = \"STORYBOT_TEST_LLM_KEY\"\ntimeout_seconds = {timeout_seconds}\n",
+        "\n[llm]\nbase_url = \"{}/v1\"\nmodel = \"test-model\"\napi_key_env = \"STORYBOT_TEST_LLM_KEY\"\n{more}",
         server.uri()
     );
     std::fs::write(dir.path().join("config.toml"), shipped + &llm).unwrap();
@@ -26,8 +31,9 @@ fn folder(server: &MockServer, timeout_seconds: u64) -> tempfile::TempDir {
 }
 
 /// Runs `storybot ARGS` in `dir` at trace level, with the API key in the environment or not.
-async fn storybot(dir: &Path, args: &'static [&'static str], with_key: bool) -> Output {
+async fn storybot(dir: &Path, args: &[&str], with_key: bool) -> Output {
     let dir = dir.to_path_buf();
+    let args: Vec<String> = args.iter().map(ToString::to_string).collect();
     tokio::task::spawn_blocking(move || {
         let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_storybot"));
         command
@@ -71,7 +77,7 @@ fn completion(content: &str) -> ResponseTemplate {
 }
 
 /// Answers with each article's headline as a point citing it, and one invented point.
-struct Grounded;
+pub(crate) struct Grounded;
 
 impl Respond for Grounded {
     fn respond(&self, request: &Request) -> ResponseTemplate {
@@ -259,5 +265,114 @@ async fn llm_check_reports_the_model_and_its_schema_support() {
     assert!(
         stderr.contains("STORYBOT_TEST_LLM_KEY") && stderr.contains("not set"),
         "{stderr}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stored_points_show_in_the_digest_labelled_and_in_the_export() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(Grounded)
+        .mount(&server)
+        .await;
+    let dir = folder(&server, 30);
+    let out = storybot(dir.path(), &["summarise", "--story", "GM recall"], true).await;
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stdout.trim_end().ends_with("stored"), "{stdout}");
+
+    // No model is asked to show it: the stored points, labelled.
+    let out = storybot(dir.path(), &["story", "GM recall"], false).await;
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stdout.starts_with("GM faces investigations over its ignition recall"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("Written by test-model, checked against the sources"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("How each side covers it\n  Left: Left outlets stress the deaths."),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("Zorblax"), "{stdout}");
+
+    let out = storybot(dir.path(), &["stories", "--json"], false).await;
+    let stories: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let stories = stories.as_array().unwrap();
+    let gm = stories
+        .iter()
+        .find(|s| s["title"] == "GM faces investigations over its ignition recall")
+        .expect("the written story in the export");
+    assert_eq!(gm["key_points_source"], "test-model");
+    assert_eq!(gm["key_points"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        gm["framing"],
+        json!({"left": "Left outlets stress the deaths.", "center": null, "right": null})
+    );
+    let others: Vec<&Value> = stories.iter().filter(|s| s["id"] != gm["id"]).collect();
+    assert!(!others.is_empty());
+    for s in others {
+        assert_eq!(s["key_points_source"], "extractive");
+        assert_eq!(
+            s["framing"],
+            json!({"left": null, "center": null, "right": null})
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn summarise_fills_the_due_stories_within_the_hourly_cap() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(Grounded)
+        .mount(&server)
+        .await;
+    let dir = folder_with(&server, "max_requests_per_hour = 2\n");
+    let out = storybot(dir.path(), &["summarise", "--dry-run"], true).await;
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    let due: usize = stdout
+        .lines()
+        .last()
+        .and_then(|l| l.strip_suffix(" stories due"))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert!(due > 2, "{stdout}");
+    assert!(
+        server.received_requests().await.unwrap().is_empty(),
+        "a dry run asks nothing"
+    );
+
+    let out = storybot(dir.path(), &["summarise"], true).await;
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(
+        stdout.matches("\nwritten ").count() + usize::from(stdout.starts_with("written ")),
+        2,
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("llm.max_requests_per_hour reached"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("dropped: Senator Zorblax Quux"), "{stdout}");
+    assert_eq!(server.received_requests().await.unwrap().len(), 2);
+
+    // The cap holds across processes: the store remembers the hour's attempts.
+    let out = storybot(dir.path(), &["summarise"], true).await;
+    let (stdout, _) = text(&out);
+    assert!(
+        stdout.contains("llm.max_requests_per_hour reached"),
+        "{stdout}"
+    );
+    assert_eq!(server.received_requests().await.unwrap().len(), 2);
+    let out = storybot(dir.path(), &["summarise", "--dry-run"], true).await;
+    let (stdout, _) = text(&out);
+    assert!(
+        stdout.ends_with(&format!("{} stories due\n", due - 2)),
+        "{stdout}"
     );
 }
