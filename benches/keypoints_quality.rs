@@ -301,6 +301,8 @@ fn written(data: &Data, clusterer: &Clusterer, url: &str, model: &str) -> anyhow
         resummarise_growth_percent: 50,
     };
     let client = storybot::llm::Client::new(&settings)?;
+    // The check's ordinary words, learnt from the stream as the running bot learns them.
+    let grounding = storybot::summarise::grounding::Grounding::learn(data.train.lines());
     let outlets = storybot::outlets::OutletDirectory::load(&[])?;
     let runtime = tokio::runtime::Runtime::new()?;
     let stemmer = Stemmer::create(Algorithm::English);
@@ -308,21 +310,22 @@ fn written(data: &Data, clusterer: &Clusterer, url: &str, model: &str) -> anyhow
     let (mut full, mut fallbacks, mut dropped, mut n) = (Totals::default(), 0, 0, 0.0);
     for (line, target) in data.val.lines().zip(data.targets.lines()) {
         let arts = story_articles(line, n);
-        let text = match runtime.block_on(storybot::llm::write(&client, &arts, &outlets)) {
-            Ok(w) => {
-                dropped += w.dropped.len();
-                let points: Vec<&str> = w.points.iter().map(|p| p.text.as_str()).collect();
-                format!("{} {}", w.title, points.join(" "))
-            }
-            Err(e) => {
-                fallbacks += 1;
-                eprintln!("story {n}: {e}");
-                let mut story = StoryText::read(&arts, &params);
-                story.set_rarity(|stem| clusterer.rarity(stem));
-                let s = story.summarise(&params);
-                format!("{} {}", s.title, s.key_points.join(" "))
-            }
-        };
+        let text =
+            match runtime.block_on(storybot::llm::write(&client, &grounding, &arts, &outlets)) {
+                Ok(w) => {
+                    dropped += w.dropped.len();
+                    let points: Vec<&str> = w.points.iter().map(|p| p.text.as_str()).collect();
+                    format!("{} {}", w.title, points.join(" "))
+                }
+                Err(e) => {
+                    fallbacks += 1;
+                    eprintln!("story {n}: {e}");
+                    let mut story = StoryText::read(&arts, &params);
+                    story.set_rarity(|stem| clusterer.rarity(stem));
+                    let s = story.summarise(&params);
+                    format!("{} {}", s.title, s.key_points.join(" "))
+                }
+            };
         full.add(&stemmer, &text, &reference(target));
         n += 1.0;
     }

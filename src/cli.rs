@@ -272,14 +272,14 @@ async fn summarise_story(app: &App, query: &str, dry_run: bool) -> Result<Outcom
         );
         return Ok(Outcome::NothingFound);
     };
-    let client = crate::llm::Client::new(settings)?;
+    let model = crate::llm_queue::Model::new(app, settings).await?;
     let row = app
         .store
         .story_rows(&[story.key])
         .await?
         .pop()
         .ok_or_else(|| anyhow::anyhow!("story {} vanished while being read", story.id))?;
-    let asked = crate::llm_queue::ask(app, &client, &row, dry_run).await?;
+    let asked = crate::llm_queue::ask(app, &model, &row, dry_run).await?;
     let written = asked.answer?;
     let mut out = anstream::stdout().lock();
     writeln!(out, "{}\nstory {}\n", written.title, story.id)?;

@@ -15,6 +15,7 @@
 //! row is recorded as failed so it cannot hold the queue.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
@@ -24,6 +25,7 @@ use crate::config::LlmSettings;
 use crate::llm::{self, Client, LlmError, Written, WrittenError};
 use crate::model::{Article, StoryId, StoryKey};
 use crate::store::{Attempt, Due, StoreError, StoryRow};
+use crate::summarise::grounding::Grounding;
 use crate::workers::{Backoff, Stop, Workers};
 
 /// Pause between looks at the store when nothing is due.
@@ -84,17 +86,63 @@ pub struct Asked {
     pub answer: Result<Written, WrittenError>,
 }
 
+/// The configured model and the grounding check its answers go through, with the words the
+/// check knows learnt from the store's latest articles.
+#[derive(Clone)]
+pub struct Model {
+    client: Client,
+    grounding: Arc<Grounding>,
+    learnt: Instant,
+}
+
+/// Articles the grounding check learns its words from, the latest first.
+const LEARN_FROM: i64 = 10_000;
+/// How often the grounding check learns its words again.
+const RELEARN: Duration = Duration::from_secs(3600);
+
+impl Model {
+    /// The model of `settings`, its check learnt from `app`'s store.
+    pub async fn new(app: &App, settings: &LlmSettings) -> Result<Model, QueueError> {
+        let client = Client::new(settings)?;
+        Ok(Model {
+            client,
+            grounding: Arc::new(learn(app).await?),
+            learnt: Instant::now(),
+        })
+    }
+
+    /// Learns the check's words again when they are older than [`RELEARN`].
+    async fn refresh(&mut self, app: &App) -> Result<(), StoreError> {
+        if self.learnt.elapsed() >= RELEARN {
+            self.grounding = Arc::new(learn(app).await?);
+            self.learnt = Instant::now();
+        }
+        Ok(())
+    }
+}
+
+/// The grounding check with the words of the store's latest articles (off the async workers:
+/// it reads a few megabytes of text).
+async fn learn(app: &App) -> Result<Grounding, StoreError> {
+    let texts = app.store.latest_texts(LEARN_FROM).await?;
+    Ok(crate::workers::joined(
+        tokio::task::spawn_blocking(move || Grounding::learn(texts.iter().map(String::as_str)))
+            .await,
+    ))
+}
+
 /// Asks the model for one story; unless `dry_run`, stores what passes, or records an unusable
 /// answer as a failed attempt. A server failure is recorded by nobody here.
 pub async fn ask(
     app: &App,
-    client: &Client,
+    model: &Model,
     row: &StoryRow,
     dry_run: bool,
 ) -> Result<Asked, StoreError> {
     let story = app.store.with_coverage(row.clone()).await?;
     let articles = app.lead_articles(&story, ARTICLES).await?;
-    let answer = llm::write(client, &articles, &app.outlets).await;
+    let client = &model.client;
+    let answer = llm::write(client, &model.grounding, &articles, &app.outlets).await;
     if !dry_run {
         match (&answer, StoryOutcome::of(&answer)) {
             (Ok(written), _) => {
@@ -144,7 +192,7 @@ type Finished = (StoryRow, Result<StoryOutcome, StoreError>);
 /// The queue: the client, the hourly cap and the stories that met server failures.
 pub struct Queue {
     app: App,
-    client: Client,
+    model: Model,
     settings: LlmSettings,
     cap: HourlyCap,
     transient: HashMap<StoryKey, u32>,
@@ -154,7 +202,7 @@ impl Queue {
     /// A queue on `app`'s store for the configured model. The hourly cap starts from the
     /// attempts the store recorded in the past hour, so a restart does not reset it.
     pub async fn new(app: App, settings: LlmSettings) -> Result<Queue, QueueError> {
-        let client = Client::new(&settings)?;
+        let model = Model::new(&app, &settings).await?;
         let since = Utc::now() - chrono::Duration::hours(1);
         let recent = app.store.attempts_since(since).await?;
         let mut cap = HourlyCap::new(settings.max_requests_per_hour);
@@ -165,7 +213,7 @@ impl Queue {
         }
         Ok(Queue {
             app,
-            client,
+            model,
             settings,
             cap,
             transient: HashMap::new(),
@@ -175,6 +223,9 @@ impl Queue {
     /// Asks for up to `max_concurrent` due stories at once, within the hourly cap.
     pub async fn round(&mut self) -> Result<Round, StoreError> {
         let due = self.app.store.due_for_writing(&self.due()).await?;
+        if !due.is_empty() {
+            self.model.refresh(&self.app).await?;
+        }
         self.write(due).await
     }
 
@@ -196,9 +247,9 @@ impl Queue {
                 round.capped = true;
                 break;
             }
-            let (app, client) = (self.app.clone(), self.client.clone());
+            let (app, model) = (self.app.clone(), self.model.clone());
             tasks.spawn(async move {
-                let outcome = ask(&app, &client, &row, false)
+                let outcome = ask(&app, &model, &row, false)
                     .await
                     .map(|asked| StoryOutcome::of(&asked.answer));
                 (row, outcome)

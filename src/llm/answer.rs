@@ -98,7 +98,7 @@ pub fn schema() -> serde_json::Value {
 }
 
 /// Parses and checks the model's answer to `prompt`.
-pub fn check(raw: &str, prompt: &Prompt) -> Result<Written, WrittenError> {
+pub fn check(raw: &str, prompt: &Prompt, grounding: &Grounding) -> Result<Written, WrittenError> {
     // Some servers wrap JSON in a code fence even in JSON mode.
     let body = raw
         .trim()
@@ -125,7 +125,6 @@ pub fn check(raw: &str, prompt: &Prompt) -> Result<Written, WrittenError> {
         )));
     }
     let sources = prompt.sources();
-    let grounding = Grounding::default();
     let (mut points, mut dropped) = (Vec::new(), Vec::new());
     for p in parsed.key_points {
         let point = Point {

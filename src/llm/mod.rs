@@ -21,6 +21,7 @@ use chrono::{DateTime, Utc};
 
 use crate::model::{Article, WrittenPoint, WrittenSummary};
 use crate::outlets::OutletDirectory;
+use crate::summarise::grounding::Grounding;
 
 pub use answer::{Written, WrittenError};
 pub use client::{Client, LlmError};
@@ -28,6 +29,7 @@ pub use client::{Client, LlmError};
 /// Asks the model for a story's title and key points and checks them.
 pub async fn write(
     client: &Client,
+    grounding: &Grounding,
     articles: &[Article],
     outlets: &OutletDirectory,
 ) -> Result<Written, WrittenError> {
@@ -35,7 +37,7 @@ pub async fn write(
     let (raw, _) = client
         .complete(&prompt.messages(), &answer::schema())
         .await?;
-    answer::check(&raw, &prompt)
+    answer::check(&raw, &prompt, grounding)
 }
 
 impl Written {
@@ -122,7 +124,7 @@ pub async fn check_endpoint(client: &Client) -> Result<EndpointCheck, WrittenErr
         .complete(&prompt.messages(), &answer::schema())
         .await?;
     let elapsed = started.elapsed();
-    let written = answer::check(&raw, &prompt)?;
+    let written = answer::check(&raw, &prompt, &Grounding::default())?;
     Ok(EndpointCheck {
         structured,
         elapsed,

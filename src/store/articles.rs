@@ -226,6 +226,22 @@ pub enum Order {
 
 impl Store {
     /// Articles by seq, in the order given (missing ones skipped).
+    /// The titles and summaries of the latest `limit` articles stored, one text each: what
+    /// the grounding check learns its words from.
+    pub(crate) async fn latest_texts(&self, limit: i64) -> Result<Vec<String>, StoreError> {
+        sqlx::query("SELECT title, summary FROM articles ORDER BY seq DESC LIMIT $1")
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| {
+                let (title, summary): (String, String) =
+                    (r.try_get("title")?, r.try_get("summary")?);
+                Ok(format!("{title}. {summary}"))
+            })
+            .collect()
+    }
+
     pub(crate) async fn articles_by_seq(&self, seqs: &[i64]) -> Result<Vec<Article>, StoreError> {
         if seqs.is_empty() {
             return Ok(Vec::new());

@@ -1,14 +1,21 @@
 //! The grounding check for written key points: a point may only state names, numbers and
 //! quotations that the articles it cites contain. Checked in code, never trusted to the writer
-//! (a language model, see issue 12): a point that fails is dropped, with the reason.
+//! (a language model, see [`crate::llm`]): a point that fails is dropped, with the reason.
 //!
 //! - **Citations**: at least one, each the number of a source (1-based).
 //! - **Names**: capitalised words inside a sentence and words in capitals ("NATO", "McConnell",
 //!   "Kyiv") must appear in a cited source, compared stemmed and case-blind ("Democrats" is
-//!   supported by "Democratic"). A sentence's first word is a name only in capitals, as any
-//!   sentence starts with a capital.
+//!   supported by "Democratic"). Of a run of capitalised words the last one that is not an
+//!   ordinary word is checked ("Trump" of "President Donald Trump", "Iraq" of "Iraq War").
+//!   Ordinary words are learnt from the news ([`Grounding::learn`]: written in lower case at
+//!   least as often as capitalised), so a sentence's first word, a lone capitalised ordinary
+//!   word ("the Right") and the words of a Title Case headline are names only when the stream
+//!   says so. Titles ("Sen.") and initials ("L.", "(D)") state nothing; capitals may be the
+//!   initials of a name in the sources ("CBP"), a US postal code of a state in them ("IL"), or
+//!   a common alias ("GOP" for Republicans); "Sept." is September.
 //! - **Numbers**: every number ("1,400", "$1.9", "15,000", "2021", "3.5%") must appear in a cited
-//!   source as the same value ("1400" and "1,400" are one number; "1.90" is "1.9").
+//!   source as the same value ("1400" and "1,400" are one number; "1.90" is "1.9"; "3.3
+//!   million" is 3300000).
 //! - **Quotations**: text between quotation marks must appear verbatim in a cited source,
 //!   compared case-blind with punctuation and spacing normalised.
 //!
@@ -45,31 +52,80 @@ pub enum Ungrounded {
     Quote(String),
 }
 
-/// The check, with what it knows of English: which words are common words (seen mostly in
-/// lower case in the news), so that a headline in Title Case is read right ("Voice" in
-/// "Moderate Democrats Voice Concern" is no name).
+/// The check, with what it knows of English from the news it has read: which words are
+/// ordinary words, written in lower case at least as often as capitalised inside a sentence
+/// (compared by stem: "Backfires" by "backfired"), so that a headline in Title Case is read
+/// right ("Voice" in "Moderate Democrats Voice Concern" is no name) and an ordinary word
+/// opening a sentence ("Detractors said") is no name, while a name the sources lack
+/// ("Zorblax said") still is.
 #[derive(Debug, Default, Clone)]
 pub struct Grounding {
-    common: HashSet<String>,
+    vocabulary: Vocabulary,
+}
+
+#[derive(Debug, Default, Clone)]
+struct Vocabulary {
+    /// Stems of ordinary words.
+    ordinary: HashSet<String>,
 }
 
 impl Grounding {
-    /// A check that knows these lower-case words as common words.
-    pub fn new(common: impl IntoIterator<Item = String>) -> Grounding {
+    /// A check that knows these lower-case words as ordinary words.
+    pub fn new(ordinary: impl IntoIterator<Item = String>) -> Grounding {
+        let stemmer = stemmer();
+        let ordinary = ordinary.into_iter().map(|w| stem(&stemmer, &w)).collect();
         Grounding {
-            common: common.into_iter().collect(),
+            vocabulary: Vocabulary { ordinary },
+        }
+    }
+
+    /// A check that learns its words from `texts` (articles' titles and text): how often each
+    /// word's stem is written in lower case and capitalised inside a sentence. Linear in the
+    /// text.
+    pub fn learn<'a>(texts: impl IntoIterator<Item = &'a str>) -> Grounding {
+        let stemmer = stemmer();
+        let mut seen: rustc_hash::FxHashMap<String, (u32, u32)> = Default::default();
+        for text in texts {
+            for sentence in text.split(['.', '!', '?', '\n']) {
+                for w in sentence.split_whitespace().skip(1) {
+                    let w = w.trim_matches(|c: char| !c.is_alphabetic());
+                    let Some(first) = w.chars().next() else {
+                        continue;
+                    };
+                    let e = seen.entry(stem(&stemmer, w)).or_default();
+                    if first.is_uppercase() {
+                        e.1 += 1;
+                    } else {
+                        e.0 += 1;
+                    }
+                }
+            }
+        }
+        let ordinary = seen
+            .into_iter()
+            .filter(|(_, (lower, caps))| *lower >= 1 && lower >= caps)
+            .map(|(w, _)| w)
+            .collect();
+        Grounding {
+            vocabulary: Vocabulary { ordinary },
         }
     }
 
     /// Checks one point against the sources it cites.
     pub fn check(&self, point: &Point, sources: &[Source<'_>]) -> Result<(), Ungrounded> {
-        check(point, sources, &self.common)
+        check(point, sources, &self.vocabulary)
+    }
+
+    /// Whether the check reads `word` as an ordinary word, not a name, when it opens a
+    /// sentence (for measuring it: a name swapped in must be a name).
+    pub fn is_ordinary_word(&self, word: &str) -> bool {
+        self.vocabulary.ordinary.contains(&stem(&stemmer(), word))
     }
 
     /// The names and numbers of `text` that a source must support, as written: what the check
     /// looks at (for measuring it).
     pub fn checked_terms(&self, text: &str) -> Vec<String> {
-        Token::scan(text, &self.common)
+        Token::scan(text, &self.vocabulary.ordinary)
             .into_iter()
             .filter_map(|t| match t {
                 Token::Name(raw, _) | Token::Number(raw, _) => Some(raw),
@@ -80,11 +136,7 @@ impl Grounding {
     }
 }
 
-fn check(
-    point: &Point,
-    sources: &[Source<'_>],
-    common: &HashSet<String>,
-) -> Result<(), Ungrounded> {
+fn check(point: &Point, sources: &[Source<'_>], words: &Vocabulary) -> Result<(), Ungrounded> {
     if point.citations.is_empty() {
         return Err(Ungrounded::NoCitation);
     }
@@ -102,7 +154,7 @@ fn check(
             return Err(Ungrounded::Quote(quote));
         }
     }
-    for token in Token::scan(&point.text, common) {
+    for token in Token::scan(&point.text, &words.ordinary) {
         match token {
             Token::Number(raw, value) if !evidence.numbers.contains(&value) => {
                 return Err(Ungrounded::Number(raw));
@@ -112,7 +164,8 @@ fn check(
             }
             Token::Initial(raw, stem, lower)
                 if !evidence.lower.contains(&lower)
-                    && !common.contains(&lower)
+                    && !words.ordinary.contains(&stem)
+                    && !is_adverb(&lower)
                     && !evidence.supports_name(&stem) =>
             {
                 return Err(Ungrounded::Name(raw));
@@ -138,7 +191,11 @@ impl Evidence {
     /// A name as written and stemmed: its stem, a shorter form of it, or (in capitals) the
     /// initials of a name in the sources.
     fn supports(&self, raw: &str, stem: &str) -> bool {
-        self.supports_name(stem) || (is_all_caps(raw) && self.initialisms.contains(stem))
+        self.supports_name(stem)
+            || (is_all_caps(raw) && self.initialisms.contains(stem))
+            || month(stem).is_some_and(|m| self.words.contains(m))
+            || alias(stem).is_some_and(|a| self.words.contains(a))
+            || (is_all_caps(raw) && state(stem).is_some_and(|s| self.words.contains(s)))
     }
 
     /// A name's stem, or a shorter form of it ("asian" by "asia", "iranians" by "iran").
@@ -206,32 +263,71 @@ impl Token {
     /// Donald Trump") only the last is checked: first names and titles before a supported
     /// surname are fine. In a headline written in Title Case, where capitals say little, a
     /// capitalised common word is no name.
-    fn scan(text: &str, common: &HashSet<String>) -> Vec<Token> {
+    fn scan(text: &str, ordinary: &HashSet<String>) -> Vec<Token> {
         let stemmer = stemmer();
         let words: Vec<(&str, bool)> = words_with_ends(text).collect();
         let title_case = is_title_case(&words);
+        let name = |w: &str, start: bool| {
+            if title_case {
+                is_all_caps(w)
+                    || (w.chars().next().is_some_and(char::is_uppercase)
+                        && !ordinary.contains(&stem(&stemmer, w))
+                        && !crate::text::is_stop_word(&w.to_lowercase()))
+            } else {
+                is_name(w, start)
+            }
+        };
         let mut out = Vec::new();
         let mut sentence_start = true;
-        for (i, &(w, ends_sentence)) in words.iter().enumerate() {
-            let name = |w: &str, start: bool| {
-                if title_case {
-                    is_all_caps(w)
-                        || (w.chars().next().is_some_and(char::is_uppercase)
-                            && !common.contains(&w.to_lowercase())
-                            && !crate::text::is_stop_word(&w.to_lowercase()))
-                } else {
-                    is_name(w, start)
+        // The word of the current run of capitalised words to check: its last uncommon word
+        // ("Iraq" of "Iraq War"; "Trump" of "President Donald Trump").
+        // A run of one ordinary word ("the Right", "The Truth about") is no name.
+        let mut run: Option<&str> = None;
+        let mut run_len = 0;
+        let flush = |run: &mut Option<&str>, run_len: &mut usize, out: &mut Vec<Token>| {
+            if let Some(w) = run.take() {
+                let stemmed = stem(&stemmer, w);
+                if *run_len > 1 || !ordinary.contains(&stemmed) {
+                    out.push(Token::Name(w.to_string(), stemmed));
                 }
-            };
+            }
+            *run_len = 0;
+        };
+        for (i, &(w, ends_sentence)) in words.iter().enumerate() {
+            if is_title_or_initial(w) && number_value(w).is_none() {
+                // "Gov.", "Sen.", "Dr.", "Sharon L.", "(D)": no fact of their own, and their
+                // full stop ends no sentence.
+                continue;
+            }
+            let capitalised = w.chars().next().is_some_and(char::is_uppercase);
+            let next_is_name = !ends_sentence
+                && words.get(i + 1).is_some_and(|&(next, _)| {
+                    number_value(next).is_none() && !is_all_caps(next) && name(next, false)
+                });
+            // A sentence opening with a run of names ("Anthony Fauci said") checks the run.
+            let opens_run = sentence_start
+                && !title_case
+                && capitalised
+                && next_is_name
+                && !crate::text::is_stop_word(&w.to_lowercase())
+                && !ordinary.contains(&stem(&stemmer, w));
+            let in_run = number_value(w).is_none()
+                && !is_all_caps(w)
+                && (opens_run || ((title_case || !sentence_start) && name(w, sentence_start)));
+            if !in_run || title_case {
+                flush(&mut run, &mut run_len, &mut out);
+            }
             if let Some(v) = number_value(w) {
                 // "3.3 million" is 3300000, as "3,300,000" would be.
                 let next = words.get(i + 1).map(|(n, _)| *n);
                 let value = scaled(&v, next).unwrap_or(v);
                 out.push(Token::Number(w.to_string(), value));
+            } else if is_all_caps(w) {
+                out.push(Token::Name(w.to_string(), stem(&stemmer, w)));
             } else if sentence_start
                 && !title_case
-                && w.chars().next().is_some_and(char::is_uppercase)
-                && !is_all_caps(w)
+                && !opens_run
+                && capitalised
                 && !crate::text::is_stop_word(&w.to_lowercase())
             {
                 out.push(Token::Initial(
@@ -239,28 +335,144 @@ impl Token {
                     stem(&stemmer, w),
                     w.to_lowercase(),
                 ));
-            } else if name(w, sentence_start) {
-                let run_goes_on = !title_case
-                    && !ends_sentence
-                    && words.get(i + 1).is_some_and(|&(next, _)| {
-                        number_value(next).is_none() && name(next, false)
-                    });
-                if !run_goes_on || is_all_caps(w) {
-                    out.push(Token::Name(w.to_string(), stem(&stemmer, w)));
+            } else if in_run {
+                run_len += 1;
+                if run.is_none() || !ordinary.contains(&stem(&stemmer, w)) {
+                    run = Some(w);
                 }
+            }
+            if ends_sentence {
+                flush(&mut run, &mut run_len, &mut out);
             }
             sentence_start = ends_sentence;
         }
+        flush(&mut run, &mut run_len, &mut out);
         out
     }
 }
 
+/// A sentence adverb ("Conversely,", "Additionally,"): no name, whatever the stream says.
+fn is_adverb(lower: &str) -> bool {
+    const SUFFIXES: &[&str] = &[
+        "ally", "ately", "edly", "ersely", "ingly", "ively", "ntly", "ously", "arly",
+    ];
+    SUFFIXES
+        .iter()
+        .any(|s| lower.len() > s.len() + 2 && lower.ends_with(s))
+}
+
+/// Another name for the same thing, by stem: "GOP" is the Republican party.
+fn alias(stem: &str) -> Option<&'static str> {
+    Some(match stem {
+        "gop" => "republican",
+        "covid-19" | "covid19" | "covid" => "coronavirus",
+        "scotus" => "suprem",
+        "potus" => "presid",
+        "doj" => "justic",
+        _ => return None,
+    })
+}
+
+fn is_prefix(part: &str) -> bool {
+    const PREFIXES: &[&str] = &[
+        "anti", "co", "ex", "mid", "multi", "non", "post", "pre", "pro", "re", "self", "un",
+    ];
+    PREFIXES.contains(&part.to_ascii_lowercase().as_str())
+}
+
+/// The stem of the state a US postal code names ("IL" → "illinoi"), as in "(D-IL)".
+fn state(code: &str) -> Option<&'static str> {
+    const STATES: &[(&str, &str)] = &[
+        ("al", "alabama"),
+        ("ak", "alaska"),
+        ("az", "arizona"),
+        ("ar", "arkansa"),
+        ("ca", "california"),
+        ("co", "colorado"),
+        ("ct", "connecticut"),
+        ("de", "delawar"),
+        ("fl", "florida"),
+        ("ga", "georgia"),
+        ("hi", "hawaii"),
+        ("id", "idaho"),
+        ("il", "illinoi"),
+        ("in", "indiana"),
+        ("ia", "iowa"),
+        ("ks", "kansa"),
+        ("ky", "kentucki"),
+        ("la", "louisiana"),
+        ("me", "main"),
+        ("md", "maryland"),
+        ("ma", "massachusett"),
+        ("mi", "michigan"),
+        ("mn", "minnesota"),
+        ("ms", "mississippi"),
+        ("mo", "missouri"),
+        ("mt", "montana"),
+        ("ne", "nebraska"),
+        ("nv", "nevada"),
+        ("nh", "hampshir"),
+        ("nj", "jersey"),
+        ("nm", "mexico"),
+        ("ny", "york"),
+        ("nc", "carolina"),
+        ("nd", "dakota"),
+        ("oh", "ohio"),
+        ("ok", "oklahoma"),
+        ("or", "oregon"),
+        ("pa", "pennsylvania"),
+        ("ri", "rhode"),
+        ("sc", "carolina"),
+        ("sd", "dakota"),
+        ("tn", "tennesse"),
+        ("tx", "texa"),
+        ("ut", "utah"),
+        ("vt", "vermont"),
+        ("va", "virginia"),
+        ("wa", "washington"),
+        ("wv", "virginia"),
+        ("wi", "wisconsin"),
+        ("wy", "wyom"),
+    ];
+    STATES.iter().find(|(c, _)| *c == code).map(|(_, s)| *s)
+}
+
+/// The stem of the month an abbreviation names ("sept" → "septemb"), when it names one.
+fn month(abbreviation: &str) -> Option<&'static str> {
+    Some(match abbreviation {
+        "jan" => "januari",
+        "feb" => "februari",
+        "mar" => "march",
+        "apr" => "april",
+        "jun" => "june",
+        "jul" => "juli",
+        "aug" => "august",
+        "sep" | "sept" => "septemb",
+        "oct" => "octob",
+        "nov" => "novemb",
+        "dec" => "decemb",
+        _ => return None,
+    })
+}
+
+/// A title before a name ("Gov", "Sen", "Dr") or a single letter (a middle initial, a party
+/// in brackets): words that state no fact of their own.
+fn is_title_or_initial(w: &str) -> bool {
+    const TITLES: &[&str] = &[
+        "col", "dr", "gen", "gov", "jr", "lt", "mr", "mrs", "ms", "prof", "rep", "reps", "rev",
+        "sen", "sens", "sgt", "sr", "st",
+    ];
+    w.chars().count() == 1 || TITLES.contains(&w.to_ascii_lowercase().as_str())
+}
+
 /// Most words capitalised, as headlines in Title Case are.
 fn is_title_case(words: &[(&str, bool)]) -> bool {
+    // Title Case leaves short function words ("to", "of", "from") in lower case.
     let alphabetic: Vec<&str> = words
         .iter()
         .map(|(w, _)| *w)
         .filter(|w| w.chars().next().is_some_and(char::is_alphabetic))
+        .filter(|w| !crate::text::is_stop_word(&w.to_lowercase()) && !is_title_or_initial(w))
         .collect();
     let capitalised = alphabetic
         .iter()
@@ -302,12 +514,34 @@ fn split_words(s: &str) -> impl Iterator<Item = &str> {
 
 /// Words, each with whether a sentence ends after it.
 fn words_with_ends(s: &str) -> impl Iterator<Item = (&str, bool)> {
-    s.split_whitespace().filter_map(|raw| {
+    s.split_whitespace().flat_map(|raw| {
         let ends = raw
             .trim_end_matches(['"', '”', '’', '\'', ')'])
             .ends_with(['.', '!', '?', ':']);
         let w = raw.trim_matches(|c: char| !c.is_alphanumeric());
-        (!w.is_empty()).then_some((w, ends))
+        // "Oxford/AstraZeneca" and "Virus-Fueled" are two words each; "COVID-19" and "4-3"
+        // stay one.
+        let split: &[char] = if w.contains(|c: char| c.is_ascii_digit()) {
+            &['/']
+        } else {
+            &['/', '-', '–']
+        };
+        let parts: Vec<&str> = w
+            .split(split)
+            .map(|p| p.trim_matches(|c: char| !c.is_alphanumeric()))
+            .filter(|p| !p.is_empty())
+            .collect();
+        // A prefix ("Re-open", "Co-founder") is no word of its own.
+        let parts: Vec<&str> = if parts.len() > 1 {
+            parts.into_iter().filter(|p| !is_prefix(p)).collect()
+        } else {
+            parts
+        };
+        let last = parts.len().saturating_sub(1);
+        parts
+            .into_iter()
+            .enumerate()
+            .map(move |(i, p)| (p, ends && i == last))
     })
 }
 
@@ -496,6 +730,96 @@ mod tests {
         assert_eq!(check(&p, &SOURCES), Err(Ungrounded::Name("Zorblax".into())));
         let p = point("Checks of $1,400 were passed by the House.", &[1]);
         assert_eq!(check(&p, &SOURCES), Ok(()));
+    }
+
+    #[test]
+    fn learnt_words_tell_ordinary_sentence_openers_from_names() {
+        let stream = "The senators saw detractors. Many detractors spoke. The Congress met. \
+                      The Congress voted. A congress of doctors met. Then Congress left.";
+        let grounding = Grounding::learn([stream]);
+        let p = point("Detractors said the bill passed.", &[1]);
+        assert_eq!(grounding.check(&p, &SOURCES), Ok(()));
+        // Mostly capitalised in the stream: a name, which the sources lack.
+        let p = point("Congress passed the bill.", &[1]);
+        assert_eq!(
+            grounding.check(&p, &SOURCES),
+            Err(Ungrounded::Name("Congress".into()))
+        );
+    }
+
+    #[test]
+    fn titles_initials_months_and_runs_are_read_as_news_writes_them() {
+        let sources = [Source {
+            title: "Iraq veteran honoured",
+            text: "Nancy Pelosi spoke on September 3 about the Iraq war.",
+        }];
+        // A title and an initial state nothing; "Sept." is September; of "Iraq War" the
+        // uncommon word is checked.
+        let p = point(
+            "On Sept. 3, Speaker Nancy L. Pelosi (D) spoke about the veterans of the war.",
+            &[1],
+        );
+        assert_eq!(check(&p, &sources), Ok(()));
+        let p = point("Sen. Pelosi remembered the Iraq War.", &[1]);
+        assert_eq!(check(&p, &sources), Ok(()));
+        // A sentence opening with a full name checks the surname.
+        let p = point("Nancy D. Pelosi spoke about the war.", &[1]);
+        assert_eq!(check(&p, &sources), Ok(()));
+        let p = point("Nancy Zorblax spoke about the war.", &[1]);
+        assert_eq!(check(&p, &sources), Err(Ungrounded::Name("Zorblax".into())));
+        let p = point("On Oct. 3, Pelosi spoke.", &[1]);
+        assert_eq!(check(&p, &sources), Err(Ungrounded::Name("Oct".into())));
+        let p = point("Pelosi remembered the Korean War.", &[1]);
+        assert_eq!(check(&p, &sources), Err(Ungrounded::Name("Korean".into())));
+        // Title Case with its function words in lower case is still Title Case.
+        let p = point("Pelosi Preparing to Pull Back from Iraq", &[1]);
+        assert_eq!(
+            Grounding::new([
+                "back".to_string(),
+                "pull".to_string(),
+                "preparing".to_string()
+            ])
+            .check(&p, &sources),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn postal_codes_and_month_abbreviations_name_their_stems() {
+        let stemmer = stemmer();
+        let states = "Alabama Alaska Arizona Arkansas California Colorado Connecticut Delaware \
+            Florida Georgia Hawaii Idaho Illinois Indiana Iowa Kansas Kentucky Louisiana Maine \
+            Maryland Massachusetts Michigan Minnesota Mississippi Missouri Montana Nebraska \
+            Nevada Hampshire Jersey Mexico York Carolina Dakota Ohio Oklahoma Oregon \
+            Pennsylvania Rhode Carolina Dakota Tennessee Texas Utah Vermont Virginia Washington \
+            Virginia Wisconsin Wyoming";
+        let codes = "al ak az ar ca co ct de fl ga hi id il in ia ks ky la me md ma mi mn ms mo \
+            mt ne nv nh nj nm ny nc nd oh ok or pa ri sc sd tn tx ut vt va wa wv wi wy";
+        for (code, name) in codes.split_whitespace().zip(states.split_whitespace()) {
+            assert_eq!(state(code), Some(stem(&stemmer, name).as_str()), "{code}");
+        }
+        let months = "January February March April June July August September September \
+            October November December";
+        let abbreviations = "jan feb mar apr jun jul aug sep sept oct nov dec";
+        for (a, m) in abbreviations
+            .split_whitespace()
+            .zip(months.split_whitespace())
+        {
+            assert_eq!(month(a), Some(stem(&stemmer, m).as_str()), "{a}");
+        }
+        for (a, w) in [
+            ("GOP", "Republicans"),
+            ("COVID-19", "coronavirus"),
+            ("SCOTUS", "Supreme"),
+            ("POTUS", "President"),
+            ("DOJ", "Justice"),
+        ] {
+            assert_eq!(
+                alias(&stem(&stemmer, a)),
+                Some(stem(&stemmer, w).as_str()),
+                "{a}"
+            );
+        }
     }
 
     #[test]
