@@ -69,11 +69,31 @@ fn text(o: &Output) -> (String, String) {
 }
 
 /// A chat completion whose message is `content`.
-fn completion(content: &str) -> ResponseTemplate {
+pub(crate) fn completion(content: &str) -> ResponseTemplate {
     ResponseTemplate::new(200).set_body_json(json!({
         "id": "x", "object": "chat.completion",
         "choices": [{"index": 0, "message": {"role": "assistant", "content": content}}]
     }))
+}
+
+/// The headlines of the articles a request gives the model, in order.
+pub(crate) fn prompt_titles(request: &Request) -> Vec<String> {
+    let body: Value = serde_json::from_slice(&request.body).unwrap();
+    let user = body["messages"][1]["content"].as_str().unwrap();
+    user.lines()
+        .filter_map(|l| l.strip_prefix("Title: "))
+        .map(str::to_string)
+        .collect()
+}
+
+/// A fake model server answering as [`Grounded`].
+async fn grounded_server() -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(Grounded)
+        .mount(&server)
+        .await;
+    server
 }
 
 /// Answers with each article's headline as a point citing it, and one invented point.
@@ -81,12 +101,7 @@ pub(crate) struct Grounded;
 
 impl Respond for Grounded {
     fn respond(&self, request: &Request) -> ResponseTemplate {
-        let body: Value = serde_json::from_slice(&request.body).unwrap();
-        let user = body["messages"][1]["content"].as_str().unwrap();
-        let titles: Vec<&str> = user
-            .lines()
-            .filter_map(|l| l.strip_prefix("Title: "))
-            .collect();
+        let titles = prompt_titles(request);
         let mut points: Vec<Value> = titles
             .iter()
             .take(3)
@@ -242,11 +257,7 @@ async fn llm_check(dir: &Path) -> Output {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn llm_check_reports_the_model_and_its_schema_support() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(Grounded)
-        .mount(&server)
-        .await;
+    let server = grounded_server().await;
     let dir = folder(&server, 30);
     let out = llm_check(dir.path()).await;
     let (stdout, stderr) = text(&out);
@@ -270,11 +281,7 @@ async fn llm_check_reports_the_model_and_its_schema_support() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stored_points_show_in_the_digest_labelled_and_in_the_export() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(Grounded)
-        .mount(&server)
-        .await;
+    let server = grounded_server().await;
     let dir = folder(&server, 30);
     let out = storybot(dir.path(), &["summarise", "--story", "GM recall"], true).await;
     let (stdout, stderr) = text(&out);
@@ -325,11 +332,7 @@ async fn stored_points_show_in_the_digest_labelled_and_in_the_export() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn summarise_fills_the_due_stories_within_the_hourly_cap() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(Grounded)
-        .mount(&server)
-        .await;
+    let server = grounded_server().await;
     let dir = folder_with(&server, "max_requests_per_hour = 2\n");
     let out = storybot(dir.path(), &["summarise", "--dry-run"], true).await;
     let (stdout, stderr) = text(&out);

@@ -5,6 +5,7 @@
 //! and waits out a 429.
 
 use crate::common;
+use crate::llm::completion;
 
 use std::time::Duration;
 
@@ -16,24 +17,12 @@ use storybot::model::StoryId;
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
-/// A chat completion whose message is `content`.
-fn completion(content: &str) -> ResponseTemplate {
-    ResponseTemplate::new(200).set_body_json(json!({
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": content}}]
-    }))
-}
-
 /// Answers with the first three headlines as points, each citing its article.
 struct Headlines;
 
 impl Respond for Headlines {
     fn respond(&self, request: &Request) -> ResponseTemplate {
-        let body: Value = serde_json::from_slice(&request.body).unwrap();
-        let user = body["messages"][1]["content"].as_str().unwrap();
-        let titles: Vec<&str> = user
-            .lines()
-            .filter_map(|l| l.strip_prefix("Title: "))
-            .collect();
+        let titles = crate::llm::prompt_titles(request);
         let points: Vec<Value> = titles
             .iter()
             .take(3)
