@@ -318,10 +318,10 @@ async fn summarise_story(app: &App, query: &str, dry_run: bool) -> Result<Outcom
 /// lists them.
 async fn summarise_due(app: &App, dry_run: bool) -> Result<Outcome> {
     let settings = llm_settings(app)?.clone();
-    let mut queue = crate::llm_queue::Queue::new(app.clone(), settings).await?;
     let mut out = anstream::stdout().lock();
     if dry_run {
-        let due = queue.due_now(1000).await?;
+        // Asks nothing: no client, so no key is needed to see what is due.
+        let due = crate::llm_queue::due_stories(app, &settings, 1000).await?;
         for row in &due {
             writeln!(
                 out,
@@ -332,6 +332,7 @@ async fn summarise_due(app: &App, dry_run: bool) -> Result<Outcome> {
         writeln!(out, "{} stories due", due.len())?;
         return Ok(Outcome::Done);
     }
+    let mut queue = crate::llm_queue::Queue::new(app.clone(), settings).await?;
     let (mut written, mut rejected) = (0, 0);
     loop {
         let round = queue.round().await?;

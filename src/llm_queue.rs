@@ -131,6 +131,27 @@ async fn learn(app: &App) -> Result<Grounding, StoreError> {
     ))
 }
 
+/// What makes a story due for `settings`' model, up to `limit` stories.
+fn due_rule(settings: &LlmSettings, limit: i64) -> Due<'_> {
+    Due {
+        min_sources: settings.min_sources,
+        growth_percent: settings.resummarise_growth_percent,
+        model: &settings.model,
+        prompt_version: i64::from(llm::prompt::PROMPT_VERSION),
+        limit,
+    }
+}
+
+/// Up to `limit` stories due now for `settings`' model, the newest first: what the queue
+/// would ask for, without a client (no key needed) or a request.
+pub async fn due_stories(
+    app: &App,
+    settings: &LlmSettings,
+    limit: i64,
+) -> Result<Vec<StoryRow>, StoreError> {
+    app.store.due_for_writing(&due_rule(settings, limit)).await
+}
+
 /// Asks the model for one story; unless `dry_run`, stores what passes, or records an unusable
 /// answer as a failed attempt. A server failure is recorded by nobody here.
 pub async fn ask(
@@ -231,11 +252,7 @@ impl Queue {
 
     /// Up to `limit` stories due now, without asking for them.
     pub async fn due_now(&self, limit: i64) -> Result<Vec<StoryRow>, StoreError> {
-        let due = Due {
-            limit,
-            ..self.due()
-        };
-        self.app.store.due_for_writing(&due).await
+        due_stories(&self.app, &self.settings, limit).await
     }
 
     /// Asks for `rows` (at most `max_concurrent` of them at once), within the hourly cap.
@@ -270,13 +287,7 @@ impl Queue {
     }
 
     fn due(&self) -> Due<'_> {
-        Due {
-            min_sources: self.settings.min_sources,
-            growth_percent: self.settings.resummarise_growth_percent,
-            model: &self.settings.model,
-            prompt_version: i64::from(llm::prompt::PROMPT_VERSION),
-            limit: self.settings.max_concurrent as i64,
-        }
+        due_rule(&self.settings, self.settings.max_concurrent as i64)
     }
 
     /// Takes a finished story: a server failure met [`MAX_TRANSIENT`] times in a row is
