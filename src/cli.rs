@@ -88,8 +88,24 @@ pub enum Command {
         enable: Option<String>,
     },
     /// Run the Discord bot (token from DISCORD_TOKEN), with feed ingest in the same process
-    /// when feeds are configured, until Ctrl-C / SIGTERM
-    Run,
+    /// when feeds are configured, until Ctrl-C / SIGTERM. Several processes on one Postgres
+    /// store split the gateway shards (--shards); one of them leads ingest
+    Run {
+        /// The gateway shards this process holds, "0-3" or "4" [default: all, autosharded;
+        /// config: discord.shards]
+        #[arg(long, value_name = "RANGE", requires = "total_shards")]
+        shards: Option<String>,
+        /// The bot's shard count across all its processes [config: discord.total_shards]
+        #[arg(long, value_name = "N", requires = "shards")]
+        total_shards: Option<u64>,
+    },
+    /// The processes running on the store (their shards, the leader), the outbox, the last
+    /// ingest and failing feeds
+    Status {
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
     /// Print the slash commands' registration payload (JSON) without connecting
     Commands {
         /// Print the payload as JSON (the only format)
@@ -132,7 +148,7 @@ pub enum LlmAction {
 impl Command {
     /// Whether the command runs until stopped (its log defaults to info level).
     pub fn is_service(&self) -> bool {
-        matches!(self, Command::Run | Command::Ingest { once: false })
+        matches!(self, Command::Run { .. } | Command::Ingest { once: false })
     }
 }
 
@@ -196,7 +212,17 @@ pub async fn run(cli: Cli) -> Result<Outcome> {
     match cli.command {
         // No store, no network: the payload depends on the code alone.
         Command::Commands { .. } => commands_payload(),
-        Command::Run => run_bot(config).await,
+        Command::Run {
+            shards,
+            total_shards,
+        } => {
+            let mut config = config;
+            if let (Some(shards), Some(total)) = (shards, total_shards) {
+                config.discord.shards = shards;
+                config.discord.total_shards = total;
+            }
+            run_bot(config).await
+        }
         command => {
             let app = App::open(config).await?;
             let result = dispatch(&app, command).await;
@@ -227,7 +253,8 @@ async fn dispatch(app: &App, command: Command) -> Result<Outcome> {
         Command::Llm {
             action: LlmAction::Check,
         } => llm_check(app).await,
-        Command::Run | Command::Commands { .. } => {
+        Command::Status { json } => status(app, json).await,
+        Command::Run { .. } | Command::Commands { .. } => {
             unreachable!("handled before the store is opened")
         }
     }
@@ -583,17 +610,56 @@ async fn ingest_once(app: &App) -> Result<Outcome> {
     Ok(Outcome::Done)
 }
 
+/// Ingest as a service: on Postgres it leads or stands by beside the other processes (see
+/// `fleet`); on SQLite it is refused while another service process runs on the file.
 async fn ingest_until_stopped(app: &App) -> Result<Outcome> {
+    use crate::fleet::{leader, Member};
     let poller = poller(app)?;
+    crate::llm_queue::check(app)?;
+    let mut campaign = leader::Campaign::new(&app.store);
+    let lock = leader::take_or_refuse(&app.store, &mut campaign).await?;
+    let member = Member::join(&app.store, "ingest", None).await?;
     let mut workers = crate::workers::Workers::new();
-    crate::llm_queue::spawn(&mut workers, app)?;
-    let (app, p) = (app.clone(), poller.clone());
-    workers.spawn("feed ingest", move |stop| {
-        let (app, p) = (app.clone(), p.clone());
-        async move { crate::ingest::poll::run(&p, &app, stop, |_| {}).await }
+    let m = member.clone();
+    workers.spawn("process table", move |stop| m.clone().heartbeat(stop));
+    let lead = {
+        let app = app.clone();
+        move || {
+            let mut workers = crate::workers::Workers::new();
+            if let Err(e) = crate::llm_queue::spawn(&mut workers, &app) {
+                tracing::error!(error = %crate::error::Chain(&e), "cannot start the written key points");
+            }
+            let (app, p) = (app.clone(), poller.clone());
+            workers.spawn("feed ingest", move |stop| {
+                let (app, p) = (app.clone(), p.clone());
+                async move { crate::ingest::poll::run(&p, &app, stop, |_| {}).await }
+            });
+            workers
+        }
+    };
+    let held = std::sync::Mutex::new(Some((campaign, lock)));
+    workers.spawn("leadership", move |stop| {
+        let taken = held.lock().expect("leadership state").take();
+        let (member, lead) = (member.clone(), lead.clone());
+        async move {
+            if let Some((campaign, lock)) = taken {
+                leader::run(member, campaign, lock, lead, stop).await;
+            }
+        }
     });
     shutdown_signal().await;
     workers.shutdown().await;
+    Ok(Outcome::Done)
+}
+
+async fn status(app: &App, json: bool) -> Result<Outcome> {
+    let status = crate::fleet::status::read(&app.store).await?;
+    let mut out = anstream::stdout().lock();
+    if json {
+        writeln!(out, "{}", serde_json::to_string_pretty(&status)?)?;
+    } else {
+        write!(out, "{}", crate::fleet::status::text(&status))?;
+    }
     Ok(Outcome::Done)
 }
 

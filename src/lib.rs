@@ -26,6 +26,7 @@ pub mod config;
 pub mod digest;
 pub mod discord;
 pub mod error;
+pub mod fleet;
 mod fnv;
 pub mod ingest;
 pub mod llm;

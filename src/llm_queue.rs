@@ -351,13 +351,21 @@ pub enum QueueError {
     Store(#[from] StoreError),
 }
 
+/// Checks that the queue can start when `[llm]` is configured (a missing API key fails here).
+pub fn check(app: &App) -> Result<(), LlmError> {
+    match &app.settings.llm {
+        Some(settings) => Client::new(settings).map(|_| ()),
+        None => Ok(()),
+    }
+}
+
 /// Starts the queue as a worker of `workers` when `[llm]` is configured. A missing API key
 /// fails here, at start, not in the worker.
 pub fn spawn(workers: &mut Workers, app: &App) -> Result<(), LlmError> {
+    check(app)?;
     let Some(settings) = app.settings.llm.clone() else {
         return Ok(());
     };
-    Client::new(&settings)?;
     let app = app.clone();
     workers.spawn("written key points", move |stop| {
         let (app, settings) = (app.clone(), settings.clone());

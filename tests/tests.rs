@@ -5,6 +5,7 @@
 //! - `digest_payload`: Discord payloads within every limit, valid against Discord's OpenAPI;
 //! - `discord_bot`: the real serenity/poise client against the fake Discord;
 //! - `feeds`: feeds through the real fetcher from a real HTTP server, and feed fixtures;
+//! - `fleet`: several processes on one store: shards, one leader, shared delivery, status;
 //! - `hardening`: the faults an outside audit found, each kept as a test of its class;
 //! - `llm`: key points from a language model, against a fake OpenAI-compatible server;
 //! - `llm_queue`: the queue that asks for them beside ingest, its cap and its backoff;
@@ -22,6 +23,8 @@ mod digest_payload;
 mod discord_bot;
 #[path = "suite/feeds.rs"]
 mod feeds;
+#[path = "suite/fleet.rs"]
+mod fleet;
 #[path = "suite/hardening.rs"]
 mod hardening;
 #[path = "suite/llm.rs"]

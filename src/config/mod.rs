@@ -233,6 +233,59 @@ pub struct DiscordSettings {
     pub defer_after: Duration,
     pub requests_per_second: u32,
     pub summary_every: Duration,
+    pub shards: Shards,
+}
+
+/// The gateway shards a process holds: all of them (autosharded), or a range of a total.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shards {
+    /// As many shards as Discord recommends, all in this process.
+    Auto,
+    /// Shards `first..=last` of `total`.
+    Range { first: u32, last: u32, total: u32 },
+}
+
+impl Shards {
+    /// Reads `text` ("" for all, "4", "0-3") of `total` shards (0 when `text` is empty).
+    pub fn parse(text: &str, total: u64) -> Result<Shards, String> {
+        let text = text.trim();
+        if text.is_empty() {
+            if total != 0 {
+                return Err(format!(
+                    "total_shards is {total} but shards is not set: give this process's                      range too (shards = \"0-{}\")",
+                    total.saturating_sub(1)
+                ));
+            }
+            return Ok(Shards::Auto);
+        }
+        let number = |s: &str| {
+            s.trim()
+                .parse::<u32>()
+                .map_err(|_| format!("shards {text:?} is not a shard or a range such as \"0-3\""))
+        };
+        let (first, last) = match text.split_once('-') {
+            Some((a, b)) => (number(a)?, number(b)?),
+            None => (number(text)?, number(text)?),
+        };
+        if !ranges::TOTAL_SHARDS.contains(&total) {
+            return Err(format!(
+                "shards {text:?} needs total_shards, the bot's shard count ({} to {})",
+                ranges::TOTAL_SHARDS.start(),
+                ranges::TOTAL_SHARDS.end()
+            ));
+        }
+        if first > last || u64::from(last) >= total {
+            return Err(format!(
+                "shards {text:?} is not a range of shards 0 to {} (total_shards = {total})",
+                total - 1
+            ));
+        }
+        Ok(Shards::Range {
+            first,
+            last,
+            total: total as u32,
+        })
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -269,6 +322,7 @@ pub mod ranges {
     pub const DISABLE_AFTER_FAILURES: RangeInclusive<u64> = 1..=1_000;
     pub const DEFER_AFTER_MS: RangeInclusive<u64> = 0..=2_500;
     pub const REQUESTS_PER_SECOND: RangeInclusive<u64> = 1..=50;
+    pub const TOTAL_SHARDS: RangeInclusive<u64> = 1..=100_000;
     pub const SUMMARY_MINUTES: RangeInclusive<u64> = 1..=10_080;
     pub const MAX_PER_GUILD: RangeInclusive<u64> = 1..=1_000;
     pub const MIN_SOURCES: RangeInclusive<u64> = 1..=1_000;
@@ -559,6 +613,8 @@ fn discord_settings(check: &Check<'_>, d: &DiscordConfig) -> Result<DiscordSetti
             d.summary_minutes,
             SUMMARY_MINUTES,
         )?),
+        shards: Shards::parse(&d.shards, d.total_shards)
+            .map_err(|e| check.invalid(format!("discord.{e}")))?,
     })
 }
 
@@ -725,6 +781,45 @@ mod tests {
         let s = Settings::new(&c).unwrap();
         assert_eq!(s.ingest.max_age, Some(chrono::Duration::hours(72)));
         assert_eq!(s.digest.story_url, None);
+    }
+
+    #[test]
+    fn shard_ranges_are_checked_against_the_total() {
+        let settings = |text: &str| Settings::new(&parse(text).unwrap());
+        let ok = settings("[discord]\nshards = \"2-3\"\ntotal_shards = 4\n").unwrap();
+        assert_eq!(
+            ok.discord.shards,
+            Shards::Range {
+                first: 2,
+                last: 3,
+                total: 4
+            }
+        );
+        assert_eq!(settings("").unwrap().discord.shards, Shards::Auto);
+        for (text, says) in [
+            (
+                "shards = \"4\"\ntotal_shards = 4",
+                "not a range of shards 0 to 3",
+            ),
+            (
+                "shards = \"3-1\"\ntotal_shards = 4",
+                "not a range of shards 0 to 3",
+            ),
+            ("shards = \"0-1\"", "needs total_shards"),
+            ("total_shards = 8", "shards is not set"),
+            (
+                "shards = \"one\"\ntotal_shards = 2",
+                "not a shard or a range",
+            ),
+            (
+                "shards = \"0\"\ntotal_shards = 100001",
+                "needs total_shards",
+            ),
+        ] {
+            let e = settings(&format!("[discord]\n{text}\n")).unwrap_err();
+            assert!(e.to_string().contains(says), "{text}: {e}");
+            assert!(e.to_string().contains("discord."), "{text}: {e}");
+        }
     }
 
     #[test]

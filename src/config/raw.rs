@@ -86,6 +86,10 @@ pub struct DiscordConfig {
     pub requests_per_second: u64,
     /// Minutes between the info-level summary lines.
     pub summary_minutes: u64,
+    /// The gateway shards this process holds: "" for all (autosharded), "0-3" or "4".
+    pub shards: String,
+    /// The bot's shard count when `shards` is set.
+    pub total_shards: u64,
 }
 
 impl Default for DiscordConfig {
@@ -96,6 +100,8 @@ impl Default for DiscordConfig {
             defer_after_ms: 1_500,
             requests_per_second: 48,
             summary_minutes: 30,
+            shards: String::new(),
+            total_shards: 0,
         }
     }
 }

@@ -20,7 +20,11 @@ use super::register;
 use super::rest::{Rest, Token, DISCORD_API};
 use super::{commands, components, Data, Stats};
 use crate::app::App;
+use crate::config::Shards;
+use crate::fleet::leader::{self, Campaign, Lock};
+use crate::fleet::Member;
 use crate::ingest::poll::Poller;
+use crate::store::Backend;
 use crate::workers::{Backoff, Stop, Workers};
 
 /// Why the bot stopped or could not start.
@@ -43,6 +47,8 @@ pub enum RunError {
     Http(String),
     #[error("cannot use the language model ([llm]): {0}")]
     Llm(#[from] crate::llm::LlmError),
+    #[error(transparent)]
+    Fleet(#[from] crate::fleet::FleetError),
 }
 
 /// Checks the token's shape without revealing it.
@@ -87,10 +93,17 @@ pub async fn run_with_clock(
         .api_base_url
         .clone()
         .unwrap_or_else(|| DISCORD_API.to_string());
-    let rest = Arc::new(
-        Rest::new(&base, token.clone(), config.requests_per_second)
-            .map_err(|e| RunError::Http(crate::error::chain(&e)))?,
-    );
+    let mut campaign = Campaign::new(&app.store);
+    // On SQLite a second service process is refused here, before it connects.
+    let lock = leader::take_or_refuse(&app.store, &mut campaign).await?;
+    let member = Member::join(&app.store, "run", Some(config.shards)).await?;
+    let mut rest = Rest::new(&base, token.clone(), config.requests_per_second)
+        .map_err(|e| RunError::Http(crate::error::chain(&e)))?;
+    if app.store.backend() == Backend::Postgres {
+        // Discord counts the bot, not the process: every process paces through the store.
+        rest = rest.with_shared_budget(app.store.clone());
+    }
+    let rest = Arc::new(rest);
     let data = Data {
         app: app.clone(),
         rest: rest.clone(),
@@ -98,15 +111,19 @@ pub async fn run_with_clock(
         stats: Arc::new(Stats::default()),
         clock,
         outbox: Arc::new(tokio::sync::Notify::new()),
+        member: member.clone(),
     };
     let (fatal_tx, mut fatal_rx) = mpsc::unbounded_channel::<RunError>();
+    // serenity asks for the gateway's URL (and, sharded, its shard count) outside our client.
+    rest.reserve_global(2).await;
     let mut client = client(&data, &token, fatal_tx).await?;
     let shards = client.shard_manager.clone();
-    let workers = start_workers(Arc::new(data.clone()))?;
+    let workers = start_workers(Arc::new(data.clone()), campaign, lock)?;
 
     tokio::pin!(shutdown);
+    let ready = data.stats.ready_shards.clone();
     let result = tokio::select! {
-        r = client.start_autosharded() => r.map_err(|e| connect_error(&e)),
+        r = super::shards::start(&mut client, config.shards, &app.store, ready) => r.map_err(|e| connect_error(&e)),
         Some(e) = fatal_rx.recv() => Err(e),
         () = &mut shutdown => {
             tracing::info!("shutting down: closing the gateway connection");
@@ -133,6 +150,11 @@ async fn client(
         http = http.proxy(base.clone()).ratelimiter_disabled(true);
     }
     let scopes = register::scopes(&config.guild_ids);
+    // With the shards split over processes, the one holding shard 0 registers the commands.
+    let registers = match config.shards {
+        Shards::Auto => true,
+        Shards::Range { first, .. } => first == 0,
+    };
     let setup_data = data.clone();
     let framework = poise::Framework::builder()
         .options(poise::FrameworkOptions {
@@ -145,6 +167,9 @@ async fn client(
         .initialize_owners(false)
         .setup(move |_ctx, ready, framework| {
             Box::pin(async move {
+                if !registers {
+                    return Ok(setup_data);
+                }
                 let payload = register::payload(&framework.options().commands);
                 let application_id = ready.application.id.get();
                 let rest = &setup_data.rest;
@@ -167,28 +192,45 @@ async fn client(
         .map_err(|e| connect_error(&e))
 }
 
-/// Starts the background workers, in the order they stop: feed ingest (when feeds are
-/// configured), written key points (when a model is), subscription matching, delivery, the
-/// summary line.
-fn start_workers(data: Arc<Data>) -> Result<Workers, RunError> {
+/// Starts the background workers, in the order they stop: this process's row in the process
+/// table, the leader's work while this process leads (feed ingest when feeds are configured,
+/// written key points when a model is, subscription matching), delivery, the summary line.
+fn start_workers(
+    data: Arc<Data>,
+    campaign: Campaign,
+    lock: Option<Lock>,
+) -> Result<Workers, RunError> {
     let mut workers = Workers::new();
-    let ingested = Arc::new(tokio::sync::Notify::new());
-    if !data.app.settings.feeds.is_empty() {
-        let app = data.app.clone();
-        let poller = Poller::new(app.settings.clone(), app.outlets.clone(), app.store.clone())
-            .map_err(|e| RunError::Http(e.to_string()))?;
-        let ingested = ingested.clone();
-        workers.spawn("feed ingest", move |stop| {
-            let (app, poller, ingested) = (app.clone(), poller.clone(), ingested.clone());
-            async move {
-                crate::ingest::poll::run(&poller, &app, stop, |_| ingested.notify_one()).await;
-            }
-        });
-    }
-    crate::llm_queue::spawn(&mut workers, &data.app)?;
-    let d = data.clone();
-    workers.spawn("subscription matching", move |stop| {
-        match_loop(d.clone(), ingested.clone(), stop)
+    let member = data.member.clone();
+    workers.spawn("process table", move |stop| member.clone().heartbeat(stop));
+    let poller = if data.app.settings.feeds.is_empty() {
+        None
+    } else {
+        let app = &data.app;
+        Some(
+            Poller::new(app.settings.clone(), app.outlets.clone(), app.store.clone())
+                .map_err(|e| RunError::Http(e.to_string()))?,
+        )
+    };
+    // Fails at start-up (a missing API key, say), not once leading.
+    crate::llm_queue::check(&data.app)?;
+    let lead = {
+        let data = data.clone();
+        move || leader_workers(&data, poller.clone())
+    };
+    let (member, held) = (
+        data.member.clone(),
+        std::sync::Mutex::new(Some((campaign, lock))),
+    );
+    workers.spawn("leadership", move |stop| {
+        let taken = held.lock().expect("leadership state").take();
+        let (member, lead) = (member.clone(), lead.clone());
+        async move {
+            let Some((campaign, lock)) = taken else {
+                return;
+            };
+            leader::run(member, campaign, lock, lead, stop).await;
+        }
     });
     let d = data.clone();
     workers.spawn("delivery", move |stop| {
@@ -204,6 +246,30 @@ fn start_workers(data: Arc<Data>) -> Result<Workers, RunError> {
         )
     });
     Ok(workers)
+}
+
+/// The leader's work: feed ingest, written key points, subscription matching.
+fn leader_workers(data: &Arc<Data>, poller: Option<Poller>) -> Workers {
+    let mut workers = Workers::new();
+    let ingested = Arc::new(tokio::sync::Notify::new());
+    if let Some(poller) = poller {
+        let app = data.app.clone();
+        let ingested = ingested.clone();
+        workers.spawn("feed ingest", move |stop| {
+            let (app, poller, ingested) = (app.clone(), poller.clone(), ingested.clone());
+            async move {
+                crate::ingest::poll::run(&poller, &app, stop, |_| ingested.notify_one()).await;
+            }
+        });
+    }
+    if let Err(e) = crate::llm_queue::spawn(&mut workers, &data.app) {
+        tracing::error!(error = %crate::error::Chain(&e), "cannot start the written key points");
+    }
+    let d = data.clone();
+    workers.spawn("subscription matching", move |stop| {
+        match_loop(d.clone(), ingested.clone(), stop)
+    });
+    workers
 }
 
 /// Matches subscriptions after every ingest cycle and every `match_interval_seconds`; a
@@ -288,6 +354,7 @@ impl GuildCounter {
 impl serenity::EventHandler for GuildCounter {
     async fn ready(&self, _ctx: serenity::Context, ready: serenity::Ready) {
         self.update(|g| g.extend(ready.guilds.iter().map(|u| u.id.get())));
+        self.stats.ready_shards.fetch_add(1, Ordering::Relaxed);
         let shards = ready.shard.map_or(1, |s| u64::from(s.total));
         self.stats.shards.store(shards, Ordering::Relaxed);
         tracing::info!(

@@ -9,6 +9,11 @@
 //! and one probe goes out per `pause_retry_minutes` (refused requests count against the bot's
 //! invalid-request limit, so a paused channel must not cost one per story); the first success
 //! resumes it. Rows older than `max_delivery_age_minutes` are dropped with a log line.
+//!
+//! Every process delivers: a process sends a channel's rows only while it holds the channel's
+//! claim in the store (taken per round, renewed before each post, released after), so each
+//! channel is served by one process at a time, in order, and each row is checked to be still
+//! pending right before it is sent.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -30,6 +35,9 @@ use crate::workers::{Backoff, Stop};
 
 /// Channels posted to at once.
 const PARALLEL_CHANNELS: usize = 16;
+/// How long a channel's claim lasts without renewal; renewed before every post. A process
+/// that dies mid-send leaves its channels to the others after this.
+const CLAIM: std::time::Duration = std::time::Duration::from_secs(60);
 /// Rows fetched per round.
 const BATCH: i64 = 500;
 
@@ -216,11 +224,19 @@ pub(crate) async fn round(
     now: DateTime<Utc>,
     stop: &Stop,
 ) -> Result<usize, StoreError> {
-    let due = data.app.store.due_deliveries(now, BATCH).await?;
+    let due = data
+        .app
+        .store
+        .due_deliveries(
+            now,
+            &data.member.id,
+            crate::fleet::now_and_live_since(),
+            BATCH,
+        )
+        .await?;
     if due.is_empty() {
         return Ok(0);
     }
-    let n = due.len();
     let mut by_channel: HashMap<u64, Vec<Delivery>> = HashMap::new();
     let mut order = Vec::new();
     for d in due {
@@ -229,6 +245,9 @@ pub(crate) async fn round(
         }
         by_channel.entry(d.channel_id).or_default().push(d);
     }
+    let claimed = claim(data, &order).await?;
+    order.retain(|c| claimed.contains(c));
+    let n = order.iter().map(|c| by_channel[c].len()).sum();
     let permits = Arc::new(Semaphore::new(PARALLEL_CHANNELS));
     let mut tasks = tokio::task::JoinSet::new();
     for channel in order {
@@ -238,27 +257,67 @@ pub(crate) async fn round(
         let stop = stop.clone();
         tasks.spawn(async move {
             let _permit = permits.acquire_owned().await;
-            let mut paused = std::collections::HashSet::new();
-            for d in rows {
-                if stop.requested() {
-                    return;
-                }
-                // One refused post pauses its subscription: the rest wait for the retry.
-                if paused.contains(&d.subscription_id) {
-                    continue;
-                }
-                let outcome = deliver(&data, &d).await;
-                if let Err(e) = record(&data, &d, &outcome).await {
-                    tracing::error!(error = %crate::error::Chain(&e), delivery = d.id, "cannot record a delivery");
-                }
-                if matches!(outcome, Outcome::Paused(_)) {
-                    paused.insert(d.subscription_id);
-                }
+            if let Err(e) = channel_rows(&data, channel, rows, &stop).await {
+                tracing::error!(error = %crate::error::Chain(&e), channel, "delivery to a channel stopped; its rows stay pending");
+            }
+            let owner = &data.member.id;
+            if let Err(e) = data.app.store.release_channels(owner, &[channel]).await {
+                tracing::warn!(error = %crate::error::Chain(&e), channel, "cannot release a channel's claim; it expires");
             }
         });
     }
     while tasks.join_next().await.is_some() {}
     Ok(n)
+}
+
+/// Claims `channels` for this process; returns those it now holds.
+async fn claim(
+    data: &Data,
+    channels: &[u64],
+) -> Result<std::collections::HashSet<u64>, StoreError> {
+    let times = crate::fleet::now_and_live_since();
+    let until = times.0 + CLAIM.as_millis() as i64;
+    let claimed = data
+        .app
+        .store
+        .claim_channels(&data.member.id, channels, times, until)
+        .await?;
+    Ok(claimed.into_iter().collect())
+}
+
+/// Sends one claimed channel's rows in order, renewing the claim before each; stops when the
+/// claim is lost or `stop` is set (the rest stay pending).
+async fn channel_rows(
+    data: &Data,
+    channel: u64,
+    rows: Vec<Delivery>,
+    stop: &Stop,
+) -> Result<(), StoreError> {
+    let mut paused = std::collections::HashSet::new();
+    for d in rows {
+        if stop.requested() {
+            return Ok(());
+        }
+        // One refused post pauses its subscription: the rest wait for the retry.
+        if paused.contains(&d.subscription_id) {
+            continue;
+        }
+        if claim(data, &[channel]).await?.is_empty() {
+            tracing::warn!(channel, "lost a channel's claim to another process");
+            return Ok(());
+        }
+        if !data.app.store.delivery_pending(d.id).await? {
+            continue;
+        }
+        let outcome = deliver(data, &d).await;
+        if let Err(e) = record(data, &d, &outcome).await {
+            tracing::error!(error = %crate::error::Chain(&e), delivery = d.id, "cannot record a delivery");
+        }
+        if matches!(outcome, Outcome::Paused(_)) {
+            paused.insert(d.subscription_id);
+        }
+    }
+    Ok(())
 }
 
 async fn record(data: &Data, d: &Delivery, outcome: &Outcome) -> Result<(), StoreError> {

@@ -16,6 +16,7 @@ pub mod ratelimit;
 pub(crate) mod register;
 pub(crate) mod respond;
 pub mod rest;
+mod shards;
 pub(crate) mod views;
 
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
@@ -40,6 +41,8 @@ pub(crate) struct Data {
     pub clock: Clock,
     /// Wakes the delivery worker when the outbox has new rows.
     pub outbox: Arc<Notify>,
+    /// This process among the store's processes (its id owns its delivery claims).
+    pub member: Arc<crate::fleet::Member>,
 }
 
 /// The time subscriptions are scheduled by: the system clock, which tests can move (to cross
@@ -69,6 +72,8 @@ pub(crate) struct Stats {
     pub guilds: AtomicU64,
     /// Shards this process runs (from READY).
     pub shards: AtomicU64,
+    /// READY events of this process's shards (reconnections count again).
+    pub ready_shards: Arc<AtomicU64>,
 }
 
 /// Why an interaction could not get the answer it asked for.

@@ -4,6 +4,10 @@
 //!
 //! Interaction callbacks and webhook follow-ups are exempt from the global limit (Discord's
 //! rules), so they only wait on their own route's bucket.
+//!
+//! Discord counts the global limit per bot, not per process: with several processes on one
+//! Postgres store, the global slots come from the store (one row, on the database's clock),
+//! so together they pace as one. A store that does not answer falls back to local pacing.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex as SyncMutex};
@@ -15,6 +19,8 @@ use tokio::time::{sleep_until, Instant};
 
 /// Routes remembered before idle ones are forgotten.
 const MAX_ROUTES: usize = 4_096;
+/// Slots taken for one request before it goes anyway (each missed slot is given up).
+const MAX_SLOT_TRIES: u32 = 4;
 
 /// The shared budget of one bot token.
 #[derive(Debug)]
@@ -22,6 +28,8 @@ pub struct Limits {
     interval: Duration,
     /// The earliest moment the next globally limited request may start.
     next_global: Mutex<Instant>,
+    /// The store every process takes its global slots from, when they share one.
+    shared: Option<crate::store::Store>,
     routes: SyncMutex<HashMap<String, Arc<Mutex<Bucket>>>>,
 }
 
@@ -38,23 +46,74 @@ impl Limits {
         Limits {
             interval: Duration::from_secs(1) / per_second.max(1),
             next_global: Mutex::new(Instant::now()),
+            shared: None,
             routes: SyncMutex::new(HashMap::new()),
         }
     }
 
-    /// Waits for this request's global slot.
-    pub(crate) async fn global_slot(&self) {
-        let slot = {
-            let mut next = self.next_global.lock().await;
-            let slot = (*next).max(Instant::now());
-            *next = slot + self.interval;
-            slot
-        };
-        sleep_until(slot).await;
+    /// Takes global slots from `store`, shared with every process using it (Postgres).
+    pub(crate) fn share(&mut self, store: crate::store::Store) {
+        self.shared = Some(store);
     }
 
-    /// Holds every globally limited request back until `until` (after a global 429).
+    /// Waits for this request's global slot. A slot missed by more than half an interval
+    /// (the process was descheduled, the store slow to answer) is given up for a later one,
+    /// so a late request never lands on top of the next ones.
+    pub(crate) async fn global_slot(&self) {
+        for _ in 0..MAX_SLOT_TRIES {
+            let slot = match &self.shared {
+                Some(store) => self.shared_slot(store).await,
+                None => None,
+            };
+            let slot = match slot {
+                Some(slot) => slot,
+                None => self.local_slot().await,
+            };
+            sleep_until(slot).await;
+            if Instant::now() <= slot + self.interval / 2 {
+                return;
+            }
+        }
+    }
+
+    /// The next slot of the budget shared through the store, as a local instant; `None` when
+    /// the store does not answer (then the process paces locally).
+    async fn shared_slot(&self, store: &crate::store::Store) -> Option<Instant> {
+        let interval = i64::try_from(self.interval.as_micros()).unwrap_or(i64::MAX);
+        let asked = Instant::now();
+        match store.rest_slot(interval).await {
+            Ok(wait) => {
+                // The database's "now" was about half the round trip before the answer.
+                let half_trip = asked.elapsed() / 2;
+                let wait =
+                    Duration::from_micros(wait.unsigned_abs()).min(Duration::from_secs(3_600));
+                Some(Instant::now() + wait.saturating_sub(half_trip))
+            }
+            Err(e) => {
+                tracing::warn!(error = %crate::error::Chain(&e), "cannot take a shared REST slot from the store; pacing locally");
+                None
+            }
+        }
+    }
+
+    /// The next slot of this process's own budget.
+    async fn local_slot(&self) -> Instant {
+        let mut next = self.next_global.lock().await;
+        let slot = (*next).max(Instant::now());
+        *next = slot + self.interval;
+        slot
+    }
+
+    /// Holds every globally limited request back until `until` (after a global 429), in
+    /// every process when they share the budget.
     pub(crate) async fn block_global(&self, until: Instant) {
+        if let Some(store) = &self.shared {
+            let wait = until.saturating_duration_since(Instant::now());
+            let wait = i64::try_from(wait.as_micros()).unwrap_or(i64::MAX);
+            if let Err(e) = store.rest_block(wait).await {
+                tracing::warn!(error = %crate::error::Chain(&e), "cannot hold the shared REST budget back");
+            }
+        }
         let mut next = self.next_global.lock().await;
         if *next < until {
             *next = until;

@@ -167,15 +167,31 @@ impl Rest {
         })
     }
 
+    /// Takes the global budget from `store`, shared by every process using it (Postgres).
+    pub(crate) fn with_shared_budget(mut self, store: crate::store::Store) -> Rest {
+        self.limits.share(store);
+        self
+    }
+
+    /// Takes `n` global slots without sending anything: the budget of requests made outside
+    /// this client (serenity's own at start-up: the gateway's URL and shard count).
+    pub(crate) async fn reserve_global(&self, n: u32) {
+        for _ in 0..n {
+            self.limits.global_slot().await;
+        }
+    }
+
     /// Sends a request, waiting for its rate budget and retrying 429s and 5xx as described in
     /// the module documentation.
     pub(crate) async fn send(&self, req: Request) -> Result<Response, RestError> {
         let mut last = String::new();
         for attempt in 1..=MAX_ATTEMPTS {
+            // The route's bucket first: a global slot is taken just before the request goes,
+            // never spent waiting on a route.
+            self.limits.route_slot(&req.route).await;
             if !req.interaction {
                 self.limits.global_slot().await;
             }
-            self.limits.route_slot(&req.route).await;
             self.stats.requests.fetch_add(1, Ordering::Relaxed);
             match self.attempt(&req, attempt).await? {
                 Step::Done(response) => return Ok(response),

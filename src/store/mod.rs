@@ -18,6 +18,7 @@
 
 mod articles;
 pub(crate) mod feeds;
+mod fleet;
 pub(crate) mod search;
 pub mod subscriptions;
 mod written;
@@ -35,6 +36,7 @@ use crate::model::{OutletCoverage, Sequence, Story, StoryId, StoryKey, StoryLink
 
 pub use articles::{NewArticle, Order};
 pub(crate) use feeds::FeedState;
+pub use fleet::{FeedSummary, OutboxSummary, ProcessRow};
 pub(crate) use search::{Mode, Scope, SearchTerms};
 pub use written::{Attempt, Due};
 
@@ -124,6 +126,10 @@ pub struct StoryRow {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// The SQLite file, when the store is one.
+    file: Option<std::path::PathBuf>,
+    /// Postgres: the database and schema, so lock keys of two stores on one server differ.
+    namespace: String,
 }
 
 const STORY_COLUMNS: &str = "seq, id, title, key_points, article_count, source_count, first_published, last_updated, revision, follows, next_story";
@@ -161,7 +167,21 @@ impl Store {
                 url: shown,
                 source: scrub_sqlx(source),
             })?;
-        let store = Store { pool, backend };
+        let file = crate::config::sqlite_path(url)
+            .filter(|p| backend == Backend::Sqlite && p != ":memory:")
+            .map(std::path::PathBuf::from);
+        let mut store = Store {
+            pool,
+            backend,
+            file,
+            namespace: String::new(),
+        };
+        if backend == Backend::Postgres {
+            let row = sqlx::query("SELECT current_database() || '.' || current_schema() AS ns")
+                .fetch_one(&store.pool)
+                .await?;
+            store.namespace = row.try_get("ns")?;
+        }
         store.migrate().await?;
         Ok(store)
     }
@@ -200,10 +220,15 @@ impl Store {
                         "written_summaries",
                         include_str!(concat!("migrations/", $dir, "/0005_written_summaries.sql")),
                     ),
+                    (
+                        6,
+                        "fleet",
+                        include_str!(concat!("migrations/", $dir, "/0006_fleet.sql")),
+                    ),
                 ]
             };
         }
-        let steps: [(i64, &str, &'static str); 5] = match self.backend {
+        let steps: [(i64, &str, &'static str); 6] = match self.backend {
             Backend::Sqlite => steps!("sqlite"),
             Backend::Postgres => steps!("postgres"),
         };
@@ -249,6 +274,22 @@ impl Store {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// The SQLite file of the store, if it is one (not in memory, not Postgres).
+    pub(crate) fn sqlite_file(&self) -> Option<&Path> {
+        self.file.as_deref()
+    }
+
+    /// A Postgres advisory lock key for `name`, private to this store's database and schema.
+    pub(crate) fn lock_key(&self, name: &str) -> i64 {
+        let basis = crate::fnv::hash(self.namespace.as_bytes());
+        crate::fnv::hash_with(basis, name.as_bytes()) as i64
+    }
+
+    /// A connection of its own, outside the pool (a session lock lives as long as it does).
+    pub(crate) async fn dedicated_connection(&self) -> Result<sqlx::AnyConnection, StoreError> {
+        Ok(self.pool.acquire().await?.detach())
     }
 
     /// Closes the pool, waiting for connections to finish.

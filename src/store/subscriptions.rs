@@ -410,11 +410,14 @@ impl Store {
         Ok(inserted)
     }
 
-    /// Pending deliveries due by `now`, oldest first. A paused subscription's rows are held,
-    /// but for its oldest one once its `retry_at` has come (the probe).
+    /// Pending deliveries due by `now`, oldest first, in channels no other live process (seen
+    /// since `live_since_ms`) than `owner` holds a claim on at `now_ms`. A paused subscription's rows are held, but for its
+    /// oldest one once its `retry_at` has come (the probe).
     pub(crate) async fn due_deliveries(
         &self,
         now: DateTime<Utc>,
+        owner: &str,
+        (now_ms, live_since_ms): (i64, i64),
         limit: i64,
     ) -> Result<Vec<Delivery>, StoreError> {
         let rows = sqlx::query(
@@ -426,11 +429,18 @@ impl Store {
                     OR (COALESCE(s.retry_at, 0) <= $1 \
                         AND d.id = (SELECT MIN(p.id) FROM deliveries p \
                                     WHERE p.subscription_id = s.id AND p.state = $3))) \
+               AND NOT EXISTS (SELECT 1 FROM channel_claims c \
+                               JOIN processes p ON p.id = c.owner \
+                               WHERE c.channel_id = d.channel_id AND c.until >= $5 \
+                                 AND c.owner <> $4 AND p.seen_at >= $6) \
              ORDER BY d.id LIMIT $2",
         )
         .bind(now.timestamp())
         .bind(limit)
         .bind(DeliveryState::Pending.as_str())
+        .bind(owner)
+        .bind(now_ms)
+        .bind(live_since_ms)
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(delivery).collect()

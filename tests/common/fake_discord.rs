@@ -75,7 +75,17 @@ struct Fault {
 struct Inner {
     requests: Vec<Recorded>,
     faults: Vec<Fault>,
-    gateway: Option<mpsc::UnboundedSender<WsMessage>>,
+    /// The open gateway sessions, by shard.
+    gateways: HashMap<u32, mpsc::UnboundedSender<WsMessage>>,
+    /// The shards offered (GET /gateway/bot) and Discord's identify concurrency.
+    shards: u32,
+    max_concurrency: u32,
+    /// Every IDENTIFY: (shard, when).
+    identified: Vec<(u32, Instant)>,
+    /// Which shard each interaction was dispatched on.
+    dispatched_shard: HashMap<u64, u32>,
+    /// `enforce_nonce` posts answered with the message already created.
+    nonce_repeats: u32,
     seq: u64,
     ready_sessions: u32,
     identifies: u32,
@@ -122,6 +132,8 @@ impl FakeDiscord {
         let shared = Arc::new(Shared {
             inner: Mutex::new(Inner {
                 next_id: 1_000_000_000_000_000_000,
+                shards: 1,
+                max_concurrency: 1,
                 ..Inner::default()
             }),
             changed: Notify::new(),
@@ -257,18 +269,36 @@ impl FakeDiscord {
     }
 
     fn guild_interaction(&self, kind: u8, data: Value, permissions: u64, app: u64) -> u64 {
+        self.guild_interaction_in(GUILD_ID, kind, data, permissions, app)
+    }
+
+    /// A slash command from a member of server `guild` (no options needing channels).
+    pub fn command_in(&self, guild: u64, name: &str, options: Value) -> u64 {
+        let data = json!({ "id": "1100", "name": name, "type": 1, "options": options });
+        self.guild_interaction_in(guild, 2, data, 0, 0)
+    }
+
+    fn guild_interaction_in(
+        &self,
+        guild: u64,
+        kind: u8,
+        data: Value,
+        permissions: u64,
+        app: u64,
+    ) -> u64 {
+        let guild = guild.to_string();
         let id = self.next_id();
         let member_user = user(USER_ID, "moderator", false);
         let d = json!({
             "id": id.to_string(), "application_id": APP_ID.to_string(), "type": kind,
-            "data": data, "guild_id": GUILD_ID.to_string(), "channel_id": CHANNEL_ID.to_string(),
+            "data": data, "guild_id": guild, "channel_id": CHANNEL_ID.to_string(),
             "channel": { "id": CHANNEL_ID.to_string(), "type": 0, "name": "news",
-                         "guild_id": GUILD_ID.to_string() },
+                         "guild_id": guild },
             "member": { "user": member_user, "roles": [], "joined_at": "2026-01-01T00:00:00.000000+00:00",
                         "deaf": false, "mute": false, "flags": 0, "permissions": permissions.to_string() },
             "token": interaction_token(id), "version": 1,
             "app_permissions": app.to_string(), "locale": "en-US", "guild_locale": "en-US",
-            "entitlements": [], "authorizing_integration_owners": { "0": GUILD_ID.to_string() },
+            "entitlements": [], "authorizing_integration_owners": { "0": guild },
             "context": 0, "attachment_size_limit": 10_485_760
         });
         self.shared
@@ -277,7 +307,13 @@ impl FakeDiscord {
             .unwrap()
             .dispatched
             .insert(id, Instant::now());
-        self.dispatch("INTERACTION_CREATE", d);
+        let shard = self.dispatch("INTERACTION_CREATE", d);
+        self.shared
+            .inner
+            .lock()
+            .unwrap()
+            .dispatched_shard
+            .insert(id, shard);
         id
     }
 
@@ -305,14 +341,66 @@ impl FakeDiscord {
         inner.next_id
     }
 
-    /// Sends a gateway dispatch (op 0) to the connected bot.
-    pub fn dispatch(&self, event: &str, d: Value) {
+    /// Sends a gateway dispatch (op 0) to the connected bot: on the shard of its server, as
+    /// Discord does (`(guild_id >> 22) % shards`), or shard 0 without one. Returns the shard.
+    pub fn dispatch(&self, event: &str, d: Value) -> u32 {
         let mut inner = self.shared.inner.lock().unwrap();
         inner.seq += 1;
+        let shard = d["guild_id"]
+            .as_str()
+            .and_then(|g| g.parse::<u64>().ok())
+            .map_or(0, |g| ((g >> 22) % u64::from(inner.shards)) as u32);
         let frame = json!({ "op": 0, "t": event, "s": inner.seq, "d": d });
-        let tx = inner.gateway.as_ref().expect("the bot is connected");
+        let tx = inner.gateways.get(&shard).expect("the bot holds the shard");
         tx.send(WsMessage::Text(frame.to_string()))
             .expect("gateway open");
+        shard
+    }
+
+    /// Offers `shards` shards (GET /gateway/bot) with identify concurrency `max_concurrency`.
+    pub fn offer_shards(&self, shards: u32, max_concurrency: u32) {
+        let mut inner = self.shared.inner.lock().unwrap();
+        inner.shards = shards;
+        inner.max_concurrency = max_concurrency;
+    }
+
+    /// Every IDENTIFY so far: (shard, when).
+    pub fn identified(&self) -> Vec<(u32, Instant)> {
+        self.shared.inner.lock().unwrap().identified.clone()
+    }
+
+    /// Pairs of IDENTIFYs in one concurrency bucket (`shard % max_concurrency`) less than
+    /// 5 seconds apart: Discord invalidates such sessions.
+    pub fn identify_violations(&self) -> Vec<(u32, u32)> {
+        let inner = self.shared.inner.lock().unwrap();
+        let mc = inner.max_concurrency.max(1);
+        let mut out = Vec::new();
+        for (i, (a, ta)) in inner.identified.iter().enumerate() {
+            for (b, tb) in &inner.identified[i + 1..] {
+                let apart = if tb > ta { *tb - *ta } else { *ta - *tb };
+                if a % mc == b % mc && apart < Duration::from_secs(5) {
+                    out.push((*a, *b));
+                }
+            }
+        }
+        out
+    }
+
+    /// A server id that Discord would place on `shard` (of the shards offered).
+    pub fn guild_on_shard(&self, shard: u32) -> u64 {
+        let total = u64::from(self.shared.inner.lock().unwrap().shards);
+        let base = 900_000_000_000u64 / total * total;
+        ((base + u64::from(shard)) << 22) | 7
+    }
+
+    /// The shard interaction `id` was dispatched on.
+    pub fn shard_of(&self, id: u64) -> u32 {
+        self.shared.inner.lock().unwrap().dispatched_shard[&id]
+    }
+
+    /// `enforce_nonce` posts answered with the message already created (repeats refused).
+    pub fn nonce_repeats(&self) -> u32 {
+        self.shared.inner.lock().unwrap().nonce_repeats
     }
 
     /// Dispatches a slash command from a user in a DM; returns the interaction id.
@@ -395,7 +483,7 @@ impl FakeDiscord {
 
     /// Closes the gateway connection, as Discord does when it drops a session.
     pub fn drop_gateway(&self) {
-        if let Some(tx) = self.shared.inner.lock().unwrap().gateway.take() {
+        for (_, tx) in self.shared.inner.lock().unwrap().gateways.drain() {
             let _ = tx.send(WsMessage::Close(None));
         }
     }
@@ -548,10 +636,9 @@ fn channel_post(
             .as_ref()
             .and_then(|n| inner.nonces.get(&(channel, n.clone())))
         {
-            return Some((
-                200,
-                with_bucket(inner, channel, reply(200, existing.clone())),
-            ));
+            let existing = existing.clone();
+            inner.nonce_repeats += 1;
+            return Some((200, with_bucket(inner, channel, reply(200, existing))));
         }
     }
     inner.next_id += 1;
@@ -689,8 +776,9 @@ fn route(
         ("GET", ["gateway"]) => ok(200, json!({ "url": shared.ws_url })),
         ("GET", ["gateway", "bot"]) => ok(
             200,
-            json!({ "url": shared.ws_url, "shards": 1, "session_start_limit":
-                { "total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1 } }),
+            json!({ "url": shared.ws_url, "shards": inner.shards, "session_start_limit":
+                { "total": 1000, "remaining": 999, "reset_after": 0,
+                  "max_concurrency": inner.max_concurrency } }),
         ),
         ("GET", ["users", "@me"]) => ok(200, user(APP_ID, "storybot", true)),
         ("PUT", ["applications", _, "commands"])
@@ -818,7 +906,12 @@ async fn serve_gateway(listener: TcpListener, shared: Arc<Shared>) {
                     Some(2) => {
                         let token = frame["d"]["token"].as_str().unwrap_or("");
                         let token = token.strip_prefix("Bot ").unwrap_or(token);
-                        shared.inner.lock().unwrap().identifies += 1;
+                        let shard = frame["d"]["shard"][0].as_u64().unwrap_or(0) as u32;
+                        {
+                            let mut inner = shared.inner.lock().unwrap();
+                            inner.identifies += 1;
+                            inner.identified.push((shard, Instant::now()));
+                        }
                         if token != shared.token {
                             let _ = tx.send(WsMessage::Close(Some(CloseFrame {
                                 code: CloseCode::from(4004),
@@ -829,20 +922,26 @@ async fn serve_gateway(listener: TcpListener, shared: Arc<Shared>) {
                         let ready = {
                             let mut inner = shared.inner.lock().unwrap();
                             inner.seq += 1;
+                            let total = inner.shards;
+                            let guilds: Vec<Value> = [GUILD_ID]
+                                .iter()
+                                .filter(|g| ((*g >> 22) % u64::from(total)) as u32 == shard)
+                                .map(|g| json!({ "id": g.to_string(), "unavailable": true }))
+                                .collect();
                             json!({ "op": 0, "t": "READY", "s": inner.seq, "d": {
                                 "v": 10,
                                 "user": user(APP_ID, "storybot", true),
-                                "guilds": [{ "id": GUILD_ID.to_string(), "unavailable": true }],
+                                "guilds": guilds,
                                 "session_id": format!("session-{}", inner.identifies),
                                 "resume_gateway_url": shared.ws_url,
-                                "shard": [0, 1],
+                                "shard": [shard, total],
                                 "application": { "id": APP_ID.to_string(), "flags": 0 }
                             }})
                         };
                         let _ = tx.send(WsMessage::Text(ready.to_string()));
                         {
                             let mut inner = shared.inner.lock().unwrap();
-                            inner.gateway = Some(tx.clone());
+                            inner.gateways.insert(shard, tx.clone());
                             inner.ready_sessions += 1;
                         }
                         shared.changed.notify_waiters();

@@ -1,0 +1,245 @@
+//! One leader per store: the process that fetches feeds, clusters, asks the model and matches
+//! subscriptions. On Postgres, leading is holding a session advisory lock on a connection of
+//! its own: when the leader dies, even by SIGKILL, its connection closes, Postgres releases the
+//! lock, and a standby that asks every [`POLL`] takes over; its clusterer is rebuilt from the
+//! store before its first write (the store's write generation tells it that another wrote).
+//! On SQLite, leading is holding a lock on a file beside the database, and a second service
+//! process is refused instead of standing by.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::{AnyConnection, Connection, Row};
+
+use super::{FleetError, Member};
+use crate::store::{Backend, Store, StoreError};
+use crate::workers::{Backoff, Stop, Workers};
+
+/// How often a standby asks for the lock, and the leader checks that it still holds it.
+pub(crate) const POLL: Duration = Duration::from_secs(1);
+/// How long a check of the leader's connection may take before leadership counts as lost.
+const CHECK_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The leader's lock, held while this value lives.
+#[derive(Debug)]
+pub enum Lock {
+    /// A session advisory lock on this connection.
+    Postgres(AnyConnection),
+    /// An exclusive lock on the file beside the SQLite database.
+    File(std::fs::File),
+    /// An in-memory store: one process by definition.
+    Memory,
+}
+
+/// Asks for the leader's lock, keeping one connection for the asking.
+#[derive(Debug)]
+pub struct Campaign {
+    store: Store,
+    conn: Option<AnyConnection>,
+}
+
+impl Campaign {
+    pub fn new(store: &Store) -> Campaign {
+        Campaign {
+            store: store.clone(),
+            conn: None,
+        }
+    }
+
+    /// The lock if it is free now, `None` if another process holds it.
+    pub async fn try_take(&mut self) -> Result<Option<Lock>, FleetError> {
+        match self.store.backend() {
+            Backend::Postgres => self.try_postgres().await.map_err(FleetError::from),
+            Backend::Sqlite => match self.store.sqlite_file() {
+                None => Ok(Some(Lock::Memory)),
+                Some(db) => try_file(&lock_file(db)),
+            },
+        }
+    }
+
+    async fn try_postgres(&mut self) -> Result<Option<Lock>, StoreError> {
+        let mut conn = match self.conn.take() {
+            Some(c) => c,
+            None => self.store.dedicated_connection().await?,
+        };
+        let row = sqlx::query("SELECT pg_try_advisory_lock($1) AS taken")
+            .bind(self.store.lock_key("leader"))
+            .fetch_one(&mut conn)
+            .await?;
+        if row.try_get::<bool, _>("taken")? {
+            Ok(Some(Lock::Postgres(conn)))
+        } else {
+            self.conn = Some(conn);
+            Ok(None)
+        }
+    }
+}
+
+impl Lock {
+    /// Whether the lock is still held: on Postgres, whether its connection still answers.
+    pub async fn still_held(&mut self) -> bool {
+        match self {
+            Lock::Postgres(conn) => {
+                let ping = sqlx::query("SELECT 1").execute(&mut *conn);
+                matches!(tokio::time::timeout(CHECK_TIMEOUT, ping).await, Ok(Ok(_)))
+            }
+            Lock::File(_) | Lock::Memory => true,
+        }
+    }
+
+    /// Releases the lock.
+    pub async fn release(self) {
+        match self {
+            Lock::Postgres(conn) => {
+                let _ = conn.close().await;
+            }
+            Lock::File(file) => {
+                let _ = file.unlock();
+            }
+            Lock::Memory => {}
+        }
+    }
+}
+
+/// The lock file of a SQLite database: `storybot.db` → `storybot.db-leader`.
+fn lock_file(db: &std::path::Path) -> std::path::PathBuf {
+    let mut name = db.as_os_str().to_owned();
+    name.push("-leader");
+    std::path::PathBuf::from(name)
+}
+
+fn try_file(path: &std::path::Path) -> Result<Option<Lock>, FleetError> {
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .map_err(|source| FleetError::LockFile {
+            file: path.display().to_string(),
+            source,
+        })?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(Lock::File(file))),
+        Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+        Err(std::fs::TryLockError::Error(source)) => Err(FleetError::LockFile {
+            file: path.display().to_string(),
+            source,
+        }),
+    }
+}
+
+/// On SQLite, takes the lock now or says plainly who holds it; elsewhere `None` (the
+/// process stands by until it leads).
+pub async fn take_or_refuse(
+    store: &Store,
+    campaign: &mut Campaign,
+) -> Result<Option<Lock>, FleetError> {
+    if store.backend() == Backend::Postgres {
+        return Ok(None);
+    }
+    if let Some(lock) = campaign.try_take().await? {
+        // No other service process can be alive: what the table says of others is stale.
+        store.forget_processes().await?;
+        return Ok(Some(lock));
+    }
+    let now = super::now_ms();
+    let holder = store
+        .processes()
+        .await
+        .ok()
+        .and_then(|ps| {
+            let leader = ps.iter().find(|p| p.leader).cloned();
+            leader.or_else(|| ps.into_iter().last())
+        })
+        .map_or_else(
+            || "its process could not be identified".to_string(),
+            |p| super::describe(&p, now),
+        );
+    Err(FleetError::SqliteBusy {
+        file: store
+            .sqlite_file()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default(),
+        holder,
+    })
+}
+
+/// Runs the leader's work (`start` starts it) while this process leads, and stands by while
+/// another does, until `stop`. `held` is a lock taken already (SQLite, at start-up).
+pub async fn run<F>(
+    member: Arc<Member>,
+    mut campaign: Campaign,
+    mut held: Option<Lock>,
+    start: F,
+    mut stop: Stop,
+) where
+    F: Fn() -> Workers,
+{
+    let mut backoff = Backoff::new(Duration::from_secs(1), Duration::from_secs(30));
+    let mut announced_standby = false;
+    loop {
+        let lock = match held.take() {
+            Some(lock) => lock,
+            None => match campaign.try_take().await {
+                Ok(Some(lock)) => lock,
+                Ok(None) => {
+                    if !announced_standby {
+                        tracing::info!("standing by: another process leads (fetching, clustering, summarising)");
+                        announced_standby = true;
+                    }
+                    backoff.reset();
+                    if wait(POLL, &mut stop).await {
+                        return;
+                    }
+                    continue;
+                }
+                Err(e) => {
+                    let pause = backoff.fail();
+                    tracing::error!(error = %crate::error::Chain(&e), retry_in_s = pause.as_secs(), "cannot ask for the leader's lock");
+                    if wait(pause, &mut stop).await {
+                        return;
+                    }
+                    continue;
+                }
+            },
+        };
+        announced_standby = false;
+        member.set_leader(true).await;
+        tracing::info!(
+            "leading: this process fetches feeds, clusters, summarises and matches subscriptions"
+        );
+        let work = start();
+        let stopped = hold(lock, &mut stop).await;
+        work.shutdown().await;
+        member.set_leader(false).await;
+        match stopped {
+            Some(lock) => {
+                lock.release().await;
+                return;
+            }
+            None => tracing::warn!(
+                "lost the leader's lock (the store's connection failed); standing by"
+            ),
+        }
+    }
+}
+
+/// Holds `lock` until `stop` (returns it, to release) or until it is lost (`None`).
+async fn hold(mut lock: Lock, stop: &mut Stop) -> Option<Lock> {
+    loop {
+        if wait(POLL, stop).await {
+            return Some(lock);
+        }
+        if !lock.still_held().await {
+            return None;
+        }
+    }
+}
+
+/// Sleeps for `d`; `true` when `stop` came first.
+async fn wait(d: Duration, stop: &mut Stop) -> bool {
+    tokio::select! {
+        () = tokio::time::sleep(d) => false,
+        () = stop.wait() => true,
+    }
+}
