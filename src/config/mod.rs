@@ -785,7 +785,7 @@ mod tests {
 
     #[test]
     fn shard_ranges_are_checked_against_the_total() {
-        let settings = |text: &str| Settings::new(&parse(text).unwrap());
+        let settings = |text: &str| parse(text).and_then(|c| Settings::new(&c));
         let ok = settings("[discord]\nshards = \"2-3\"\ntotal_shards = 4\n").unwrap();
         assert_eq!(
             ok.discord.shards,
