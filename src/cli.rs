@@ -637,16 +637,7 @@ async fn ingest_until_stopped(app: &App) -> Result<Outcome> {
             workers
         }
     };
-    let held = std::sync::Mutex::new(Some((campaign, lock)));
-    workers.spawn("leadership", move |stop| {
-        let taken = held.lock().expect("leadership state").take();
-        let (member, lead) = (member.clone(), lead.clone());
-        async move {
-            if let Some((campaign, lock)) = taken {
-                leader::run(member, campaign, lock, lead, stop).await;
-            }
-        }
-    });
+    leader::spawn(&mut workers, member, &app.store, (campaign, lock), lead);
     shutdown_signal().await;
     workers.shutdown().await;
     Ok(Outcome::Done)

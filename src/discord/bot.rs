@@ -218,20 +218,14 @@ fn start_workers(
         let data = data.clone();
         move || leader_workers(&data, poller.clone())
     };
-    let (member, held) = (
-        data.member.clone(),
-        std::sync::Mutex::new(Some((campaign, lock))),
+    let member = data.member.clone();
+    leader::spawn(
+        &mut workers,
+        member,
+        &data.app.store,
+        (campaign, lock),
+        lead,
     );
-    workers.spawn("leadership", move |stop| {
-        let taken = held.lock().expect("leadership state").take();
-        let (member, lead) = (member.clone(), lead.clone());
-        async move {
-            let Some((campaign, lock)) = taken else {
-                return;
-            };
-            leader::run(member, campaign, lock, lead, stop).await;
-        }
-    });
     let d = data.clone();
     workers.spawn("delivery", move |stop| {
         super::delivery::run(d.clone(), d.outbox.clone(), stop)

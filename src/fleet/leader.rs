@@ -164,6 +164,28 @@ pub async fn take_or_refuse(
     })
 }
 
+/// Starts the worker "leadership" of `workers`: [`run`] with the lock taken at start-up, if
+/// any. Restarted after a panic, it campaigns afresh (the lock went with the panicked loop).
+pub fn spawn<F>(
+    workers: &mut Workers,
+    member: Arc<Member>,
+    store: &Store,
+    first: (Campaign, Option<Lock>),
+    start: F,
+) where
+    F: Fn() -> Workers + Clone + Send + Sync + 'static,
+{
+    let (store, held) = (store.clone(), std::sync::Mutex::new(Some(first)));
+    workers.spawn("leadership", move |stop| {
+        let taken = held.lock().expect("leadership state").take();
+        let (campaign, lock) = taken.unwrap_or_else(|| {
+            tracing::warn!("the leadership loop restarted: asking for the leader's lock again");
+            (Campaign::new(&store), None)
+        });
+        run(member.clone(), campaign, lock, start.clone(), stop)
+    });
+}
+
 /// Runs the leader's work (`start` starts it) while this process leads, and stands by while
 /// another does, until `stop`. `held` is a lock taken already (SQLite, at start-up).
 pub async fn run<F>(
