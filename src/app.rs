@@ -10,6 +10,7 @@ use tokio::sync::Mutex;
 
 use crate::cluster::Clusterer;
 use crate::config::{Config, ConfigError, Settings};
+use crate::digest::export::{ExportArticle, ExportStory, ExportWriter};
 use crate::digest::{lead_outlets, Digest};
 use crate::ingest::import::{JsonlReader, LineError};
 use crate::ingest::{normalise, IncomingArticle};
@@ -32,6 +33,8 @@ pub struct App {
     pub settings: Arc<Settings>,
     pub outlets: Arc<OutletDirectory>,
     pub store: Store,
+    /// What this process counts for its operators (`/metrics`).
+    pub metrics: Arc<crate::metrics::Metrics>,
     /// The online clusterer, restored from the store when needed; one writer at a time.
     clusterer: Arc<Mutex<Option<Synced>>>,
 }
@@ -77,6 +80,15 @@ pub enum Lookup {
     EmptyStore,
 }
 
+/// A story could not be written into an export.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot write the export")]
+    Io(#[from] std::io::Error),
+}
+
 /// What an import did.
 #[derive(Debug, Default, Clone)]
 pub struct ImportReport {
@@ -116,6 +128,7 @@ impl App {
             settings: Arc::new(settings),
             outlets: Arc::new(outlets),
             store,
+            metrics: Arc::default(),
             clusterer: Arc::new(Mutex::new(None)),
         };
         if app.settings.store.seed_demo && app.store.story_count().await? == 0 {
@@ -235,6 +248,15 @@ impl App {
                 Err(e)
             }
         }
+    }
+
+    /// Counts an ingest cycle's new articles and failed feeds into the metrics.
+    pub(crate) fn count_cycle(&self, r: &crate::ingest::poll::CycleReport<BatchReport>) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let m = &self.metrics;
+        m.articles_ingested
+            .fetch_add(r.written.new_articles as u64, Relaxed);
+        m.feed_failures.fetch_add(r.failed as u64, Relaxed);
     }
 
     /// The clusterer's parameters: the shipped tuning with the configured window and span.
@@ -396,6 +418,42 @@ impl App {
             &self.outlets,
             &self.settings,
         ))
+    }
+
+    /// Calls `f` with every article of a story, oldest first, read a page at a time (a story
+    /// of any size costs a page of memory).
+    pub async fn each_article<E: From<StoreError>>(
+        &self,
+        story: &Story,
+        mut f: impl FnMut(&Article) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let mut after = None;
+        loop {
+            let page = self
+                .store
+                .story_articles_after(story.key, after, 1_000)
+                .await?;
+            let Some((seq, last)) = page.last() else {
+                return Ok(());
+            };
+            after = Some((last.published, *seq));
+            for (_, a) in &page {
+                f(a)?;
+            }
+        }
+    }
+
+    /// A story and its articles, read page by page, into an export.
+    pub async fn export_story<W: std::io::Write>(
+        &self,
+        w: &mut ExportWriter<W>,
+        story: &Story,
+    ) -> Result<(), ExportError> {
+        w.story(&ExportStory::new(story, &self.outlets, &self.settings))?;
+        self.each_article(story, |a| -> Result<(), ExportError> {
+            Ok(w.article(&ExportArticle::new(a, &self.outlets))?)
+        })
+        .await
     }
 
     /// Titles close to a query that matched nothing: stories sharing any word, else titles

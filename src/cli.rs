@@ -15,7 +15,7 @@ use clap::{Parser, Subcommand};
 
 use crate::app::{App, Lookup};
 use crate::config::Config;
-use crate::digest::export::{ExportArticle, ExportStory, ExportWriter};
+use crate::digest::export::ExportWriter;
 use crate::model::Story;
 use crate::secrets::redact_url;
 
@@ -99,6 +99,13 @@ pub enum Command {
         #[arg(long, value_name = "N", requires = "shards")]
         total_shards: Option<u64>,
     },
+    /// Serve the story pages, the JSON API and the operators' pages until Ctrl-C / SIGTERM
+    /// (no Discord token needed; `[web]` in the config)
+    Serve {
+        /// Where the public pages listen [default: web.listen, else 127.0.0.1:8080]
+        #[arg(long, value_name = "ADDR:PORT")]
+        listen: Option<std::net::SocketAddr>,
+    },
     /// The processes running on the store (their shards, the leader), the outbox, the last
     /// ingest and failing feeds
     Status {
@@ -148,7 +155,10 @@ pub enum LlmAction {
 impl Command {
     /// Whether the command runs until stopped (its log defaults to info level).
     pub fn is_service(&self) -> bool {
-        matches!(self, Command::Run { .. } | Command::Ingest { once: false })
+        matches!(
+            self,
+            Command::Run { .. } | Command::Ingest { once: false } | Command::Serve { .. }
+        )
     }
 }
 
@@ -254,6 +264,7 @@ async fn dispatch(app: &App, command: Command) -> Result<Outcome> {
             action: LlmAction::Check,
         } => llm_check(app).await,
         Command::Status { json } => status(app, json).await,
+        Command::Serve { listen } => serve(app, listen).await,
         Command::Run { .. } | Command::Commands { .. } => {
             unreachable!("handled before the store is opened")
         }
@@ -414,9 +425,49 @@ async fn run_bot(config: Config) -> Result<Outcome> {
     // Checked before opening anything, so a missing token fails fast and clearly.
     let token = crate::discord::bot::token_from_env(std::env::var("DISCORD_TOKEN").ok())?;
     let app = App::open(config).await?;
+    // The pages start first: a port in use fails the start, not later.
+    let web = match app.settings.web.listen {
+        Some(listen) => Some(crate::web::Server::bind(app.clone(), listen).await?),
+        None => None,
+    };
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let web = web.map(|server| {
+        let mut stopped = stopped.clone();
+        tokio::spawn(server.run(async move {
+            let _ = stopped.wait_for(|s| *s).await;
+        }))
+    });
     let result = crate::discord::run(app.clone(), token, shutdown_signal()).await;
+    let _ = stop.send(true);
+    if let Some(web) = web {
+        match web.await {
+            Ok(Err(e)) => tracing::error!(error = %crate::error::Chain(&e), "the web server failed"),
+            Err(e) => tracing::error!(error = %e, "the web server panicked"),
+            Ok(Ok(())) => {}
+        }
+    }
     app.store.close().await;
     result?;
+    Ok(Outcome::Done)
+}
+
+/// `storybot serve`: the pages until stopped. Prints where they listen.
+async fn serve(app: &App, listen: Option<std::net::SocketAddr>) -> Result<Outcome> {
+    let listen = match listen.or(app.settings.web.listen) {
+        Some(l) => l,
+        None => crate::config::WebSettings::DEFAULT_LISTEN.parse()?,
+    };
+    let server = crate::web::Server::bind(app.clone(), listen).await?;
+    let mut out = anstream::stdout().lock();
+    if let Some(a) = server.public_addr() {
+        writeln!(out, "story pages on http://{a}/")?;
+    }
+    if let Some(a) = server.admin_addr() {
+        writeln!(out, "operators' pages on http://{a}/ (feeds, subscriptions, healthz, metrics)")?;
+    }
+    out.flush()?;
+    drop(out);
+    server.run(shutdown_signal()).await?;
     Ok(Outcome::Done)
 }
 
@@ -477,7 +528,7 @@ async fn stories(app: &App, json: bool) -> Result<Outcome> {
         after = Some(last.key);
         for story in app.store.with_coverages(rows).await? {
             match export.as_mut() {
-                Some(w) => export_story(app, w, &story).await?,
+                Some(w) => app.export_story(w, &story).await?,
                 None => print_story(app, &story).await?,
             }
         }
@@ -488,51 +539,16 @@ async fn stories(app: &App, json: bool) -> Result<Outcome> {
     Ok(Outcome::Done)
 }
 
-/// A story and its articles, read page by page, into the export.
-async fn export_story<W: std::io::Write>(
-    app: &App,
-    w: &mut ExportWriter<W>,
-    story: &Story,
-) -> Result<()> {
-    w.story(&ExportStory::new(story, &app.outlets, &app.settings))?;
-    each_article(app, story, |a| {
-        Ok(w.article(&ExportArticle::new(a, &app.outlets))?)
-    })
-    .await
-}
-
 async fn print_story(app: &App, story: &Story) -> Result<()> {
     let mut out = anstream::stdout().lock();
     writeln!(out, "{}", list_line(app, story))?;
     for p in &story.key_points {
         writeln!(out, "          • {p}")?;
     }
-    each_article(app, story, |a| Ok(writeln!(out, "          {}", a.url)?)).await?;
+    app.each_article(story, |a| -> Result<()> { Ok(writeln!(out, "          {}", a.url)?) })
+        .await?;
     writeln!(out)?;
     Ok(())
-}
-
-/// Calls `f` with every article of a story, oldest first, read a page at a time (a story of
-/// any size costs a page of memory).
-async fn each_article(
-    app: &App,
-    story: &Story,
-    mut f: impl FnMut(&crate::model::Article) -> Result<()>,
-) -> Result<()> {
-    let mut after = None;
-    loop {
-        let page = app
-            .store
-            .story_articles_after(story.key, after, 1_000)
-            .await?;
-        let Some((seq, last)) = page.last() else {
-            return Ok(());
-        };
-        after = Some((last.published, *seq));
-        for (_, a) in &page {
-            f(a)?;
-        }
-    }
 }
 
 /// `top` or `blindspot`: ranked stories, or nothing found.
@@ -556,7 +572,7 @@ async fn print_list(app: &App, stories: &[Story], json: bool) -> Result<()> {
     if json {
         let mut w = ExportWriter::new(anstream::stdout().lock())?;
         for story in stories {
-            export_story(app, &mut w, story).await?;
+            app.export_story(&mut w, story).await?;
         }
         w.finish()?;
     } else {
@@ -632,7 +648,7 @@ async fn ingest_until_stopped(app: &App) -> Result<Outcome> {
             let (app, p) = (app.clone(), poller.clone());
             workers.spawn("feed ingest", move |stop| {
                 let (app, p) = (app.clone(), p.clone());
-                async move { crate::ingest::poll::run(&p, &app, stop, |_| {}).await }
+                async move { crate::ingest::poll::run(&p, &app, stop, |r| app.count_cycle(r)).await }
             });
             workers
         }
@@ -681,12 +697,7 @@ fn feed_health(url: &str, s: &crate::store::FeedState) -> String {
             t.format("%Y-%m-%d %H:%M UTC").to_string()
         })
     };
-    let status = match (&s.disabled_reason, s.failures) {
-        (Some(_), _) => "DISABLED",
-        (None, 0) if s.last_success.is_some() => "ok",
-        (None, 0) => "new",
-        (None, _) => "failing",
-    };
+    let status = s.status();
     let next = match (&s.disabled_reason, s.next_fetch) {
         (Some(_), _) => "none (disabled)".to_string(),
         (None, None) => "now".to_string(),

@@ -39,6 +39,21 @@ pub(crate) fn http(e: reqwest::Error) -> String {
     crate::text::truncate_chars(&crate::secrets::scrub(&line), 300)
 }
 
+/// A short id tying a user's error message to the log line.
+pub(crate) fn error_id() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos(),
+    );
+    format!("{:08x}", h.finish() as u32)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,10 +7,11 @@
 //! [`store`] (SQLite or Postgres, full-text search) → [`digest`] (Discord payload, terminal
 //! text, PNG). Optionally [`llm`] writes key points with a model the operator runs, checked
 //! against the sources. The write path runs cluster, summarise and store in transactions; [`app`] holds
-//! the shared state that the front ends ([`cli`], [`discord`]) use; [`subscriptions`] is the
+//! the shared state that the front ends ([`cli`], [`discord`], [`web`]) use; [`subscriptions`] is the
 //! subscription domain that `discord` adapts; [`workers`] supervises background loops.
 //! Foundations: [`model`], [`config`] (settings validated once), [`payload`] (Discord's types
-//! and limits), [`text`], [`secrets`] (kept out of every output), [`error`].
+//! and limits), [`text`], [`secrets`] (kept out of every output), [`error`], [`metrics`]
+//! (what a process counts for its operators).
 //! ARCHITECTURE.md has the code map and the invariants.
 
 #[cfg(test)]
@@ -31,6 +32,7 @@ mod fnv;
 pub mod ingest;
 pub mod llm;
 pub mod llm_queue;
+pub mod metrics;
 pub mod model;
 pub mod outlets;
 pub mod payload;
@@ -40,4 +42,5 @@ pub mod store;
 pub mod subscriptions;
 pub mod summarise;
 pub mod text;
+pub mod web;
 pub mod workers;

@@ -11,7 +11,8 @@
 //! - `llm_queue`: the queue that asks for them beside ingest, its cap and its backoff;
 //! - `outlets_table`: the shipped ratings table is exactly what the derivation gives;
 //! - `store_and_search`: SQLite (and Postgres) store, import, search, determinism;
-//! - `subscriptions`: subscriptions delivered exactly once, across kills and DST.
+//! - `subscriptions`: subscriptions delivered exactly once, across kills and DST;
+//! - `web`: the story pages, operators' pages and JSON over HTTP, and in a real browser.
 
 mod common;
 
@@ -37,3 +38,5 @@ mod outlets_table;
 mod store_and_search;
 #[path = "suite/subscriptions.rs"]
 mod subscriptions;
+#[path = "suite/web.rs"]
+mod web;

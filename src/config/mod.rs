@@ -19,6 +19,7 @@ use std::time::Duration;
 pub use raw::{
     BlindspotConfig, ClusterConfig, Config, DigestConfig, DiscordConfig, FactualityConfig,
     FeedConfig, IngestConfig, LlmConfig, OutletOverride, StoreConfig, SubscriptionsConfig,
+    WebConfig,
 };
 
 use crate::model::{Bias, Factuality, Outlet};
@@ -114,6 +115,24 @@ pub struct Settings {
     pub subscriptions: SubscriptionSettings,
     /// Key points written by a language model, when `[llm] base_url` is set.
     pub llm: Option<LlmSettings>,
+    pub web: WebSettings,
+}
+
+/// A validated `[web]` section.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebSettings {
+    /// The public pages' address; `None`: `run` serves none, `serve` uses [`Self::DEFAULT_LISTEN`].
+    pub listen: Option<std::net::SocketAddr>,
+    /// The operators' listener, if any.
+    pub admin_listen: Option<std::net::SocketAddr>,
+    /// The pages' public address, without a trailing slash.
+    pub public_url: Option<String>,
+    /// The environment variable that holds the operators' token.
+    pub admin_token_env: String,
+}
+
+impl WebSettings {
+    pub const DEFAULT_LISTEN: &'static str = "127.0.0.1:8080";
 }
 
 /// A validated `[llm]` section.
@@ -398,7 +417,11 @@ impl Settings {
         let check = Check { path: &path };
         use ranges::*;
 
-        let digest = digest_settings(&check, &c.digest)?;
+        let web = web_settings(&check, &c.web)?;
+        let mut digest = digest_settings(&check, &c.digest)?;
+        if digest.story_url.is_none() {
+            digest.story_url = web.public_url.as_ref().map(|u| format!("{u}/story/{{id}}"));
+        }
         let blindspot = blindspot_rule(&check, &c.blindspot)?;
         let factuality = FactualityRule {
             min_rated_sources: check.range(
@@ -446,6 +469,7 @@ impl Settings {
             discord,
             subscriptions,
             llm,
+            web,
         })
     }
 
@@ -477,6 +501,55 @@ fn digest_settings(check: &Check<'_>, d: &DigestConfig) -> Result<DigestSettings
         headlines: headlines as usize,
         story_url,
         top_window: span(top_window, 3_600),
+    })
+}
+
+fn web_settings(check: &Check<'_>, w: &WebConfig) -> Result<WebSettings, ConfigError> {
+    let address = |key: &str, value: &str| -> Result<Option<std::net::SocketAddr>, ConfigError> {
+        let value = value.trim();
+        if value.is_empty() {
+            return Ok(None);
+        }
+        value.parse().map(Some).map_err(|_| {
+            check.invalid(format!(
+                "{key} {value:?} is not an address and port such as 127.0.0.1:8080 or [::]:80"
+            ))
+        })
+    };
+    let listen = address("web.listen", &w.listen)?;
+    let admin_listen = address("web.admin_listen", &w.admin_listen)?;
+    if let (Some(a), Some(b)) = (listen, admin_listen) {
+        if a == b {
+            return Err(check.invalid(format!(
+                "web.listen and web.admin_listen are both {a}: the operators' pages need their own port"
+            )));
+        }
+    }
+    let public_url = match w.public_url.trim() {
+        "" => None,
+        u => {
+            let url = check.http_url("web.public_url", u, "an http(s) URL such as https://news.example.org")?;
+            if url.query().is_some() || url.fragment().is_some() {
+                return Err(check.invalid(format!(
+                    "web.public_url {:?} has a query or fragment: give the pages' base address only",
+                    crate::secrets::redact_url(u)
+                )));
+            }
+            Some(u.trim_end_matches('/').to_string())
+        }
+    };
+    let env = w.admin_token_env.trim();
+    if env.is_empty() || !env.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        return Err(check.invalid(format!(
+            "web.admin_token_env {:?} is not an environment variable name (letters, digits, _)",
+            crate::text::truncate_chars(env, 80)
+        )));
+    }
+    Ok(WebSettings {
+        listen,
+        admin_listen,
+        public_url,
+        admin_token_env: env.to_string(),
     })
 }
 

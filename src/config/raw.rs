@@ -22,6 +22,7 @@ pub struct Config {
     pub discord: DiscordConfig,
     pub subscriptions: SubscriptionsConfig,
     pub llm: LlmConfig,
+    pub web: WebConfig,
     /// The feeds to poll.
     pub feeds: Vec<FeedConfig>,
     /// Outlets added to, or overriding, the bundled ratings table.
@@ -102,6 +103,36 @@ impl Default for DiscordConfig {
             summary_minutes: 30,
             shards: String::new(),
             total_shards: 0,
+        }
+    }
+}
+
+/// `[web]`: story pages and the operators' view (`storybot serve`, or inside `run`).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebConfig {
+    /// Where the public pages listen (`127.0.0.1:8080`, `0.0.0.0:80`). Empty: `storybot run`
+    /// serves no pages, `storybot serve` listens on 127.0.0.1:8080.
+    pub listen: String,
+    /// Where the operators' pages (`/feeds`, `/subscriptions`, `/healthz`, `/metrics`) listen.
+    /// Empty: no separate listener.
+    pub admin_listen: String,
+    /// The pages' public address (`https://news.example.org`): digest titles link to
+    /// `{public_url}/story/{id}` unless `digest.story_url` says otherwise.
+    pub public_url: String,
+    /// The environment variable holding the operators' token. When it is set, the operators'
+    /// pages are also served on the public listener under `/admin/`, to requests that send
+    /// `Authorization: Bearer TOKEN`.
+    pub admin_token_env: String,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        WebConfig {
+            listen: String::new(),
+            admin_listen: "127.0.0.1:8081".into(),
+            public_url: String::new(),
+            admin_token_env: "STORYBOT_ADMIN_TOKEN".into(),
         }
     }
 }

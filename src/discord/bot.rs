@@ -98,7 +98,8 @@ pub async fn run_with_clock(
     let lock = leader::take_or_refuse(&app.store, &mut campaign).await?;
     let member = Member::join(&app.store, "run", Some(config.shards)).await?;
     let mut rest = Rest::new(&base, token.clone(), config.requests_per_second)
-        .map_err(|e| RunError::Http(crate::error::chain(&e)))?;
+        .map_err(|e| RunError::Http(crate::error::chain(&e)))?
+        .with_stats(app.metrics.rest.clone());
     if app.store.backend() == Backend::Postgres {
         // Discord counts the bot, not the process: every process paces through the store.
         rest = rest.with_shared_budget(app.store.clone());
@@ -117,6 +118,7 @@ pub async fn run_with_clock(
     // serenity asks for the gateway's URL (and, sharded, its shard count) outside our client.
     rest.reserve_global(2).await;
     let mut client = client(&data, &token, fatal_tx).await?;
+    app.metrics.gateway_started();
     let shards = client.shard_manager.clone();
     let workers = start_workers(Arc::new(data.clone()), campaign, lock)?;
 
@@ -187,6 +189,7 @@ async fn client(
         .event_handler(GuildCounter {
             guilds: Arc::default(),
             stats: data.stats.clone(),
+            metrics: data.app.metrics.clone(),
         })
         .await
         .map_err(|e| connect_error(&e))
@@ -252,7 +255,11 @@ fn leader_workers(data: &Arc<Data>, poller: Option<Poller>) -> Workers {
         workers.spawn("feed ingest", move |stop| {
             let (app, poller, ingested) = (app.clone(), poller.clone(), ingested.clone());
             async move {
-                crate::ingest::poll::run(&poller, &app, stop, |_| ingested.notify_one()).await;
+                crate::ingest::poll::run(&poller, &app, stop, |r| {
+                    app.count_cycle(r);
+                    ingested.notify_one();
+                })
+                .await;
             }
         });
     }
@@ -334,6 +341,7 @@ fn connect_error(e: &serenity::Error) -> RunError {
 struct GuildCounter {
     guilds: Arc<Mutex<HashSet<u64>>>,
     stats: Arc<Stats>,
+    metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl GuildCounter {
@@ -349,6 +357,8 @@ impl serenity::EventHandler for GuildCounter {
     async fn ready(&self, _ctx: serenity::Context, ready: serenity::Ready) {
         self.update(|g| g.extend(ready.guilds.iter().map(|u| u.id.get())));
         self.stats.ready_shards.fetch_add(1, Ordering::Relaxed);
+        self.metrics
+            .shard(ready.shard.map_or(0, |s| s.id.0), true);
         let shards = ready.shard.map_or(1, |s| u64::from(s.total));
         self.stats.shards.store(shards, Ordering::Relaxed);
         tracing::info!(
@@ -357,6 +367,15 @@ impl serenity::EventHandler for GuildCounter {
             guilds = ready.guilds.len(),
             "connected to Discord"
         );
+    }
+
+    async fn shard_stage_update(
+        &self,
+        _ctx: serenity::Context,
+        event: serenity::ShardStageUpdateEvent,
+    ) {
+        let connected = matches!(event.new, serenity::ConnectionStage::Connected);
+        self.metrics.shard(event.shard_id.0, connected);
     }
 
     async fn guild_create(

@@ -60,6 +60,14 @@ pub(crate) struct InteractionRef<'a> {
 }
 
 impl<'a> InteractionRef<'a> {
+    /// The command's name, or `component` for buttons and menus (the metrics' label).
+    fn metric_name(&self) -> &str {
+        match self.kind {
+            InteractionKind::Command => self.name,
+            InteractionKind::Component => "component",
+        }
+    }
+
     /// A slash command's interaction.
     pub(crate) fn command(
         i: &'a poise::serenity_prelude::CommandInteraction,
@@ -132,6 +140,9 @@ where
     };
     match sent {
         Ok(()) => {
+            data.app
+                .metrics
+                .interaction(ix.metric_name(), outcome, received.elapsed());
             data.stats.served.fetch_add(1, Ordering::Relaxed);
             if deferred {
                 data.stats.deferred.fetch_add(1, Ordering::Relaxed);
@@ -183,6 +194,9 @@ async fn answer_at_once(
 }
 
 fn log_failed(data: &Data, ix: &InteractionRef<'_>, received: Instant, e: &RestError) {
+    data.app
+        .metrics
+        .interaction(ix.metric_name(), "failed", received.elapsed());
     data.stats.errors.fetch_add(1, Ordering::Relaxed);
     tracing::error!(
         error_id = %error_id(),
@@ -277,17 +291,4 @@ fn body(payload: serde_json::Value, files: Vec<super::rest::File>) -> Body {
     }
 }
 
-/// A short id tying a user's error message to the log line.
-pub(crate) fn error_id() -> String {
-    use std::hash::{BuildHasher, Hasher};
-    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
-    h.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_nanos(),
-    );
-    format!("{:08x}", h.finish() as u32)
-}
+pub(crate) use crate::error::error_id;

@@ -7,7 +7,7 @@
 //! or a dropped connection backs off exponentially and tries again; anything else is returned
 //! as a [`RestError`] that names the route, never the token.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -118,14 +118,7 @@ pub(crate) struct Response {
     pub body: Vec<u8>,
 }
 
-/// Counters since start-up.
-#[derive(Debug, Default)]
-pub struct RestStats {
-    pub requests: AtomicU64,
-    pub rate_limited: AtomicU64,
-    pub global_rate_limited: AtomicU64,
-    pub server_errors: AtomicU64,
-}
+pub use crate::metrics::RestStats;
 
 #[derive(Debug)]
 pub struct Rest {
@@ -134,7 +127,7 @@ pub struct Rest {
     base: String,
     token: Token,
     limits: Limits,
-    pub stats: RestStats,
+    pub stats: Arc<RestStats>,
 }
 
 #[derive(Deserialize)]
@@ -163,8 +156,14 @@ impl Rest {
             base: base.trim_end_matches('/').to_string(),
             token,
             limits: Limits::new(per_second),
-            stats: RestStats::default(),
+            stats: Arc::default(),
         })
+    }
+
+    /// Counts into `stats` (the process's metrics) instead of counters of its own.
+    pub(crate) fn with_stats(mut self, stats: Arc<RestStats>) -> Rest {
+        self.stats = stats;
+        self
     }
 
     /// Takes the global budget from `store`, shared by every process using it (Postgres).

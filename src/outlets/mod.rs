@@ -30,6 +30,9 @@ pub struct OutletDirectory {
     outlets: Vec<Outlet>,
     by_domain: HashMap<String, usize>,
     by_name: HashMap<String, usize>,
+    /// Per outlet (same index): which source decided its bias and its factuality
+    /// (`allsides`, `adfontes`, `mbfc`, `config`; empty when unrated).
+    raters: Vec<(String, String)>,
 }
 
 /// How an article's publisher was resolved.
@@ -80,12 +83,16 @@ impl OutletDirectory {
                     dir.outlets[i].domains.push(domain.clone());
                     dir.by_domain.insert(domain, i);
                 }
-                None => dir.upsert(Outlet {
-                    name,
-                    domains: vec![domain],
-                    bias,
-                    factuality,
-                }),
+                None => {
+                    dir.upsert(Outlet {
+                        name,
+                        domains: vec![domain],
+                        bias,
+                        factuality,
+                    });
+                    let raters = (field(4).to_string(), field(5).to_string());
+                    *dir.raters.last_mut().expect("upsert adds a row") = raters;
+                }
             }
         }
         Ok(dir)
@@ -100,9 +107,12 @@ impl OutletDirectory {
             }
             _ => {
                 self.outlets.push(outlet);
+                self.raters.push(Default::default());
                 self.outlets.len() - 1
             }
         };
+        // Rows from the bundled table set their raters after this; anything else is config.
+        self.raters[index] = ("config".into(), "config".into());
         let outlet = &self.outlets[index];
         for d in &outlet.domains {
             self.by_domain.insert(d.clone(), index);
@@ -157,6 +167,13 @@ impl OutletDirectory {
         self.by_host(domain)
             .or_else(|| self.by_name(outlet_name))
             .and_then(|o| o.factuality)
+    }
+
+    /// Which sources decided an outlet's bias and factuality (see [`OutletDirectory`]).
+    pub fn raters(&self, name: &str) -> Option<(&str, &str)> {
+        let &i = self.by_name.get(&name_key(name))?;
+        let (bias, factuality) = &self.raters[i];
+        Some((bias, factuality))
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &Outlet> {

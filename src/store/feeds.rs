@@ -23,6 +23,18 @@ pub struct FeedState {
     pub disabled_reason: Option<String>,
 }
 
+impl FeedState {
+    /// `ok`, `new` (never fetched), `failing` or `DISABLED`, as `storybot feeds` shows it.
+    pub fn status(&self) -> &'static str {
+        match (&self.disabled_reason, self.failures) {
+            (Some(_), _) => "DISABLED",
+            (None, 0) if self.last_success.is_some() => "ok",
+            (None, 0) => "new",
+            (None, _) => "failing",
+        }
+    }
+}
+
 /// An optional stored time, through the store's one conversion (a damaged value is an error).
 fn time(t: Option<i64>) -> Result<Option<DateTime<Utc>>, StoreError> {
     t.map(super::time).transpose()

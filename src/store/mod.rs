@@ -19,6 +19,7 @@
 mod articles;
 pub(crate) mod feeds;
 mod fleet;
+mod pages;
 pub(crate) mod search;
 pub mod subscriptions;
 mod written;
@@ -37,6 +38,7 @@ use crate::model::{OutletCoverage, Sequence, Story, StoryId, StoryKey, StoryLink
 pub use articles::{NewArticle, Order};
 pub(crate) use feeds::FeedState;
 pub use fleet::{FeedSummary, OutboxSummary, ProcessRow};
+pub use pages::{OutletArticle, SubscriptionOverview, TimelineCell};
 pub(crate) use search::{Mode, Scope, SearchTerms};
 pub use written::{Attempt, Due};
 
@@ -225,10 +227,15 @@ impl Store {
                         "fleet",
                         include_str!(concat!("migrations/", $dir, "/0006_fleet.sql")),
                     ),
+                    (
+                        7,
+                        "outlet_articles",
+                        include_str!(concat!("migrations/", $dir, "/0007_outlet_articles.sql")),
+                    ),
                 ]
             };
         }
-        let steps: [(i64, &str, &'static str); 6] = match self.backend {
+        let steps: [(i64, &str, &'static str); 7] = match self.backend {
             Backend::Sqlite => steps!("sqlite"),
             Backend::Postgres => steps!("postgres"),
         };

@@ -34,11 +34,11 @@ pub enum SubscribeError {
     Store(#[from] StoreError),
 }
 
-const COLUMNS: &str = "id, number, guild_id, channel_id, kind, query, story_id, min_sources, \
+pub(super) const COLUMNS: &str = "id, number, guild_id, channel_id, kind, query, story_id, min_sources, \
      brief_time, timezone, brief_count, watermark, last_count, last_sides, anchor_message, \
      created_by, created_at, paused_reason, retry_at";
 
-fn subscription(r: &AnyRow) -> Result<Subscription, StoreError> {
+pub(super) fn subscription(r: &AnyRow) -> Result<Subscription, StoreError> {
     let kind: String = r.try_get("kind")?;
     let corrupt = |what: &str| StoreError::Corrupt(format!("subscription {what}"));
     let text = |column: &str| -> Result<String, StoreError> {

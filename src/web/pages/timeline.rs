@@ -1,0 +1,107 @@
+//! A story's coverage timeline: articles per hour (or per longer bucket for a long story, at
+//! most [`MAX_BARS`] bars) stacked by side, as an inline SVG with a text summary.
+
+use maud::{html, Markup};
+
+use super::super::http::Fail;
+use super::super::{layout, Web};
+use super::story::Group;
+use crate::model::Story;
+
+/// Bars at most: a story of weeks is drawn in buckets of several hours.
+const MAX_BARS: i64 = 72;
+const WIDTH: f64 = 600.0;
+const HEIGHT: f64 = 120.0;
+/// Room under the bars for the first and last times.
+const AXIS: f64 = 14.0;
+
+/// The length of a bucket, in seconds: an hour, or whole hours so that the story fits.
+fn bucket_secs(story: &Story) -> i64 {
+    let span = (story.last_updated - story.first_published)
+        .num_seconds()
+        .max(0);
+    let hours = span / 3600 + 1;
+    3600 * ((hours + MAX_BARS - 1) / MAX_BARS).max(1)
+}
+
+pub(super) async fn render(web: &Web, story: &Story) -> Result<Markup, Fail> {
+    let bucket = bucket_secs(story);
+    let cells = web.app.store.story_timeline(story.key, bucket).await?;
+    let Some(first) = cells.iter().map(|c| c.start).min() else {
+        return Ok(html! { p.muted { "No articles yet." } });
+    };
+    let last = cells.iter().map(|c| c.start).max().unwrap_or(first);
+    let bars = ((last - first).num_seconds() / bucket + 1) as usize;
+    let mut counts = vec![[0i64; 4]; bars];
+    for c in &cells {
+        let i = ((c.start - first).num_seconds() / bucket) as usize;
+        let g = Group::of(web.app.outlets.rating(&c.outlet, &c.domain));
+        let slot = Group::ALL.iter().position(|x| *x == g).unwrap_or(3);
+        counts[i.min(bars - 1)][slot] += c.articles;
+    }
+    let peak = counts
+        .iter()
+        .map(|c| c.iter().sum::<i64>())
+        .max()
+        .unwrap_or(1)
+        .max(1);
+    let per = if bucket == 3600 {
+        "hour".to_string()
+    } else {
+        format!("{} hours", bucket / 3600)
+    };
+    let label = format!(
+        "Articles per {per} by side, {bars} bars, at most {peak} in one {per}"
+    );
+    let bar_w = WIDTH / bars as f64;
+    let scale = (HEIGHT - AXIS - 4.0) / peak as f64;
+    let end = last + chrono::Duration::seconds(bucket);
+    let rects = stack(&counts, bar_w, scale);
+    Ok(html! {
+        svg.timeline id="timeline" viewBox={ "0 0 " (WIDTH) " " (HEIGHT) } role="img"
+            aria-label=(label) data-bars=(bars) data-bucket-seconds=(bucket) {
+            title { (label) }
+            @for r in &rects {
+                rect class=(Group::ALL[r.slot].key()) x=(fmt(r.x + 0.5)) y=(fmt(r.top))
+                    width=(fmt((bar_w - 1.0).max(0.5))) height=(fmt(r.height)) data-count=(r.count) {}
+            }
+            text x="2" y=(HEIGHT - 2.0) { (first.format("%b %d %H:%M").to_string()) }
+            text x=(WIDTH - 2.0) y=(HEIGHT - 2.0) text-anchor="end" { (end.format("%b %d %H:%M UTC").to_string()) }
+            text x="2" y="10" { (peak) " per " (per) }
+        }
+        p.muted { "From " (layout::time(first)) " to " (layout::time(end)) ", one bar per " (per) "." }
+    })
+}
+
+/// One stacked piece of a bar.
+struct Piece {
+    slot: usize,
+    x: f64,
+    top: f64,
+    height: f64,
+    count: i64,
+}
+
+/// Each bar's groups stacked from the axis up, Left at the bottom.
+fn stack(counts: &[[i64; 4]], bar_w: f64, scale: f64) -> Vec<Piece> {
+    let mut out = Vec::new();
+    for (i, c) in counts.iter().enumerate() {
+        let mut y = HEIGHT - AXIS;
+        for (slot, &count) in c.iter().enumerate().filter(|(_, n)| **n > 0) {
+            let height = count as f64 * scale;
+            y -= height;
+            out.push(Piece {
+                slot,
+                x: i as f64 * bar_w,
+                top: y,
+                height,
+                count,
+            });
+        }
+    }
+    out
+}
+
+fn fmt(v: f64) -> String {
+    format!("{v:.1}")
+}
