@@ -15,12 +15,9 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
 use common::arg;
 use storybot::app::{App, Lookup};
 use storybot::config::Config;
-use storybot::model::{Article, StoryId};
-use storybot::store::{NewArticle, NewStory, Store, StoryUpdate};
 
 struct Counting;
 static ALLOCATED: AtomicU64 = AtomicU64::new(0);
@@ -52,64 +49,6 @@ const TITLES: [&str; 5] = [
     "Comet lights up the northern sky",
 ];
 
-/// Writes one story of `n` articles from `outlets` outlets.
-async fn write_story(
-    store: &Store,
-    key: &str,
-    title: &str,
-    n: usize,
-    outlets: &[(String, String)],
-) {
-    let t0 = Utc::now() - chrono::Duration::days(2);
-    let id = StoryId::derive(key, 8);
-    let mut tx = store.begin().await.unwrap();
-    let seq = tx
-        .insert_story(NewStory {
-            id: &id,
-            upstream_key: Some(key),
-            title,
-            published: t0,
-            now: t0,
-        })
-        .await
-        .unwrap();
-    let mut batch = Vec::with_capacity(5_000);
-    for i in 0..n {
-        let (outlet, domain) = &outlets[i % outlets.len()];
-        let t = t0 + chrono::Duration::seconds(i as i64);
-        batch.push(NewArticle {
-            story: seq,
-            article: Article {
-                url: format!("https://{domain}/{key}/{i}"),
-                title: format!("{title}: report {i}"),
-                summary: "Officials said the work went to plan and traffic will resume on \
-                          Monday, after months of delays and disputes over the cost."
-                    .to_string(),
-                outlet: outlet.clone(),
-                domain: domain.clone(),
-                published: t,
-                fetched: t,
-            },
-        });
-        if batch.len() == 5_000 {
-            tx.insert_articles(&batch).await.unwrap();
-            batch.clear();
-        }
-    }
-    tx.insert_articles(&batch).await.unwrap();
-    tx.update_story(
-        seq,
-        StoryUpdate {
-            title,
-            key_points: &["Work went to plan.".to_string()],
-            headlines: &[title],
-        },
-    )
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
-}
-
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
@@ -124,7 +63,7 @@ async fn run(name: &str, app: &App, lookups: usize) {
         .collect();
     let start = Instant::now();
     for (size, title) in SIZES.iter().zip(TITLES) {
-        write_story(&app.store, &format!("size-{size}"), title, *size, &outlets).await;
+        common::stores::write_story(&app.store, &format!("size-{size}"), title, *size, &outlets).await;
     }
     eprintln!(
         "{name}: wrote {} articles in {:.1?}",

@@ -2,6 +2,8 @@
 //! numbers, and `--name value` arguments.
 #![allow(dead_code)]
 
+pub mod stores;
+
 /// A small deterministic generator (xorshift64*), so every run builds the same data.
 pub struct Rng(pub u64);
 

@@ -494,3 +494,156 @@ async fn a_real_browser_renders_the_story_page() {
         println!("screenshot: {}", path.display());
     }
 }
+
+/// A free loopback port (bound, then released for the process under test).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Polls `url` until `done` holds for its body, or panics with the last body.
+async fn wait_for_page(url: &str, what: &str, done: impl Fn(u16, &str) -> bool) -> String {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
+    let mut last = String::new();
+    while tokio::time::Instant::now() < deadline {
+        if let Ok(r) = client().get(url).send().await {
+            let status = r.status().as_u16();
+            last = r.text().await.unwrap_or_default();
+            if done(status, &last) {
+                return last;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("{what}: not seen at {url}; last answer:\n{last}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn storybot_run_serves_the_pages_and_reports_its_gateway_and_interactions() {
+    use common::fake_discord::FakeDiscord;
+    const TOKEN: &str = "fake-bot-token.for-the-web-tests.0123456789";
+    let fake = FakeDiscord::start(TOKEN).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (public, admin) = (free_port(), free_port());
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[store]\nurl = \"sqlite://{}\"\nseed_demo = true\n\
+             [discord]\napi_base_url = \"{}\"\n\
+             [web]\nlisten = \"127.0.0.1:{public}\"\nadmin_listen = \"127.0.0.1:{admin}\"\n\
+             public_url = \"https://news.example.org\"\n",
+            dir.path().join("run.db").display(),
+            fake.base_url
+        ),
+    )
+    .unwrap();
+    let log = dir.path().join("run.log");
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_storybot"))
+        .arg("--config")
+        .arg(&config)
+        .arg("run")
+        .env("DISCORD_TOKEN", TOKEN)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    fake.wait_ready(1, Duration::from_secs(90)).await;
+    let health = wait_for_page(
+        &format!("http://127.0.0.1:{admin}/healthz"),
+        "a connected gateway",
+        |status, body| status == 200 && body.contains("\"connected\":1"),
+    )
+    .await;
+    assert!(health.contains("\"shards\":1"), "{health}");
+    let id = fake.command(
+        "story",
+        serde_json::json!([{ "name": "query", "type": 3, "value": "GM recall" }]),
+    );
+    let metrics = wait_for_page(
+        &format!("http://127.0.0.1:{admin}/metrics"),
+        "the answered /story in the metrics",
+        |_, body| body.contains("storybot_interactions_total{command=\"story\",outcome=\"ok\"} 1"),
+    )
+    .await;
+    assert!(metrics.contains("storybot_gateway_shards_connected 1"), "{metrics}");
+    assert!(metrics.contains("storybot_interaction_latency_seconds_count 1"));
+    let requests: u64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("storybot_discord_requests_total "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(requests >= 1, "the answer counted as a REST request");
+    // The answer's title links to the story's page at the public address.
+    let answer = fake
+        .requests()
+        .into_iter()
+        .find(|r| r.path.starts_with(&format!("/api/v10/interactions/{id}/")))
+        .expect("an answer");
+    let payload = answer.json.expect("a JSON answer");
+    let url = payload["data"]["embeds"][0]["url"].as_str().unwrap_or("").to_string();
+    assert!(url.starts_with("https://news.example.org/story/"), "{url}");
+    let path = url.trim_start_matches("https://news.example.org");
+    let (status, _, page) = get(&format!("http://127.0.0.1:{public}{path}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("<h1>"), "the story's page is served by the same process");
+    let pid = child.id().unwrap().to_string();
+    std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    let status = tokio::time::timeout(Duration::from_secs(60), child.wait())
+        .await
+        .expect("exits")
+        .unwrap();
+    let log = std::fs::read_to_string(&log).unwrap();
+    assert!(status.success(), "{log}");
+    assert!(!log.contains(TOKEN), "the token never reaches the log");
+}
+
+#[tokio::test]
+async fn storybot_serve_prints_where_it_listens_and_stops_on_sigterm() {
+    use tokio::io::AsyncBufReadExt;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        "[store]\nurl = \"sqlite://serve.db\"\nseed_demo = true\n[web]\nadmin_listen = \"127.0.0.1:0\"\n",
+    )
+    .unwrap();
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_storybot"))
+        .arg("--config")
+        .arg(&config)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut urls = Vec::new();
+    while urls.len() < 2 {
+        let line = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
+            .await
+            .expect("serve prints its addresses")
+            .unwrap()
+            .expect("a line");
+        let url = line.split_whitespace().find(|w| w.starts_with("http://")).unwrap();
+        urls.push(url.to_string());
+    }
+    let (status, _, page) = get(&urls[0]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Trending stories") && page.contains("/story/"));
+    let (status, _, health) = get(&format!("{}healthz", urls[1])).await;
+    assert_eq!(status, StatusCode::OK, "{health}");
+    assert!(health.contains("not running in this process"));
+    let pid = child.id().unwrap().to_string();
+    std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
+        .await
+        .expect("exits")
+        .unwrap();
+    assert!(status.success(), "{status:?}");
+}
