@@ -63,7 +63,8 @@ async fn run(name: &str, app: &App, lookups: usize) {
         .collect();
     let start = Instant::now();
     for (size, title) in SIZES.iter().zip(TITLES) {
-        common::stores::write_story(&app.store, &format!("size-{size}"), title, *size, &outlets).await;
+        common::stores::write_story(&app.store, &format!("size-{size}"), title, *size, &outlets)
+            .await;
     }
     eprintln!(
         "{name}: wrote {} articles in {:.1?}",

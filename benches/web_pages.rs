@@ -144,7 +144,10 @@ async fn main() -> anyhow::Result<()> {
         for _ in 0..50 {
             views.push(time(&client, &url, None).await.0);
         }
-        println!("story of {size:>7} articles: first view {:.1} ms", first.as_secs_f64() * 1e3);
+        println!(
+            "story of {size:>7} articles: first view {:.1} ms",
+            first.as_secs_f64() * 1e3
+        );
         report(&format!("  story of {size} articles"), views);
     }
     let mut trending = Vec::new();

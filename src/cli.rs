@@ -441,7 +441,9 @@ async fn run_bot(config: Config) -> Result<Outcome> {
     let _ = stop.send(true);
     if let Some(web) = web {
         match web.await {
-            Ok(Err(e)) => tracing::error!(error = %crate::error::Chain(&e), "the web server failed"),
+            Ok(Err(e)) => {
+                tracing::error!(error = %crate::error::Chain(&e), "the web server failed");
+            }
             Err(e) => tracing::error!(error = %e, "the web server panicked"),
             Ok(Ok(())) => {}
         }
@@ -463,7 +465,10 @@ async fn serve(app: &App, listen: Option<std::net::SocketAddr>) -> Result<Outcom
         writeln!(out, "story pages on http://{a}/")?;
     }
     if let Some(a) = server.admin_addr() {
-        writeln!(out, "operators' pages on http://{a}/ (feeds, subscriptions, healthz, metrics)")?;
+        writeln!(
+            out,
+            "operators' pages on http://{a}/ (feeds, subscriptions, healthz, metrics)"
+        )?;
     }
     out.flush()?;
     drop(out);
@@ -545,8 +550,10 @@ async fn print_story(app: &App, story: &Story) -> Result<()> {
     for p in &story.key_points {
         writeln!(out, "          • {p}")?;
     }
-    app.each_article(story, |a| -> Result<()> { Ok(writeln!(out, "          {}", a.url)?) })
-        .await?;
+    app.each_article(story, |a| -> Result<()> {
+        Ok(writeln!(out, "          {}", a.url)?)
+    })
+    .await?;
     writeln!(out)?;
     Ok(())
 }

@@ -98,7 +98,10 @@ impl Metrics {
             .find(|c| **c == command)
             .copied()
             .unwrap_or("other");
-        let mut map = self.interactions.lock().unwrap_or_else(|e| e.into_inner());
+        let mut map = self
+            .interactions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         *map.entry((command, outcome)).or_default() += 1;
         drop(map);
         self.latency.observe(took);
@@ -111,7 +114,10 @@ impl Metrics {
 
     /// A shard connected (`true`, on READY or RESUMED) or lost its connection (`false`).
     pub(crate) fn shard(&self, shard: u32, connected: bool) {
-        let mut map = self.shards.lock().unwrap_or_else(|e| e.into_inner());
+        let mut map = self
+            .shards
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         map.insert(shard, connected);
     }
 
@@ -119,7 +125,10 @@ impl Metrics {
         if !self.gateway_running.load(Ordering::Relaxed) {
             return Gateway::NotRunning;
         }
-        let map = self.shards.lock().unwrap_or_else(|e| e.into_inner());
+        let map = self
+            .shards
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         Gateway::Shards {
             connected: map.values().filter(|c| **c).count(),
             known: map.len(),
@@ -128,8 +137,16 @@ impl Metrics {
 
     /// The process's counters in Prometheus' text format.
     pub fn render(&self, out: &mut String) {
-        family(out, "storybot_interactions_total", "counter", "Interactions answered, by command and outcome (ok, refused, error, failed).");
-        let map = self.interactions.lock().unwrap_or_else(|e| e.into_inner());
+        family(
+            out,
+            "storybot_interactions_total",
+            "counter",
+            "Interactions answered, by command and outcome (ok, refused, error, failed).",
+        );
+        let map = self
+            .interactions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         for ((command, outcome), n) in map.iter() {
             let _ = writeln!(
                 out,
@@ -139,20 +156,60 @@ impl Metrics {
         drop(map);
         self.render_latency(out);
         let rest = &self.rest;
-        counter(out, "storybot_discord_requests_total", "REST requests sent to Discord.", &rest.requests);
-        counter(out, "storybot_discord_rate_limited_total", "429 answers from Discord, any scope.", &rest.rate_limited);
-        counter(out, "storybot_discord_global_rate_limited_total", "429 answers from Discord on the global limit.", &rest.global_rate_limited);
-        counter(out, "storybot_discord_server_errors_total", "5xx answers from Discord.", &rest.server_errors);
-        counter(out, "storybot_articles_ingested_total", "New articles stored by this process's feed ingest.", &self.articles_ingested);
-        counter(out, "storybot_feed_failures_total", "Feed fetches that failed in this process.", &self.feed_failures);
+        counter(
+            out,
+            "storybot_discord_requests_total",
+            "REST requests sent to Discord.",
+            &rest.requests,
+        );
+        counter(
+            out,
+            "storybot_discord_rate_limited_total",
+            "429 answers from Discord, any scope.",
+            &rest.rate_limited,
+        );
+        counter(
+            out,
+            "storybot_discord_global_rate_limited_total",
+            "429 answers from Discord on the global limit.",
+            &rest.global_rate_limited,
+        );
+        counter(
+            out,
+            "storybot_discord_server_errors_total",
+            "5xx answers from Discord.",
+            &rest.server_errors,
+        );
+        counter(
+            out,
+            "storybot_articles_ingested_total",
+            "New articles stored by this process's feed ingest.",
+            &self.articles_ingested,
+        );
+        counter(
+            out,
+            "storybot_feed_failures_total",
+            "Feed fetches that failed in this process.",
+            &self.feed_failures,
+        );
         if let Gateway::Shards { connected, .. } = self.gateway() {
-            gauge(out, "storybot_gateway_shards_connected", "Gateway shards of this process that are connected.", connected as f64);
+            gauge(
+                out,
+                "storybot_gateway_shards_connected",
+                "Gateway shards of this process that are connected.",
+                connected as f64,
+            );
         }
     }
 
     fn render_latency(&self, out: &mut String) {
         let name = "storybot_interaction_latency_seconds";
-        family(out, name, "histogram", "From an interaction's arrival to its answer.");
+        family(
+            out,
+            name,
+            "histogram",
+            "From an interaction's arrival to its answer.",
+        );
         let mut cumulative = 0;
         for (i, bound) in LATENCY_BUCKETS.iter().enumerate() {
             cumulative += self.latency.counts[i].load(Ordering::Relaxed);
@@ -203,5 +260,35 @@ mod tests {
         assert!(out.contains("storybot_interaction_latency_seconds_bucket{le=\"+Inf\"} 3"));
         assert!(out.contains("storybot_interaction_latency_seconds_count 3"));
         assert!(!out.contains("script"));
+    }
+
+    #[test]
+    fn the_gateway_counts_connected_shards_once_started() {
+        let m = Metrics::default();
+        assert_eq!(m.gateway(), Gateway::NotRunning);
+        m.gateway_started();
+        assert_eq!(
+            m.gateway(),
+            Gateway::Shards {
+                connected: 0,
+                known: 0
+            }
+        );
+        m.shard(0, true);
+        m.shard(1, true);
+        m.shard(1, false);
+        assert_eq!(
+            m.gateway(),
+            Gateway::Shards {
+                connected: 1,
+                known: 2
+            }
+        );
+        let mut out = String::new();
+        m.render(&mut out);
+        assert!(
+            out.contains("\nstorybot_gateway_shards_connected 1\n"),
+            "{out}"
+        );
     }
 }

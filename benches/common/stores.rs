@@ -163,4 +163,3 @@ pub async fn write_story(
     .unwrap();
     tx.commit().await.unwrap();
 }
-

@@ -528,7 +528,11 @@ fn web_settings(check: &Check<'_>, w: &WebConfig) -> Result<WebSettings, ConfigE
     let public_url = match w.public_url.trim() {
         "" => None,
         u => {
-            let url = check.http_url("web.public_url", u, "an http(s) URL such as https://news.example.org")?;
+            let url = check.http_url(
+                "web.public_url",
+                u,
+                "an http(s) URL such as https://news.example.org",
+            )?;
             if url.query().is_some() || url.fragment().is_some() {
                 return Err(check.invalid(format!(
                     "web.public_url {:?} has a query or fragment: give the pages' base address only",
@@ -892,6 +896,51 @@ mod tests {
             let e = settings(&format!("[discord]\n{text}\n")).unwrap_err();
             assert!(e.to_string().contains(says), "{text}: {e}");
             assert!(e.to_string().contains("discord."), "{text}: {e}");
+        }
+    }
+
+    #[test]
+    fn web_addresses_and_the_public_url_are_checked() {
+        let settings = |text: &str| parse(text).and_then(|c| Settings::new(&c));
+        let ok = settings("[web]\nlisten = \"0.0.0.0:80\"\npublic_url = \"https://n.example/\"\n")
+            .unwrap();
+        assert_eq!(ok.web.listen, Some("0.0.0.0:80".parse().unwrap()));
+        assert_eq!(ok.web.admin_listen, Some("127.0.0.1:8081".parse().unwrap()));
+        assert_eq!(ok.web.public_url.as_deref(), Some("https://n.example"));
+        assert_eq!(
+            ok.digest.story_url.as_deref(),
+            Some("https://n.example/story/{id}")
+        );
+        let explicit = settings(
+            "[web]\npublic_url = \"https://n.example\"\n[digest]\nstory_url = \"https://o.example/{id}\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            explicit.digest.story_url.as_deref(),
+            Some("https://o.example/{id}")
+        );
+        for (text, says) in [
+            (
+                "listen = \"localhost\"",
+                "web.listen \"localhost\" is not an address",
+            ),
+            ("admin_listen = \"8081\"", "web.admin_listen"),
+            (
+                "listen = \"127.0.0.1:9000\"\nadmin_listen = \"127.0.0.1:9000\"",
+                "need their own port",
+            ),
+            ("public_url = \"ftp://x.example\"", "web.public_url"),
+            (
+                "public_url = \"https://x.example/?a=1\"",
+                "query or fragment",
+            ),
+            (
+                "admin_token_env = \"MY TOKEN\"",
+                "not an environment variable name",
+            ),
+        ] {
+            let e = settings(&format!("[web]\n{text}\n")).unwrap_err();
+            assert!(e.to_string().contains(says), "{text}: {e}");
         }
     }
 

@@ -10,7 +10,8 @@ use sqlx::Row;
 use super::{placeholders, time, Store, StoreError, StoreTx};
 use crate::model::{Article, StoryKey};
 
-pub(super) const ARTICLE_COLUMNS: &str = "seq, url, title, summary, outlet_name, domain, published, fetched";
+pub(super) const ARTICLE_COLUMNS: &str =
+    "seq, url, title, summary, outlet_name, domain, published, fetched";
 
 /// The `ON CONFLICT` clause that folds one outlet aggregate into another: counts add up, the
 /// earlier first article and the later last publication win.

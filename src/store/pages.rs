@@ -129,9 +129,7 @@ impl Store {
 
     /// One round trip to the database.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1 AS one")
-            .fetch_one(&self.pool)
-            .await?;
+        sqlx::query("SELECT 1 AS one").fetch_one(&self.pool).await?;
         Ok(())
     }
 }

@@ -34,7 +34,8 @@ pub enum SubscribeError {
     Store(#[from] StoreError),
 }
 
-pub(super) const COLUMNS: &str = "id, number, guild_id, channel_id, kind, query, story_id, min_sources, \
+pub(super) const COLUMNS: &str =
+    "id, number, guild_id, channel_id, kind, query, story_id, min_sources, \
      brief_time, timezone, brief_count, watermark, last_count, last_sides, anchor_message, \
      created_by, created_at, paused_reason, retry_at";
 

@@ -30,7 +30,11 @@ pub(super) fn routes() -> Router<Web> {
 }
 
 /// Lets through requests that carry `Authorization: Bearer TOKEN`; the rest get a 401.
-pub(super) async fn require_token(State(web): State<Web>, request: Request, next: Next) -> Response {
+pub(super) async fn require_token(
+    State(web): State<Web>,
+    request: Request,
+    next: Next,
+) -> Response {
     let Some(token) = &web.admin_token else {
         return StatusCode::NOT_FOUND.into_response();
     };
@@ -67,7 +71,10 @@ fn when(t: Option<DateTime<Utc>>) -> Markup {
 async fn feeds(State(web): State<Web>, headers: HeaderMap) -> Result<Response, Fail> {
     let mut rows = Vec::new();
     for feed in &web.app.settings.feeds {
-        rows.push((redact_url(&feed.url), web.app.store.feed_state(&feed.url).await?));
+        rows.push((
+            redact_url(&feed.url),
+            web.app.store.feed_state(&feed.url).await?,
+        ));
     }
     let body = layout::page(
         "Feeds",
@@ -105,7 +112,10 @@ async fn feeds(State(web): State<Web>, headers: HeaderMap) -> Result<Response, F
 fn follows(f: &Follow) -> String {
     match f {
         Follow::Topic { query, min_sources } => {
-            format!("topic \"{}\" ({min_sources}+ sources)", crate::text::truncate_chars(query, 100))
+            format!(
+                "topic \"{}\" ({min_sources}+ sources)",
+                crate::text::truncate_chars(query, 100)
+            )
         }
         Follow::Story { story } => format!("story {story}"),
         Follow::Briefing { time, zone, count } => {
@@ -115,7 +125,11 @@ fn follows(f: &Follow) -> String {
 }
 
 async fn subscriptions(State(web): State<Web>, headers: HeaderMap) -> Result<Response, Fail> {
-    let subs = web.app.store.subscriptions_overview(MAX_SUBSCRIPTIONS).await?;
+    let subs = web
+        .app
+        .store
+        .subscriptions_overview(MAX_SUBSCRIPTIONS)
+        .await?;
     let mut guilds: Vec<(u64, Vec<&crate::store::SubscriptionOverview>)> = Vec::new();
     for s in &subs {
         match guilds.last_mut() {
@@ -123,7 +137,10 @@ async fn subscriptions(State(web): State<Web>, headers: HeaderMap) -> Result<Res
             _ => guilds.push((s.subscription.guild_id, vec![s])),
         }
     }
-    let paused = subs.iter().filter(|s| s.subscription.paused_reason.is_some()).count();
+    let paused = subs
+        .iter()
+        .filter(|s| s.subscription.paused_reason.is_some())
+        .count();
     let body = layout::page(
         "Subscriptions",
         html! {
@@ -183,7 +200,11 @@ async fn healthz(State(web): State<Web>) -> Response {
         "last_article_age_seconds": feeds.and_then(|f| age(f.last_article)),
         "last_feed_success_age_seconds": feeds.and_then(|f| age(f.last_success)),
     });
-    let status = if healthy { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let status = if healthy {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     (
         status,
         [(header::CACHE_CONTROL, "no-store")],
@@ -200,16 +221,54 @@ async fn metrics(State(web): State<Web>) -> Result<Response, Fail> {
     let feeds = store.feed_summary().await?;
     let now = Utc::now().timestamp();
     let oldest = outbox.oldest_pending.map_or(0, |t| (now - t).max(0));
-    gauge(&mut out, "storybot_outbox_pending", "Posts waiting in the outbox.", outbox.pending as f64);
-    gauge(&mut out, "storybot_outbox_oldest_age_seconds", "Age of the oldest waiting post (0 when none).", oldest as f64);
-    gauge(&mut out, "storybot_subscriptions_paused", "Subscriptions paused until a person fixes their channel.", outbox.paused_subscriptions as f64);
-    gauge(&mut out, "storybot_feeds_failing", "Feeds whose last fetches failed.", feeds.failing as f64);
-    gauge(&mut out, "storybot_feeds_disabled", "Feeds disabled after repeated failures.", feeds.disabled as f64);
-    gauge(&mut out, "storybot_stories", "Stories in the store.", store.story_count().await? as f64);
-    gauge(&mut out, "storybot_articles", "Articles in the store.", store.article_count().await? as f64);
+    gauge(
+        &mut out,
+        "storybot_outbox_pending",
+        "Posts waiting in the outbox.",
+        outbox.pending as f64,
+    );
+    gauge(
+        &mut out,
+        "storybot_outbox_oldest_age_seconds",
+        "Age of the oldest waiting post (0 when none).",
+        oldest as f64,
+    );
+    gauge(
+        &mut out,
+        "storybot_subscriptions_paused",
+        "Subscriptions paused until a person fixes their channel.",
+        outbox.paused_subscriptions as f64,
+    );
+    gauge(
+        &mut out,
+        "storybot_feeds_failing",
+        "Feeds whose last fetches failed.",
+        feeds.failing as f64,
+    );
+    gauge(
+        &mut out,
+        "storybot_feeds_disabled",
+        "Feeds disabled after repeated failures.",
+        feeds.disabled as f64,
+    );
+    gauge(
+        &mut out,
+        "storybot_stories",
+        "Stories in the store.",
+        store.story_count().await? as f64,
+    );
+    gauge(
+        &mut out,
+        "storybot_articles",
+        "Articles in the store.",
+        store.article_count().await? as f64,
+    );
     Ok((
         [
-            (header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8"),
+            (
+                header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            ),
             (header::CACHE_CONTROL, "no-store"),
         ],
         out,

@@ -85,15 +85,21 @@ async fn stories(
     let after = match params.get("after") {
         None | Some("") => None,
         Some(a) => {
-            let id = StoryId::parse(a)
-                .ok_or_else(|| Fail::BadRequest("after is a story id.".into()))?;
+            let id =
+                StoryId::parse(a).ok_or_else(|| Fail::BadRequest("after is a story id.".into()))?;
             let row = web.app.store.story_row(&id).await?;
-            Some(row.ok_or_else(|| Fail::NotFound("after names no story.".into()))?.key)
+            Some(
+                row.ok_or_else(|| Fail::NotFound("after names no story.".into()))?
+                    .key,
+            )
         }
     };
     let rows = web.app.store.stories_after(after, limit).await?;
     let next = (rows.len() as i64 == limit)
-        .then(|| rows.last().map(|r| format!("</api/stories?after={}&limit={limit}>; rel=\"next\"", r.id)))
+        .then(|| {
+            rows.last()
+                .map(|r| format!("</api/stories?after={}&limit={limit}>; rel=\"next\"", r.id))
+        })
         .flatten();
     let stories = web.app.store.with_coverages(rows).await?;
     let mut response = json(&headers, export(&web, &stories).await?);
@@ -111,6 +117,8 @@ fn number(params: &Params, name: &str, default: i64, min: i64, max: i64) -> Resu
             .parse::<i64>()
             .ok()
             .filter(|n| (min..=max).contains(n))
-            .ok_or_else(|| Fail::BadRequest(format!("{name} is a whole number from {min} to {max}."))),
+            .ok_or_else(|| {
+                Fail::BadRequest(format!("{name} is a whole number from {min} to {max}."))
+            }),
     }
 }

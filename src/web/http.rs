@@ -28,8 +28,14 @@ pub(super) fn finish(router: Router<Web>, web: Web) -> Router {
 async fn security_headers(request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
     let h = response.headers_mut();
-    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(
         header::REFERRER_POLICY,
@@ -69,7 +75,9 @@ impl IntoResponse for Fail {
                 (
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "Something went wrong",
-                    format!("Something went wrong on our side (error id {id}). It has been logged."),
+                    format!(
+                        "Something went wrong on our side (error id {id}). It has been logged."
+                    ),
                 )
             }
         };
@@ -91,7 +99,12 @@ fn html_type() -> [(header::HeaderName, HeaderValue); 1] {
 
 /// An HTML page, or a 304 when the client already has it.
 pub(super) fn html(request: &HeaderMap, body: String) -> Response {
-    cached(request, "text/html; charset=utf-8", body.into_bytes(), "no-cache")
+    cached(
+        request,
+        "text/html; charset=utf-8",
+        body.into_bytes(),
+        "no-cache",
+    )
 }
 
 /// A body with a strong ETag (a hash of the body), or a 304 when `If-None-Match` names it.

@@ -101,7 +101,10 @@ impl Server {
     }
 
     /// Serves until `shutdown` completes; requests under way finish first.
-    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), WebError> {
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), WebError> {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
             let _ = rx.wait_for(|s| *s).await;
@@ -109,7 +112,7 @@ impl Server {
         tracing::info!(
             public = ?self.public_addr(),
             admin = ?self.admin_addr(),
-            admin_token = self.web.admin_token.is_some(),
+            admin_by_bearer = self.web.admin_token.is_some(),
             "serving web pages"
         );
         let public = axum::serve(self.public, public_router(self.web.clone()))
@@ -141,10 +144,13 @@ async fn bind(addr: SocketAddr, what: &'static str) -> Result<TcpListener, WebEr
 fn public_router(web: Web) -> Router {
     let mut router = pages::routes().merge(api::routes());
     if web.admin_token.is_some() {
-        router = router.nest("/admin", admin::routes().layer(axum::middleware::from_fn_with_state(
-            web.clone(),
-            admin::require_token,
-        )));
+        router = router.nest(
+            "/admin",
+            admin::routes().layer(axum::middleware::from_fn_with_state(
+                web.clone(),
+                admin::require_token,
+            )),
+        );
     }
     http::finish(router, web)
 }

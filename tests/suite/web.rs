@@ -99,11 +99,17 @@ async fn every_page_answers_with_the_right_status_and_headers() {
         ("/search".into(), StatusCode::OK),
         (format!("/story/{}", story.id), StatusCode::OK),
         (format!("/story/{}?side=right", story.id), StatusCode::OK),
-        (format!("/story/{}?side=sideways", story.id), StatusCode::BAD_REQUEST),
+        (
+            format!("/story/{}?side=sideways", story.id),
+            StatusCode::BAD_REQUEST,
+        ),
         ("/story/zzzzzzzz".into(), StatusCode::NOT_FOUND),
         ("/story/not-an-id!".into(), StatusCode::NOT_FOUND),
         ("/outlet/Bloomberg".into(), StatusCode::OK),
-        ("/outlet/No%20Such%20Outlet%20Anywhere".into(), StatusCode::NOT_FOUND),
+        (
+            "/outlet/No%20Such%20Outlet%20Anywhere".into(),
+            StatusCode::NOT_FOUND,
+        ),
         ("/no/such/page".into(), StatusCode::NOT_FOUND),
         ("/static/style.css".into(), StatusCode::OK),
         (format!("/api/story/{}", story.id), StatusCode::OK),
@@ -120,12 +126,22 @@ async fn every_page_answers_with_the_right_status_and_headers() {
         assert_eq!(status, want, "{path}: {body:.300}");
         let csp = headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
         assert!(csp.contains("default-src 'none'"), "{path}: {csp}");
-        assert!(!csp.contains("unsafe-inline") && !csp.contains("script-src"), "{csp}");
+        assert!(
+            !csp.contains("unsafe-inline") && !csp.contains("script-src"),
+            "{csp}"
+        );
         assert_eq!(headers["x-content-type-options"], "nosniff");
-        if headers[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/html") {
+        if headers[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+        {
             assert!(body.starts_with("<!DOCTYPE html>"), "{path}: a whole page");
             assert!(!body.contains("<script"), "{path}: no script at all");
-            assert!(!body.contains(" style="), "{path}: no inline style (CSP forbids it)");
+            assert!(
+                !body.contains(" style="),
+                "{path}: no inline style (CSP forbids it)"
+            );
         }
     }
     // Only GET and HEAD.
@@ -165,7 +181,10 @@ async fn the_story_page_lists_every_headline_and_matches_the_export() {
     }
     // Every headline, over each side's pages: the stored articles, each exactly once.
     let articles = common::articles(&app, story.key).await;
-    assert_eq!(articles.len() as u64, export["article_count"].as_u64().unwrap());
+    assert_eq!(
+        articles.len() as u64,
+        export["article_count"].as_u64().unwrap()
+    );
     assert_eq!(export["articles"].as_array().unwrap().len(), articles.len());
     let mut linked = Vec::new();
     for side in ["left", "center", "right", "unrated"] {
@@ -174,11 +193,7 @@ async fn the_story_page_lists_every_headline_and_matches_the_export() {
             let (status, _, html) = get(&url).await;
             assert_eq!(status, StatusCode::OK);
             let before = linked.len();
-            linked.extend(
-                hrefs(&html)
-                    .into_iter()
-                    .filter(|h| h.starts_with("http")),
-            );
+            linked.extend(hrefs(&html).into_iter().filter(|h| h.starts_with("http")));
             if !html.contains("rel=\"next\"") {
                 assert!(linked.len() > before || !html.contains("ul class=\"headlines\"><li"));
                 break;
@@ -215,7 +230,10 @@ async fn a_merged_story_redirects_permanently_to_the_story_it_joined() {
     tx.commit().await.unwrap();
     for (path, to) in [
         (format!("/story/{}", b.id), format!("/story/{}", a.id)),
-        (format!("/api/story/{}", b.id), format!("/api/story/{}", a.id)),
+        (
+            format!("/api/story/{}", b.id),
+            format!("/api/story/{}", a.id),
+        ),
     ] {
         let (status, headers, _) = get(&format!("{}{path}", web.base)).await;
         assert_eq!(status, StatusCode::MOVED_PERMANENTLY, "{path}");
@@ -254,14 +272,22 @@ async fn hostile_titles_outlets_and_queries_are_text() {
         format!("/story/{}", story.id),
         "/".into(),
         format!("/search?q={query}"),
-        format!("/outlet/{}", url::form_urlencoded::byte_serialize(b"<b>Evil</b> Outlet 1").collect::<String>().replace('+', "%20")),
+        format!(
+            "/outlet/{}",
+            url::form_urlencoded::byte_serialize(b"<b>Evil</b> Outlet 1")
+                .collect::<String>()
+                .replace('+', "%20")
+        ),
     ] {
         let (status, _, body) = get(&format!("{}{path}", web.base)).await;
         assert_eq!(status, StatusCode::OK, "{path}: {body:.300}");
         assert!(!body.contains("<script"), "{path}");
         assert!(!body.contains("<img"), "{path}");
         assert!(!body.contains("<b>"), "{path}");
-        assert!(body.contains("&lt;script&gt;") || body.contains("&lt;b&gt;"), "{path}: shown as text");
+        assert!(
+            body.contains("&lt;script&gt;") || body.contains("&lt;b&gt;"),
+            "{path}: shown as text"
+        );
     }
     // A query is bounded as in the bot: 10,000 characters are refused with the reason.
     let long = "a".repeat(10_000);
@@ -313,9 +339,15 @@ async fn the_operators_pages_report_feeds_subscriptions_health_and_metrics() {
     assert!(feeds.contains("configured feeds"));
     let (status, headers, metrics) = get(&format!("{admin}/metrics")).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(headers[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/plain; version=0.0.4"));
+    assert!(headers[header::CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain; version=0.0.4"));
     let stories = app.store.story_count().await.unwrap();
-    assert!(metrics.contains(&format!("\nstorybot_stories {stories}\n")), "{metrics}");
+    assert!(
+        metrics.contains(&format!("\nstorybot_stories {stories}\n")),
+        "{metrics}"
+    );
     assert!(metrics.contains("\nstorybot_articles 817\n"));
     assert!(metrics.contains("# TYPE storybot_interaction_latency_seconds histogram"));
     assert!(metrics.contains("storybot_outbox_pending 0"));
@@ -371,7 +403,9 @@ async fn public_url_makes_digest_titles_link_to_the_story_page() {
     );
     let (app, _dir) = common::temp_app(true).await;
     let story = biggest(&app).await;
-    let app = App::with_settings(settings_with_store(&app, &config)).await.unwrap();
+    let app = App::with_settings(settings_with_store(&app, &config))
+        .await
+        .unwrap();
     let digest = app.digest(&story).await.unwrap();
     assert_eq!(
         digest.link.as_deref(),
@@ -428,7 +462,10 @@ async fn browser(bin: &str, args: &[String]) -> std::process::Output {
 #[tokio::test]
 async fn a_real_browser_renders_the_story_page() {
     let Some(bin) = chromium() else {
-        common::skip("a_real_browser_renders_the_story_page", "no chromium installed");
+        common::skip(
+            "a_real_browser_renders_the_story_page",
+            "no chromium installed",
+        );
         return;
     };
     let (app, _dir) = demo_app("STORYBOT_TEST_TOKEN_UNSET_4").await;
@@ -443,7 +480,11 @@ async fn a_real_browser_renders_the_story_page() {
     let story = app.store.with_coverage(row).await.unwrap();
     let url = format!("{}/story/{}", web.base, story.id);
     let out = browser(bin, &["--dump-dom".into(), url.clone()]).await;
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let dom = String::from_utf8(out.stdout).unwrap();
     // What a reader sees, from the DOM the browser built.
     let digest = app.digest(&story).await.unwrap();
@@ -451,7 +492,10 @@ async fn a_real_browser_renders_the_story_page() {
     assert!(dom.contains(&h1), "the title as the page's heading");
     assert!(dom.contains("<ul class=\"keypoints\">"));
     for p in &digest.key_points {
-        assert!(dom.contains(&maud::html! { li { (p) } }.into_string()), "key point {p}");
+        assert!(
+            dom.contains(&maud::html! { li { (p) } }.into_string()),
+            "key point {p}"
+        );
     }
     let percents: Vec<u32> = dom
         .split("data-percent=\"")
@@ -461,12 +505,23 @@ async fn a_real_browser_renders_the_story_page() {
     assert_eq!(percents.len(), 3, "three shares shown");
     assert_eq!(percents.iter().sum::<u32>(), 100, "{percents:?}");
     let bars = dom.split("<rect ").count() - 1;
-    let timeline = dom.split("id=\"timeline\"").nth(1).expect("the timeline is drawn");
-    assert!(timeline.split("</svg>").next().unwrap().contains("<rect "), "bars drawn");
+    let timeline = dom
+        .split("id=\"timeline\"")
+        .nth(1)
+        .expect("the timeline is drawn");
+    assert!(
+        timeline.split("</svg>").next().unwrap().contains("<rect "),
+        "bars drawn"
+    );
     assert!(bars > 3);
     let links = hrefs(&dom);
     for a in common::articles(&app, story.key).await {
-        assert!(links.contains(&a.url), "headline {} links to {}", a.title, a.url);
+        assert!(
+            links.contains(&a.url),
+            "headline {} links to {}",
+            a.title,
+            a.url
+        );
     }
     // Every link on the page that stays on the site works.
     for l in links.iter().filter(|l| l.starts_with('/')) {
@@ -476,7 +531,10 @@ async fn a_real_browser_renders_the_story_page() {
     // Screenshots at phone and desktop widths, as artifacts.
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
     std::fs::create_dir_all(&dir).unwrap();
-    for (name, size) in [("story-phone.png", "390,1800"), ("story-desktop.png", "1280,2000")] {
+    for (name, size) in [
+        ("story-phone.png", "390,1800"),
+        ("story-desktop.png", "1280,2000"),
+    ] {
         let path = dir.join(name);
         let _ = std::fs::remove_file(&path);
         let out = browser(
@@ -488,9 +546,17 @@ async fn a_real_browser_renders_the_story_page() {
             ],
         )
         .await;
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let png = std::fs::read(&path).expect("a screenshot");
-        assert!(png.starts_with(b"\x89PNG") && png.len() > 10_000, "{name}: {} bytes", png.len());
+        assert!(
+            png.starts_with(b"\x89PNG") && png.len() > 10_000,
+            "{name}: {} bytes",
+            png.len()
+        );
         println!("screenshot: {}", path.display());
     }
 }
@@ -570,7 +636,10 @@ async fn storybot_run_serves_the_pages_and_reports_its_gateway_and_interactions(
         |_, body| body.contains("storybot_interactions_total{command=\"story\",outcome=\"ok\"} 1"),
     )
     .await;
-    assert!(metrics.contains("storybot_gateway_shards_connected 1"), "{metrics}");
+    assert!(
+        metrics.contains("storybot_gateway_shards_connected 1"),
+        "{metrics}"
+    );
     assert!(metrics.contains("storybot_interaction_latency_seconds_count 1"));
     let requests: u64 = metrics
         .lines()
@@ -586,14 +655,23 @@ async fn storybot_run_serves_the_pages_and_reports_its_gateway_and_interactions(
         .find(|r| r.path.starts_with(&format!("/api/v10/interactions/{id}/")))
         .expect("an answer");
     let payload = answer.json.expect("a JSON answer");
-    let url = payload["data"]["embeds"][0]["url"].as_str().unwrap_or("").to_string();
+    let url = payload["data"]["embeds"][0]["url"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
     assert!(url.starts_with("https://news.example.org/story/"), "{url}");
     let path = url.trim_start_matches("https://news.example.org");
     let (status, _, page) = get(&format!("http://127.0.0.1:{public}{path}")).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(page.contains("<h1>"), "the story's page is served by the same process");
+    assert!(
+        page.contains("<h1>"),
+        "the story's page is served by the same process"
+    );
     let pid = child.id().unwrap().to_string();
-    std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
     let status = tokio::time::timeout(Duration::from_secs(60), child.wait())
         .await
         .expect("exits")
@@ -630,7 +708,10 @@ async fn storybot_serve_prints_where_it_listens_and_stops_on_sigterm() {
             .expect("serve prints its addresses")
             .unwrap()
             .expect("a line");
-        let url = line.split_whitespace().find(|w| w.starts_with("http://")).unwrap();
+        let url = line
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .unwrap();
         urls.push(url.to_string());
     }
     let (status, _, page) = get(&urls[0]).await;
@@ -640,7 +721,10 @@ async fn storybot_serve_prints_where_it_listens_and_stops_on_sigterm() {
     assert_eq!(status, StatusCode::OK, "{health}");
     assert!(health.contains("not running in this process"));
     let pid = child.id().unwrap().to_string();
-    std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
     let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
         .await
         .expect("exits")

@@ -111,9 +111,16 @@ pub(super) async fn page(
     let digest = web.app.digest(&story).await?;
     let groups = members(&web, &story);
     let mut sections = Vec::new();
-    for m in groups.iter().filter(|m| filter.is_none_or(|f| f == m.group)) {
+    for m in groups
+        .iter()
+        .filter(|m| filter.is_none_or(|f| f == m.group))
+    {
         let pages = m.articles.div_ceil(PER_PAGE).max(1);
-        let page = if filter.is_some() { params.page(pages) } else { 1 };
+        let page = if filter.is_some() {
+            params.page(pages)
+        } else {
+            1
+        };
         let articles = web
             .app
             .store
@@ -125,7 +132,15 @@ pub(super) async fn page(
                 PER_PAGE as i64,
             )
             .await?;
-        sections.push(section(&web, &story.id, m, &articles, page, pages, filter.is_some()));
+        sections.push(section(
+            &web,
+            &story.id,
+            m,
+            &articles,
+            page,
+            pages,
+            filter.is_some(),
+        ));
     }
     let timeline = super::timeline::render(&web, &story).await?;
     let body = render(&digest, &story, &groups, filter, &timeline, &sections);

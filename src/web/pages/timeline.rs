@@ -20,8 +20,10 @@ fn bucket_secs(story: &Story) -> i64 {
     let span = (story.last_updated - story.first_published)
         .num_seconds()
         .max(0);
-    let hours = span / 3600 + 1;
-    3600 * ((hours + MAX_BARS - 1) / MAX_BARS).max(1)
+    // Buckets start at multiples of their length, so the span may touch two more than it
+    // covers: at most MAX_BARS - 2 whole buckets.
+    let whole = MAX_BARS - 2;
+    3600 * ((span / 3600 + 1 + whole - 1) / whole).max(1)
 }
 
 pub(super) async fn render(web: &Web, story: &Story) -> Result<Markup, Fail> {
@@ -50,9 +52,7 @@ pub(super) async fn render(web: &Web, story: &Story) -> Result<Markup, Fail> {
     } else {
         format!("{} hours", bucket / 3600)
     };
-    let label = format!(
-        "Articles per {per} by side, {bars} bars, at most {peak} in one {per}"
-    );
+    let label = format!("Articles per {per} by side, {bars} bars, at most {peak} in one {per}");
     let bar_w = WIDTH / bars as f64;
     let scale = (HEIGHT - AXIS - 4.0) / peak as f64;
     let end = last + chrono::Duration::seconds(bucket);
@@ -104,4 +104,41 @@ fn stack(counts: &[[i64; 4]], bar_w: f64, scale: f64) -> Vec<Piece> {
 
 fn fmt(v: f64) -> String {
     format!("{v:.1}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{StoryId, StoryKey};
+
+    fn spanning(hours: i64) -> Story {
+        let t = chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        Story {
+            key: StoryKey(1),
+            id: StoryId::derive("t", 8),
+            title: String::new(),
+            key_points: Vec::new(),
+            article_count: 0,
+            first_published: t,
+            last_updated: t + chrono::Duration::hours(hours),
+            revision: 0,
+            outlets: Vec::new(),
+            sequence: Default::default(),
+            written: None,
+        }
+    }
+
+    #[test]
+    fn a_long_story_is_drawn_in_longer_buckets_never_over_72_bars() {
+        assert_eq!(bucket_secs(&spanning(0)), 3600);
+        assert_eq!(bucket_secs(&spanning(69)), 3600);
+        assert_eq!(bucket_secs(&spanning(70)), 7200);
+        for hours in [0, 5, 69, 70, 71, 72, 100, 139, 140, 500, 24 * 60, 24 * 365] {
+            let bucket = bucket_secs(&spanning(hours));
+            // The first bucket may start before the first article: one bar more at most.
+            let bars = hours * 3600 / bucket + 2;
+            assert!(bars <= MAX_BARS, "{hours} h in {bars} bars");
+            assert_eq!(bucket % 3600, 0, "whole hours");
+        }
+    }
 }
