@@ -12,7 +12,7 @@ mod common;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use common::{arg, Rng};
+use common::{arg, report, Rng};
 use storybot::app::App;
 use storybot::config::Config;
 use storybot::model::StoryKey;
@@ -22,21 +22,6 @@ const BIG: [(usize, &str); 3] = [
     (20_000, "Parliament votes on the budget deal"),
     (200_000, "Comet lights up the northern sky"),
 ];
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
-
-fn report(name: &str, mut samples: Vec<Duration>) {
-    samples.sort();
-    println!(
-        "{name:<34} n={:<6} p50={:>8.3} ms  p99={:>8.3} ms  max={:>8.3} ms",
-        samples.len(),
-        percentile(&samples, 0.5).as_secs_f64() * 1e3,
-        percentile(&samples, 0.99).as_secs_f64() * 1e3,
-        samples.last().unwrap().as_secs_f64() * 1e3,
-    );
-}
 
 /// The 100,000-story store with the big stories added, built once.
 async fn store(stories: usize) -> anyhow::Result<PathBuf> {

@@ -41,6 +41,23 @@ pub fn word(i: usize, syllables: u32) -> String {
     w
 }
 
+/// The sample at quantile `p` of sorted samples.
+pub fn percentile(sorted: &[std::time::Duration], p: f64) -> std::time::Duration {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+/// One line: the samples' count, p50, p99 and max, in milliseconds.
+pub fn report(name: &str, mut samples: Vec<std::time::Duration>) {
+    samples.sort();
+    println!(
+        "{name:<34} n={:<6} p50={:>8.3} ms  p99={:>8.3} ms  max={:>8.3} ms",
+        samples.len(),
+        percentile(&samples, 0.5).as_secs_f64() * 1e3,
+        percentile(&samples, 0.99).as_secs_f64() * 1e3,
+        samples.last().unwrap().as_secs_f64() * 1e3,
+    );
+}
+
 /// The value of `--name N` on the command line, or `default`.
 pub fn arg(name: &str, default: usize) -> usize {
     let args: Vec<String> = std::env::args().collect();

@@ -6,12 +6,12 @@
 //!   `Link: <...>; rel="next"` header gives the next page.
 
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::{header, HeaderMap};
+use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 
-use super::http::{self, Fail, Params};
+use super::http::{self, Asked, Fail, Params};
 use super::Web;
 use crate::digest::export::ExportWriter;
 use crate::model::{Story, StoryId};
@@ -46,15 +46,11 @@ async fn story(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, Fail> {
-    let unknown = || Fail::NotFound("No story has this id.".into());
-    let id = StoryId::parse(&id).ok_or_else(unknown)?;
-    let row = web.app.store.story_row(&id).await?.ok_or_else(unknown)?;
-    if row.id != id {
-        let to = format!("/api/story/{}", row.id);
-        return Ok((StatusCode::MOVED_PERMANENTLY, [(header::LOCATION, to)]).into_response());
-    }
-    let story = web.app.store.with_coverage(row).await?;
-    let array = export(&web, std::slice::from_ref(&story)).await?;
+    let story = match http::asked_story(&web, &id, "/api/story").await? {
+        Asked::Story(story) => story,
+        Asked::Moved(response) => return Ok(response),
+    };
+    let array = export(&web, std::slice::from_ref(&*story)).await?;
     // The array of one, `[\n{...}\n]\n`: its object alone, fields in the export's order.
     let body = array
         .strip_prefix(b"[\n")

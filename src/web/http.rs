@@ -115,18 +115,33 @@ pub(super) fn cached(
     cache_control: &'static str,
 ) -> Response {
     let etag = format!("\"{:016x}\"", crate::fnv::hash(&body));
-    let matches = request
+    tagged(request, content_type, &etag, body, cache_control)
+}
+
+/// Whether the client's `If-None-Match` names `etag`.
+pub(super) fn has(request: &HeaderMap, etag: &str) -> bool {
+    request
         .get_all(header::IF_NONE_MATCH)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
         .map(|t| t.trim().trim_start_matches("W/"))
-        .any(|t| t == etag || t == "*");
+        .any(|t| t == etag || t == "*")
+}
+
+/// A body under a given ETag, or a 304 when the client has it.
+pub(super) fn tagged(
+    request: &HeaderMap,
+    content_type: &'static str,
+    etag: &str,
+    body: Vec<u8>,
+    cache_control: &'static str,
+) -> Response {
     let headers = [
-        (header::ETAG, etag),
+        (header::ETAG, etag.to_string()),
         (header::CACHE_CONTROL, cache_control.to_string()),
     ];
-    if matches {
+    if has(request, etag) {
         return (StatusCode::NOT_MODIFIED, headers).into_response();
     }
     (
@@ -164,6 +179,30 @@ impl Params {
             .unwrap_or(1)
             .clamp(1, max.max(1))
     }
+}
+
+/// A story asked for by id: found, or merged into another (a 301 to `{route}/{its id}`).
+pub(super) enum Asked {
+    Story(Box<crate::model::Story>),
+    Moved(Response),
+}
+
+/// The story with id `id` for a page under `route` (`/story`, `/api/story`); an id of the
+/// wrong shape or of no story is a 404.
+pub(super) async fn asked_story(web: &Web, id: &str, route: &str) -> Result<Asked, Fail> {
+    let unknown = || Fail::NotFound("No story has this id. It may be mistyped.".into());
+    let id = crate::model::StoryId::parse(id).ok_or_else(unknown)?;
+    let row = web.app.store.story_row(&id).await?.ok_or_else(unknown)?;
+    if row.id != id {
+        // Merged into another story. The target is a stored id: never an outside address.
+        let to = format!("{route}/{}", row.id);
+        return Ok(Asked::Moved(
+            (StatusCode::MOVED_PERMANENTLY, [(header::LOCATION, to)]).into_response(),
+        ));
+    }
+    Ok(Asked::Story(Box::new(
+        web.app.store.with_coverage(row).await?,
+    )))
 }
 
 /// A path segment, percent-encoded (everything but unreserved characters).

@@ -89,7 +89,7 @@ pub(super) fn time(t: DateTime<Utc>) -> Markup {
 
 /// The bias bar (an SVG of the three shares) and its text equivalent.
 pub(super) fn bias(c: &Coverage) -> Markup {
-    let label = bias_label(c);
+    let label = c.summary_line();
     let mut x = 0u32;
     let rects: Vec<(Side, u32, u32)> = Side::ALL
         .into_iter()
@@ -124,18 +124,6 @@ pub(super) fn bias(c: &Coverage) -> Markup {
             }
         }
     }
-}
-
-/// "Left 20%, Center 51%, Right 29%".
-fn bias_label(c: &Coverage) -> String {
-    if c.rated_sources == 0 {
-        return "No rated outlets".into();
-    }
-    Side::ALL
-        .iter()
-        .map(|s| format!("{} {}%", s.label(), c.share(*s)))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 pub(super) fn side_class(side: Side) -> &'static str {

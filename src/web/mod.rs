@@ -12,6 +12,7 @@
 
 mod admin;
 mod api;
+mod cache;
 mod http;
 mod layout;
 mod pages;
@@ -51,6 +52,8 @@ struct Web {
     app: App,
     /// The operators' token, when its variable is set (never logged).
     admin_token: Option<Arc<str>>,
+    /// Story pages rendered while their story is unchanged.
+    pages: Arc<cache::Pages>,
 }
 
 /// The bound listeners, before serving: their addresses are known (port 0 picks one).
@@ -86,7 +89,11 @@ impl Server {
         Ok(Server {
             public,
             admin,
-            web: Web { app, admin_token },
+            web: Web {
+                app,
+                admin_token,
+                pages: Arc::default(),
+            },
         })
     }
 

@@ -731,3 +731,31 @@ async fn storybot_serve_prints_where_it_listens_and_stops_on_sigterm() {
         .unwrap();
     assert!(status.success(), "{status:?}");
 }
+
+#[tokio::test]
+async fn a_story_page_shows_an_article_as_soon_as_it_joins() {
+    let (app, _dir) = common::temp_app(false).await;
+    let line = |i: usize| {
+        serde_json::json!({
+            "url": format!("https://www.reuters.com/world/talks-{i}"),
+            "title": format!("Peace talks resume in Geneva, day {i}"),
+            "story": "geneva",
+            "published": format!("2024-05-01T1{i}:00:00Z"),
+        })
+        .to_string()
+            + "\n"
+    };
+    app.import(std::io::Cursor::new(line(1) + &line(2))).await.unwrap();
+    let web = serve(&app).await;
+    let story = app.store.stories_after(None, 1).await.unwrap().remove(0);
+    let url = format!("{}/story/{}", web.base, story.id);
+    let (_, before, page) = get(&url).await;
+    assert!(page.contains("talks-2") && !page.contains("talks-3"));
+    let (_, again, _) = get(&url).await;
+    assert_eq!(before[header::ETAG], again[header::ETAG], "unchanged: same page");
+    app.import(std::io::Cursor::new(line(3))).await.unwrap();
+    let (_, after, page) = get(&url).await;
+    assert!(page.contains("talks-3"), "the new article is on the page");
+    assert!(page.contains("3 articles"));
+    assert_ne!(before[header::ETAG], after[header::ETAG]);
+}

@@ -4,12 +4,12 @@
 //! story's old id redirects (301) to the story it joined.
 
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::HeaderMap;
+use axum::response::Response;
 use maud::{html, Markup};
 
-use super::super::http::{self, segment, Fail, Params};
-use super::super::{layout, Web};
+use super::super::http::{self, segment, Asked, Fail, Params};
+use super::super::{cache, layout, Web};
 use crate::digest::{Digest, Headline};
 use crate::model::{Article, Bias, Side, Story, StoryId};
 use crate::store::Order;
@@ -92,15 +92,26 @@ pub(super) async fn page(
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, Fail> {
-    let unknown = || Fail::NotFound("No story has this id. It may be mistyped.".into());
-    let id = StoryId::parse(&id).ok_or_else(unknown)?;
-    let row = web.app.store.story_row(&id).await?.ok_or_else(unknown)?;
-    if row.id != id {
-        // Merged into another story. The target is a stored id: never an outside address.
-        let to = format!("/story/{}", row.id);
-        return Ok((StatusCode::MOVED_PERMANENTLY, [(header::LOCATION, to)]).into_response());
+    let story = match http::asked_story(&web, &id, "/story").await? {
+        Asked::Story(story) => story,
+        Asked::Moved(response) => return Ok(response),
+    };
+    let query = raw.as_deref().unwrap_or("");
+    let fingerprint = cache::fingerprint(&story, query);
+    let etag = format!("\"{fingerprint:016x}\"");
+    let html = "text/html; charset=utf-8";
+    if http::has(&headers, &etag) {
+        return Ok(http::tagged(&headers, html, &etag, Vec::new(), "no-cache"));
     }
-    let story = web.app.store.with_coverage(row).await?;
+    if let Some(body) = web.pages.get(story.key, query, fingerprint) {
+        return Ok(http::tagged(
+            &headers,
+            html,
+            &etag,
+            body.as_bytes().to_vec(),
+            "no-cache",
+        ));
+    }
     let params = Params::parse(raw.as_deref());
     let filter = match params.get("side") {
         None | Some("") | Some("all") => None,
@@ -143,8 +154,17 @@ pub(super) async fn page(
         ));
     }
     let timeline = super::timeline::render(&web, &story).await?;
-    let body = render(&digest, &story, &groups, filter, &timeline, &sections);
-    Ok(http::html(&headers, body.into_string()))
+    let body: std::sync::Arc<str> = render(&digest, &story, &groups, filter, &timeline, &sections)
+        .into_string()
+        .into();
+    web.pages.put(story.key, query, fingerprint, body.clone());
+    Ok(http::tagged(
+        &headers,
+        html,
+        &etag,
+        body.as_bytes().to_vec(),
+        "no-cache",
+    ))
 }
 
 fn render(

@@ -34,11 +34,23 @@ pub(super) async fn render(web: &Web, story: &Story) -> Result<Markup, Fail> {
     };
     let last = cells.iter().map(|c| c.start).max().unwrap_or(first);
     let bars = ((last - first).num_seconds() / bucket + 1) as usize;
+    // An outlet counts on the side its coverage of the story counts on (its name and the
+    // domain of its first article decide its rating).
+    let slots: std::collections::HashMap<&str, usize> = story
+        .outlets
+        .iter()
+        .map(|o| {
+            let g = Group::of(web.app.outlets.rating(&o.name, &o.domain));
+            (
+                o.name.as_str(),
+                Group::ALL.iter().position(|x| *x == g).unwrap_or(3),
+            )
+        })
+        .collect();
     let mut counts = vec![[0i64; 4]; bars];
     for c in &cells {
         let i = ((c.start - first).num_seconds() / bucket) as usize;
-        let g = Group::of(web.app.outlets.rating(&c.outlet, &c.domain));
-        let slot = Group::ALL.iter().position(|x| *x == g).unwrap_or(3);
+        let slot = slots.get(c.outlet.as_str()).copied().unwrap_or(3);
         counts[i.min(bars - 1)][slot] += c.articles;
     }
     let peak = counts
