@@ -745,17 +745,67 @@ async fn a_story_page_shows_an_article_as_soon_as_it_joins() {
         .to_string()
             + "\n"
     };
-    app.import(std::io::Cursor::new(line(1) + &line(2))).await.unwrap();
+    app.import(std::io::Cursor::new(line(1) + &line(2)))
+        .await
+        .unwrap();
     let web = serve(&app).await;
     let story = app.store.stories_after(None, 1).await.unwrap().remove(0);
     let url = format!("{}/story/{}", web.base, story.id);
     let (_, before, page) = get(&url).await;
     assert!(page.contains("talks-2") && !page.contains("talks-3"));
     let (_, again, _) = get(&url).await;
-    assert_eq!(before[header::ETAG], again[header::ETAG], "unchanged: same page");
+    assert_eq!(
+        before[header::ETAG],
+        again[header::ETAG],
+        "unchanged: same page"
+    );
     app.import(std::io::Cursor::new(line(3))).await.unwrap();
     let (_, after, page) = get(&url).await;
     assert!(page.contains("talks-3"), "the new article is on the page");
     assert!(page.contains("3 articles"));
     assert_ne!(before[header::ETAG], after[header::ETAG]);
+}
+
+#[tokio::test]
+async fn the_pages_read_a_postgres_store_too() {
+    let test = "the_pages_read_a_postgres_store_too";
+    let Some(pg) = common::PgSchema::create(test).await else {
+        return;
+    };
+    let mut config = storybot::config::Config::default();
+    config.store.url = pg.url.clone();
+    config.store.seed_demo = true;
+    config.web.admin_listen = "127.0.0.1:0".into();
+    let app = App::open(config).await.unwrap();
+    let web = serve(&app).await;
+    let admin = web.admin.clone().unwrap();
+    let story = biggest(&app).await;
+    let articles = common::articles(&app, story.key).await;
+    let outlet = url::form_urlencoded::byte_serialize(articles[0].outlet.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20");
+    for url in [
+        format!("{}/", web.base),
+        format!("{}/search?q=recall", web.base),
+        format!("{}/story/{}", web.base, story.id),
+        format!("{}/story/{}?side=unrated&page=2", web.base, story.id),
+        format!("{}/outlet/{outlet}", web.base),
+        format!("{}/api/stories?limit=100", web.base),
+        format!("{admin}/subscriptions"),
+        format!("{admin}/metrics"),
+        format!("{admin}/healthz"),
+    ] {
+        let (status, _, body) = get(&url).await;
+        assert_eq!(status, StatusCode::OK, "{url}: {body:.300}");
+    }
+    let (_, _, page) = get(&format!("{}/story/{}", web.base, story.id)).await;
+    assert!(page.contains("id=\"timeline\""), "the timeline on Postgres");
+    let (_, _, outlet_page) = get(&format!("{}/outlet/{outlet}", web.base)).await;
+    assert!(
+        outlet_page.contains(&format!("/story/{}", story.id)),
+        "its articles' stories"
+    );
+    drop(web);
+    app.store.close().await;
+    pg.drop().await;
 }
