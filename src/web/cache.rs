@@ -14,9 +14,13 @@ use crate::model::{Story, StoryKey};
 /// Pages kept at most; the cache starts afresh when full.
 const MAX_PAGES: usize = 512;
 
+/// A story and a page's query string.
+type PageKey = (StoryKey, String);
+
 #[derive(Debug, Default)]
 pub(super) struct Pages {
-    pages: Mutex<HashMap<(StoryKey, String), (u64, Arc<str>)>>,
+    /// Per page: the fingerprint it was rendered for, and the HTML.
+    pages: Mutex<HashMap<PageKey, (u64, Arc<str>)>>,
 }
 
 /// What identifies a story page's content: the story as read (row, aggregates, written points,
