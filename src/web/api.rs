@@ -7,7 +7,7 @@
 
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 
@@ -37,6 +37,21 @@ async fn export(web: &Web, stories: &[Story]) -> Result<Vec<u8>, Fail> {
     Ok(w.finish().map_err(crate::app::ExportError::from)?)
 }
 
+/// A failure of the API, answered as JSON (`{"error": "..."}`) with the page's status.
+struct ApiFail(Fail);
+
+impl<E: Into<Fail>> From<E> for ApiFail {
+    fn from(e: E) -> ApiFail {
+        ApiFail(e.into())
+    }
+}
+
+impl IntoResponse for ApiFail {
+    fn into_response(self) -> Response {
+        self.0.json()
+    }
+}
+
 fn json(headers: &HeaderMap, body: Vec<u8>) -> Response {
     http::cached(headers, JSON, body, "no-cache")
 }
@@ -45,7 +60,7 @@ async fn story(
     State(web): State<Web>,
     Path(id): Path<String>,
     headers: HeaderMap,
-) -> Result<Response, Fail> {
+) -> Result<Response, ApiFail> {
     let story = match http::asked_story(&web, &id, "/api/story").await? {
         Asked::Story(story) => story,
         Asked::Moved(response) => return Ok(response),
@@ -64,7 +79,7 @@ async fn top(
     State(web): State<Web>,
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
-) -> Result<Response, Fail> {
+) -> Result<Response, ApiFail> {
     let params = Params::parse(raw.as_deref());
     let count = number(&params, "count", 10, 1, 100)?;
     let stories = web.app.trending(count as usize).await?;
@@ -75,7 +90,7 @@ async fn stories(
     State(web): State<Web>,
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
-) -> Result<Response, Fail> {
+) -> Result<Response, ApiFail> {
     let params = Params::parse(raw.as_deref());
     let limit = number(&params, "limit", DEFAULT_PAGE, 1, MAX_PAGE)?;
     let after = match params.get("after") {

@@ -64,9 +64,11 @@ impl From<crate::app::ExportError> for Fail {
     }
 }
 
-impl IntoResponse for Fail {
-    fn into_response(self) -> Response {
-        let (status, title, message) = match self {
+impl Fail {
+    /// The status, a title and the message a reader sees (a fault is logged here, with the
+    /// id the message gives).
+    fn parts(self) -> (StatusCode, &'static str, String) {
+        match self {
             Fail::NotFound(m) => (StatusCode::NOT_FOUND, "Not found", m),
             Fail::BadRequest(m) => (StatusCode::BAD_REQUEST, "Bad request", m),
             Fail::Internal(e) => {
@@ -80,7 +82,20 @@ impl IntoResponse for Fail {
                     ),
                 )
             }
-        };
+        }
+    }
+
+    /// The failure as JSON, `{"error": "..."}`, for the API.
+    pub(super) fn json(self) -> Response {
+        let (status, _, message) = self.parts();
+        let body = axum::Json(serde_json::json!({ "error": message }));
+        (status, [(header::CACHE_CONTROL, "no-store")], body).into_response()
+    }
+}
+
+impl IntoResponse for Fail {
+    fn into_response(self) -> Response {
+        let (status, title, message) = self.parts();
         let body = layout::message_page(title, &message).into_string();
         let mut response = (status, html_type(), body).into_response();
         response
