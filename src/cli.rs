@@ -433,19 +433,24 @@ async fn run_bot(config: Config) -> Result<Outcome> {
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let web = web.map(|server| {
         let mut stopped = stopped.clone();
-        tokio::spawn(server.run(async move {
-            let _ = stopped.wait_for(|s| *s).await;
-        }))
+        tokio::spawn(async move {
+            let served = server
+                .run(async move {
+                    let _ = stopped.wait_for(|s| *s).await;
+                })
+                .await;
+            // Said when it happens, not at shutdown: the bot goes on without its pages.
+            if let Err(e) = &served {
+                tracing::error!(error = %crate::error::Chain(e), "the web server stopped; the bot runs on without its pages");
+            }
+            served
+        })
     });
     let result = crate::discord::run(app.clone(), token, shutdown_signal()).await;
     let _ = stop.send(true);
     if let Some(web) = web {
-        match web.await {
-            Ok(Err(e)) => {
-                tracing::error!(error = %crate::error::Chain(&e), "the web server failed");
-            }
-            Err(e) => tracing::error!(error = %e, "the web server panicked"),
-            Ok(Ok(())) => {}
+        if let Err(e) = web.await {
+            tracing::error!(error = %e, "the web server panicked");
         }
     }
     app.store.close().await;

@@ -119,7 +119,8 @@ pub(super) async fn page(
             Fail::BadRequest("side is one of left, center, right, unrated or all.".into())
         })?),
     };
-    let digest = web.app.digest(&story).await?;
+    // The page lists its own headlines: the digest's lead articles are not read.
+    let digest = Digest::build(&story, &[], &web.app.outlets, &web.app.settings);
     let groups = members(&web, &story);
     let mut sections = Vec::new();
     for m in groups
