@@ -96,6 +96,8 @@ async fn delivery(base: &str, channels: u64, processes: u32) {
         let s = NewSubscription {
             guild_id: 1_000 + i,
             channel_id: 2_000_000 + i,
+            channel_kind: Default::default(),
+            options: Default::default(),
             follow: Follow::Story {
                 story: story.id.clone(),
             },

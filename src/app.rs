@@ -332,21 +332,22 @@ impl App {
             let rows = self.trending_rows(count).await?;
             return self.store.with_coverages(rows).await;
         }
-        self.trending_where(count, |c| !c.factuality.mostly_low)
+        self.trending_where(count, |_, c| !c.factuality.mostly_low)
             .await
     }
 
-    /// Up to `count` trending stories whose coverage passes `keep`, most trending first.
-    async fn trending_where(
+    /// Up to `count` trending stories that pass `keep` (given the story and its coverage),
+    /// most trending first.
+    pub(crate) async fn trending_where(
         &self,
         count: usize,
-        keep: impl Fn(&Coverage) -> bool,
+        keep: impl Fn(&Story, &Coverage) -> bool,
     ) -> Result<Vec<Story>, StoreError> {
         let rows = self.trending_rows(500).await?;
         let mut found = Vec::new();
         for chunk in rows.chunks(50) {
             for story in self.store.with_coverages(chunk.to_vec()).await? {
-                if keep(&self.coverage(&story)) {
+                if keep(&story, &self.coverage(&story)) {
                     found.push(story);
                     if found.len() == count {
                         return Ok(found);
@@ -382,7 +383,8 @@ impl App {
 
     /// Up to `count` current stories covered mostly by one side, most trending first.
     pub async fn blindspots(&self, count: usize) -> Result<Vec<Story>, StoreError> {
-        self.trending_where(count, |c| c.blindspot.is_some()).await
+        self.trending_where(count, |_, c| c.blindspot.is_some())
+            .await
     }
 
     /// A story's coverage under the configured blindspot and factuality rules.

@@ -12,6 +12,8 @@
 //! - `outlets_table`: the shipped ratings table is exactly what the derivation gives;
 //! - `store_and_search`: SQLite (and Postgres) store, import, search, determinism;
 //! - `subscriptions`: subscriptions delivered exactly once, across kills and DST;
+//! - `subscription_options`: forum posts, threads, role pings, filters, blindspot alerts,
+//!   the daily limit and `/subscription edit`;
 //! - `web`: the story pages, operators' pages and JSON over HTTP, and in a real browser.
 
 mod common;
@@ -36,6 +38,8 @@ mod llm_queue;
 mod outlets_table;
 #[path = "suite/store_and_search.rs"]
 mod store_and_search;
+#[path = "suite/subscription_options.rs"]
+mod subscription_options;
 #[path = "suite/subscriptions.rs"]
 mod subscriptions;
 #[path = "suite/web.rs"]

@@ -12,6 +12,7 @@ pub(crate) mod commands;
 pub(crate) mod components;
 pub mod custom_id;
 pub(crate) mod delivery;
+pub(crate) mod posting;
 pub mod ratelimit;
 pub(crate) mod register;
 pub(crate) mod respond;

@@ -54,6 +54,7 @@ pub(crate) async fn register(
             body: Body::Json(payload.clone()),
             interaction: false,
             idempotent_retry: true,
+            at_most_once: false,
         })
         .await?;
         tracing::info!(?scope, "registered the slash commands");

@@ -261,6 +261,7 @@ async fn callback(
         interaction: true,
         // A second callback for the same interaction is refused by Discord, never doubled.
         idempotent_retry: true,
+        at_most_once: false,
     };
     data.rest.send(req).await.map(|_| ())
 }
@@ -280,6 +281,7 @@ fn webhook(ix: &InteractionRef<'_>, method: Method, path: String, body: Body) ->
         body,
         interaction: true,
         idempotent_retry: false,
+        at_most_once: false,
     }
 }
 

@@ -82,6 +82,9 @@ pub(crate) struct Request {
     /// Whether a request whose connection broke after sending may be sent again. A refused
     /// connection is always retried; it never reached Discord.
     pub idempotent_retry: bool,
+    /// A request that Discord may have acted on is never repeated, not even after a 5xx: the
+    /// caller finds out what happened (a forum post, which takes no nonce).
+    pub at_most_once: bool,
 }
 
 /// A REST call that did not succeed.
@@ -244,6 +247,10 @@ impl Rest {
         let parsed: Option<ErrorBody> = serde_json::from_slice(&body).ok();
         if status == StatusCode::TOO_MANY_REQUESTS {
             return Ok(self.rate_limited(req, &headers, parsed.as_ref()).await);
+        }
+        if status.is_server_error() && req.at_most_once {
+            self.stats.server_errors.fetch_add(1, Ordering::Relaxed);
+            return Ok(Step::GiveUp(format!("{} from Discord", status.as_u16())));
         }
         if status.is_server_error() {
             self.stats.server_errors.fetch_add(1, Ordering::Relaxed);

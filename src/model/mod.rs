@@ -3,11 +3,16 @@
 //! These are plain data. Coverage and bias distribution are *computed* from a story's
 //! articles (see [`crate::summarise`]), never stored by hand.
 
+mod post_options;
 mod subscription;
 
+pub use post_options::{
+    parse_exclude, ChannelKind, PostOptions, SideFilter, Updates, EXCLUDE_WORDS_MAX,
+    MAX_PER_DAY_MAX,
+};
 pub use subscription::{
     parse_time, parse_zone, Delivery, DeliveryState, Follow, FollowKind, NewSubscription,
-    Subscription,
+    StoryPost, Subscription,
 };
 
 use std::fmt;

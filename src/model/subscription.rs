@@ -5,13 +5,13 @@
 use chrono::{DateTime, NaiveTime, Utc};
 use chrono_tz::Tz;
 
-use super::{StoryId, StoryKey};
+use super::{ChannelKind, PostOptions, Side, StoryId, StoryKey};
 
 /// What a subscription follows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Follow {
-    /// New stories matching `query` once they have `min_sources` outlets.
-    Topic { query: String, min_sources: i64 },
+    /// New stories matching `query`.
+    Topic { query: String },
     /// One story's growth.
     Story { story: StoryId },
     /// The top stories every day at a local time in a time zone.
@@ -20,6 +20,8 @@ pub enum Follow {
         zone: Tz,
         count: i64,
     },
+    /// New stories one side barely covers: that side's, or either partisan side's.
+    Blindspot { side: Option<Side> },
 }
 
 /// The kinds of [`Follow`], as stored.
@@ -28,17 +30,23 @@ pub enum FollowKind {
     Topic,
     Story,
     Briefing,
+    Blindspot,
 }
 
 impl FollowKind {
-    pub(crate) const ALL: [FollowKind; 3] =
-        [FollowKind::Topic, FollowKind::Story, FollowKind::Briefing];
+    pub(crate) const ALL: [FollowKind; 4] = [
+        FollowKind::Topic,
+        FollowKind::Story,
+        FollowKind::Briefing,
+        FollowKind::Blindspot,
+    ];
 
     pub(crate) fn as_str(self) -> &'static str {
         match self {
             FollowKind::Topic => "topic",
             FollowKind::Story => "story",
             FollowKind::Briefing => "briefing",
+            FollowKind::Blindspot => "blindspot",
         }
     }
 
@@ -53,6 +61,7 @@ impl Follow {
             Follow::Topic { .. } => FollowKind::Topic,
             Follow::Story { .. } => FollowKind::Story,
             Follow::Briefing { .. } => FollowKind::Briefing,
+            Follow::Blindspot { .. } => FollowKind::Blindspot,
         }
     }
 }
@@ -67,14 +76,20 @@ pub enum DeliveryState {
     Dropped,
     /// Refused by Discord for a reason that retrying cannot fix.
     Failed,
+    /// Over the subscription's `max_per_day`: waits for the next day's short list.
+    Held,
+    /// Held, then posted in a short list.
+    Listed,
 }
 
 impl DeliveryState {
-    pub(crate) const ALL: [DeliveryState; 4] = [
+    pub(crate) const ALL: [DeliveryState; 6] = [
         DeliveryState::Pending,
         DeliveryState::Sent,
         DeliveryState::Dropped,
         DeliveryState::Failed,
+        DeliveryState::Held,
+        DeliveryState::Listed,
     ];
 
     pub(crate) fn as_str(self) -> &'static str {
@@ -83,6 +98,8 @@ impl DeliveryState {
             DeliveryState::Sent => "sent",
             DeliveryState::Dropped => "dropped",
             DeliveryState::Failed => "failed",
+            DeliveryState::Held => "held",
+            DeliveryState::Listed => "listed",
         }
     }
 
@@ -99,7 +116,9 @@ pub struct Subscription {
     pub number: i64,
     pub guild_id: u64,
     pub channel_id: u64,
+    pub channel_kind: ChannelKind,
     pub follow: Follow,
+    pub options: PostOptions,
     /// Topic: stories up to this one existed before the subscription.
     pub watermark: StoryKey,
     /// Story: articles and sides (bits: 1 left, 2 center, 4 right) when last posted.
@@ -107,6 +126,9 @@ pub struct Subscription {
     pub last_sides: i64,
     /// The message later updates reply to.
     pub anchor_message: Option<u64>,
+    /// Story: the thread its updates go into (its forum post, or a thread started from the
+    /// first post).
+    pub thread_id: Option<u64>,
     pub created_by: u64,
     pub created_at: DateTime<Utc>,
     /// Set while deliveries fail for a reason only a person can fix (permissions, channel).
@@ -120,7 +142,9 @@ pub struct Subscription {
 pub struct NewSubscription {
     pub guild_id: u64,
     pub channel_id: u64,
+    pub channel_kind: ChannelKind,
     pub follow: Follow,
+    pub options: PostOptions,
     pub watermark: StoryKey,
     pub last_count: i64,
     pub last_sides: i64,
@@ -138,6 +162,21 @@ pub struct Delivery {
     pub nonce: String,
     pub attempts: i64,
     pub created_at: DateTime<Utc>,
+    /// When a send whose outcome is unknown began (a forum post, which has no nonce).
+    pub sending_at: Option<DateTime<Utc>>,
+}
+
+/// A story a subscription posted, and where its updates go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoryPost {
+    pub story: StoryId,
+    /// The forum post's thread, or the text channel.
+    pub channel_id: u64,
+    /// The post itself.
+    pub message_id: u64,
+    /// Articles and sides (bits) when last posted.
+    pub last_count: i64,
+    pub last_sides: i64,
 }
 
 /// `HH:MM` (24-hour) as a time of day.

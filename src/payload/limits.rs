@@ -33,3 +33,5 @@ pub(crate) const CHOICE_NAME_MAX: usize = 100;
 pub(crate) const NONCE_MAX: usize = 25;
 /// A message's `content`.
 pub(crate) const CONTENT_MAX: usize = 2000;
+/// A thread's (and a forum post's) name, in characters.
+pub(crate) const THREAD_NAME_MAX: usize = 100;

@@ -230,10 +230,23 @@ impl SelectOption {
     }
 }
 
-/// `{"parse": []}`: nobody is pinged, whatever the text says.
+/// `{"parse": []}`: nobody is pinged, whatever the text says; with `roles`, those roles
+/// only (a subscription's role).
 #[derive(Debug, Clone, PartialEq, Serialize, Default)]
 pub struct AllowedMentions {
     pub parse: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub roles: Vec<String>,
+}
+
+impl AllowedMentions {
+    /// Pings `role` and nothing else.
+    pub(crate) fn role(role: u64) -> AllowedMentions {
+        AllowedMentions {
+            parse: Vec::new(),
+            roles: vec![role.to_string()],
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

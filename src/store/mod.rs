@@ -232,10 +232,15 @@ impl Store {
                         "outlet_articles",
                         include_str!(concat!("migrations/", $dir, "/0007_outlet_articles.sql")),
                     ),
+                    (
+                        8,
+                        "post_options",
+                        include_str!(concat!("migrations/", $dir, "/0008_post_options.sql")),
+                    ),
                 ]
             };
         }
-        let steps: [(i64, &str, &'static str); 7] = match self.backend {
+        let steps: [(i64, &str, &'static str); 8] = match self.backend {
             Backend::Sqlite => steps!("sqlite"),
             Backend::Postgres => steps!("postgres"),
         };

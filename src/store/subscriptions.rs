@@ -20,7 +20,8 @@ use sqlx::Row;
 
 use super::{time, Backend, Store, StoreError, StoreTx};
 use crate::model::{
-    Delivery, DeliveryState, Follow, FollowKind, NewSubscription, StoryId, StoryKey, Subscription,
+    ChannelKind, Delivery, DeliveryState, Follow, FollowKind, NewSubscription, PostOptions, Side,
+    SideFilter, StoryId, StoryKey, StoryPost, Subscription, Updates,
 };
 
 /// Why a new subscription was not stored.
@@ -37,7 +38,8 @@ pub enum SubscribeError {
 pub(super) const COLUMNS: &str =
     "id, number, guild_id, channel_id, kind, query, story_id, min_sources, \
      brief_time, timezone, brief_count, watermark, last_count, last_sides, anchor_message, \
-     created_by, created_at, paused_reason, retry_at";
+     created_by, created_at, paused_reason, retry_at, channel_kind, role_id, exclude_words, \
+     side_filter, max_per_day, updates, thread_id, blindspot_side";
 
 pub(super) fn subscription(r: &AnyRow) -> Result<Subscription, StoreError> {
     let kind: String = r.try_get("kind")?;
@@ -48,7 +50,6 @@ pub(super) fn subscription(r: &AnyRow) -> Result<Subscription, StoreError> {
     let follow = match FollowKind::parse(&kind).ok_or_else(|| corrupt(&format!("kind {kind:?}")))? {
         FollowKind::Topic => Follow::Topic {
             query: r.try_get("query")?,
-            min_sources: r.try_get("min_sources")?,
         },
         FollowKind::Story => Follow::Story {
             story: StoryId::parse(&text("story_id")?).ok_or_else(|| corrupt("story id"))?,
@@ -60,19 +61,26 @@ pub(super) fn subscription(r: &AnyRow) -> Result<Subscription, StoreError> {
                 .ok_or_else(|| corrupt("time zone"))?,
             count: r.try_get("brief_count")?,
         },
+        FollowKind::Blindspot => Follow::Blindspot {
+            side: side(&text("blindspot_side")?).map_err(|()| corrupt("blindspot side"))?,
+        },
     };
     Ok(Subscription {
         id: r.try_get("id")?,
         number: r.try_get("number")?,
         guild_id: r.try_get::<i64, _>("guild_id")? as u64,
         channel_id: r.try_get::<i64, _>("channel_id")? as u64,
+        channel_kind: ChannelKind::parse(&r.try_get::<String, _>("channel_kind")?)
+            .ok_or_else(|| corrupt("channel kind"))?,
         follow,
+        options: options(r)?,
         watermark: StoryKey(r.try_get("watermark")?),
         last_count: r.try_get("last_count")?,
         last_sides: r.try_get("last_sides")?,
         anchor_message: r
             .try_get::<Option<i64>, _>("anchor_message")?
             .map(|m| m as u64),
+        thread_id: r.try_get::<Option<i64>, _>("thread_id")?.map(|m| m as u64),
         created_by: r.try_get::<i64, _>("created_by")? as u64,
         created_at: time(r.try_get("created_at")?)?,
         paused_reason: r.try_get("paused_reason")?,
@@ -80,6 +88,43 @@ pub(super) fn subscription(r: &AnyRow) -> Result<Subscription, StoreError> {
             .try_get::<Option<i64>, _>("retry_at")?
             .map(time)
             .transpose()?,
+    })
+}
+
+/// A stored side: `left`, `right`, `center`, or none (empty).
+fn side(s: &str) -> Result<Option<Side>, ()> {
+    Ok(Some(match s {
+        "" => return Ok(None),
+        "left" => Side::Left,
+        "center" => Side::Center,
+        "right" => Side::Right,
+        _ => return Err(()),
+    }))
+}
+
+fn side_text(side: Option<Side>) -> &'static str {
+    match side {
+        None => "",
+        Some(Side::Left) => "left",
+        Some(Side::Center) => "center",
+        Some(Side::Right) => "right",
+    }
+}
+
+fn options(r: &AnyRow) -> Result<PostOptions, StoreError> {
+    let corrupt = |what: &str| StoreError::Corrupt(format!("subscription {what}"));
+    let exclude: String = r.try_get("exclude_words")?;
+    let side_filter: Option<String> = r.try_get("side_filter")?;
+    Ok(PostOptions {
+        role: r.try_get::<Option<i64>, _>("role_id")?.map(|m| m as u64),
+        exclude: exclude.split_whitespace().map(str::to_string).collect(),
+        side: side_filter
+            .map(|f| SideFilter::parse(&f).map_err(|_| corrupt("side filter")))
+            .transpose()?,
+        min_sources: r.try_get("min_sources")?,
+        max_per_day: r.try_get("max_per_day")?,
+        updates: Updates::parse(&r.try_get::<String, _>("updates")?)
+            .ok_or_else(|| corrupt("updates"))?,
     })
 }
 
@@ -93,6 +138,41 @@ fn delivery(r: &AnyRow) -> Result<Delivery, StoreError> {
         nonce: r.try_get("nonce")?,
         attempts: r.try_get("attempts")?,
         created_at: time(r.try_get("created_at")?)?,
+        sending_at: r
+            .try_get::<Option<i64>, _>("sending_at")?
+            .map(time)
+            .transpose()?,
+    })
+}
+
+/// The columns [`delivery`] reads, of `deliveries d`.
+const DELIVERY_COLUMNS: &str = "d.id, d.subscription_id, d.subject, d.revision, d.channel_id, \
+     d.nonce, d.attempts, d.created_at, d.sending_at";
+
+/// What a sent delivery did, recorded with it by [`Store::record_sent`].
+#[derive(Debug, Default)]
+pub(crate) struct Sent<'a> {
+    pub delivery: i64,
+    pub subscription: i64,
+    pub message_id: u64,
+    /// Where it was posted (a forum post's thread, a thread, or the channel).
+    pub channel_id: u64,
+    /// Held rows its short list carried.
+    pub listed: &'a [i64],
+    pub story_post: Option<StoryPost>,
+    /// A followed story's updates go into this thread from now on.
+    pub thread: Option<u64>,
+}
+
+fn story_post(r: &AnyRow) -> Result<StoryPost, StoreError> {
+    let id: String = r.try_get("story_id")?;
+    Ok(StoryPost {
+        story: StoryId::parse(&id)
+            .ok_or_else(|| StoreError::Corrupt(format!("story post of {id:?}")))?,
+        channel_id: r.try_get::<i64, _>("channel_id")? as u64,
+        message_id: r.try_get::<i64, _>("message_id")? as u64,
+        last_count: r.try_get("last_count")?,
+        last_sides: r.try_get("last_sides")?,
     })
 }
 
@@ -115,18 +195,19 @@ async fn check_subscribe(
     if n >= limit {
         return Err(SubscribeError::Limit { limit });
     }
-    let (query, story_id, _, brief_time, timezone, _) = follow_columns(&s.follow);
+    let f = follow_columns(&s.follow);
     let dup = sqlx::query(
         "SELECT id FROM subscriptions WHERE channel_id = $1 AND kind = $2 AND query = $3 \
          AND COALESCE(story_id, '') = $4 AND COALESCE(brief_time, '') = $5 \
-         AND COALESCE(timezone, '') = $6",
+         AND COALESCE(timezone, '') = $6 AND COALESCE(blindspot_side, '') = $7",
     )
     .bind(s.channel_id as i64)
     .bind(s.follow.kind().as_str())
-    .bind(&query)
-    .bind(story_id.as_deref().unwrap_or(""))
-    .bind(brief_time.as_deref().unwrap_or(""))
-    .bind(timezone.as_deref().unwrap_or(""))
+    .bind(&f.query)
+    .bind(f.story_id.as_deref().unwrap_or(""))
+    .bind(f.brief_time.as_deref().unwrap_or(""))
+    .bind(f.timezone.as_deref().unwrap_or(""))
+    .bind(f.blindspot_side)
     .fetch_optional(&mut *conn)
     .await
     .map_err(StoreError::from)?;
@@ -146,9 +227,14 @@ async fn insert_delivery(
     revision: i64,
     now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
+    let state = if over_daily_limit(tx, sub, subject, now).await? {
+        DeliveryState::Held
+    } else {
+        DeliveryState::Pending
+    };
     let inserted = sqlx::query(
         "INSERT INTO deliveries (subscription_id, subject, revision, channel_id, nonce, \
-           next_attempt, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+           next_attempt, created_at, state) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
          ON CONFLICT (subscription_id, subject, revision) DO NOTHING",
     )
     .bind(sub.id)
@@ -158,10 +244,46 @@ async fn insert_delivery(
     .bind(nonce(sub.id, subject, revision))
     .bind(now.timestamp())
     .bind(now.timestamp())
+    .bind(state.as_str())
     .execute(&mut *tx.tx)
     .await?
     .rows_affected();
     Ok(inserted > 0)
+}
+
+/// The subject of the short list of held posts.
+pub(crate) const HELD_LIST: &str = "held";
+
+/// The start (UTC midnight) of the day `now` is in: the day `max_per_day` counts.
+pub(crate) fn day_start(now: DateTime<Utc>) -> DateTime<Utc> {
+    now.date_naive().and_time(chrono::NaiveTime::MIN).and_utc()
+}
+
+/// Whether a new post of `sub` would go over its `max_per_day` (the short list and briefings
+/// never count, nor do posts held already).
+async fn over_daily_limit(
+    tx: &mut StoreTx,
+    sub: &Subscription,
+    subject: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let max = sub.options.max_per_day;
+    if max <= 0 || subject == HELD_LIST || matches!(sub.follow, Follow::Briefing { .. }) {
+        return Ok(false);
+    }
+    let n: i64 = sqlx::query(
+        "SELECT COUNT(*) AS n FROM deliveries WHERE subscription_id = $1 AND created_at >= $2 \
+           AND subject <> $3 AND state NOT IN ($4, $5)",
+    )
+    .bind(sub.id)
+    .bind(day_start(now).timestamp())
+    .bind(HELD_LIST)
+    .bind(DeliveryState::Held.as_str())
+    .bind(DeliveryState::Listed.as_str())
+    .fetch_one(&mut *tx.tx)
+    .await?
+    .try_get("n")?;
+    Ok(n >= max)
 }
 
 pub(crate) fn nonce(subscription_id: i64, subject: &str, revision: i64) -> String {
@@ -169,29 +291,37 @@ pub(crate) fn nonce(subscription_id: i64, subject: &str, revision: i64) -> Strin
     format!("sb{h:016x}")
 }
 
-/// The columns of a new subscription's follow: (query, story id, min sources, time, zone,
-/// count).
-type FollowColumns = (
-    String,
-    Option<String>,
-    i64,
-    Option<String>,
-    Option<String>,
-    i64,
-);
+/// The columns of a subscription's follow.
+#[derive(Default)]
+struct FollowColumns {
+    query: String,
+    story_id: Option<String>,
+    brief_time: Option<String>,
+    timezone: Option<String>,
+    brief_count: i64,
+    blindspot_side: &'static str,
+}
 
 fn follow_columns(follow: &Follow) -> FollowColumns {
     match follow {
-        Follow::Topic { query, min_sources } => (query.clone(), None, *min_sources, None, None, 0),
-        Follow::Story { story } => (String::new(), Some(story.to_string()), 0, None, None, 0),
-        Follow::Briefing { time, zone, count } => (
-            String::new(),
-            None,
-            0,
-            Some(time.format("%H:%M").to_string()),
-            Some(zone.name().to_string()),
-            *count,
-        ),
+        Follow::Topic { query } => FollowColumns {
+            query: query.clone(),
+            ..FollowColumns::default()
+        },
+        Follow::Story { story } => FollowColumns {
+            story_id: Some(story.to_string()),
+            ..FollowColumns::default()
+        },
+        Follow::Briefing { time, zone, count } => FollowColumns {
+            brief_time: Some(time.format("%H:%M").to_string()),
+            timezone: Some(zone.name().to_string()),
+            brief_count: *count,
+            ..FollowColumns::default()
+        },
+        Follow::Blindspot { side } => FollowColumns {
+            blindspot_side: side_text(*side),
+            ..FollowColumns::default()
+        },
     }
 }
 
@@ -235,36 +365,71 @@ impl Store {
         .map_err(StoreError::from)?
         .try_get("n")
         .map_err(StoreError::from)?;
-        let (query, story_id, min_sources, brief_time, timezone, brief_count) =
-            follow_columns(&s.follow);
+        let f = follow_columns(&s.follow);
+        let o = &s.options;
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
             "INSERT INTO subscriptions (number, guild_id, channel_id, kind, query, story_id, \
                min_sources, brief_time, timezone, brief_count, watermark, last_count, last_sides, \
-               created_by, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
+               created_by, created_at, channel_kind, blindspot_side, role_id, exclude_words, \
+               side_filter, max_per_day, updates) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
+               $18, $19, $20, $21, $22) \
              RETURNING {COLUMNS}"
         )))
         .bind(number)
         .bind(s.guild_id as i64)
         .bind(s.channel_id as i64)
         .bind(s.follow.kind().as_str())
-        .bind(query)
-        .bind(story_id)
-        .bind(min_sources)
-        .bind(brief_time)
-        .bind(timezone)
-        .bind(brief_count)
+        .bind(f.query)
+        .bind(f.story_id)
+        .bind(o.min_sources)
+        .bind(f.brief_time)
+        .bind(f.timezone)
+        .bind(f.brief_count)
         .bind(s.watermark.0)
         .bind(s.last_count)
         .bind(s.last_sides)
         .bind(s.created_by as i64)
         .bind(now.timestamp())
+        .bind(s.channel_kind.as_str())
+        .bind(f.blindspot_side)
+        .bind(o.role.map(|r| r as i64))
+        .bind(o.exclude.join(" "))
+        .bind(o.side.map(SideFilter::text))
+        .bind(o.max_per_day)
+        .bind(o.updates.as_str())
         .fetch_one(&mut *tx.tx)
         .await
         .map_err(StoreError::from)?;
         let sub = subscription(&row)?;
         tx.commit().await?;
         Ok(sub)
+    }
+
+    /// Replaces the options of a server's subscription (by its number); `None` when there is
+    /// no such subscription.
+    pub(crate) async fn set_options(
+        &self,
+        guild_id: u64,
+        number: i64,
+        o: &PostOptions,
+    ) -> Result<Option<Subscription>, StoreError> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE subscriptions SET role_id = $1, exclude_words = $2, side_filter = $3, \
+               min_sources = $4, max_per_day = $5, updates = $6 \
+             WHERE guild_id = $7 AND number = $8 RETURNING {COLUMNS}"
+        )))
+        .bind(o.role.map(|r| r as i64))
+        .bind(o.exclude.join(" "))
+        .bind(o.side.map(SideFilter::text))
+        .bind(o.min_sources)
+        .bind(o.max_per_day)
+        .bind(o.updates.as_str())
+        .bind(guild_id as i64)
+        .bind(number)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(subscription).transpose()
     }
 
     /// A server's subscriptions, oldest first.
@@ -421,9 +586,8 @@ impl Store {
         (now_ms, live_since_ms): (i64, i64),
         limit: i64,
     ) -> Result<Vec<Delivery>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT d.id, d.subscription_id, d.subject, d.revision, d.channel_id, d.nonce, \
-               d.attempts, d.created_at \
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {DELIVERY_COLUMNS} \
              FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id \
              WHERE d.state = $3 AND d.next_attempt <= $1 \
                AND (s.paused_reason IS NULL \
@@ -434,8 +598,8 @@ impl Store {
                                JOIN processes p ON p.id = c.owner \
                                WHERE c.channel_id = d.channel_id AND c.until >= $5 \
                                  AND c.owner <> $4 AND p.seen_at >= $6) \
-             ORDER BY d.id LIMIT $2",
-        )
+             ORDER BY d.id LIMIT $2"
+        )))
         .bind(now.timestamp())
         .bind(limit)
         .bind(DeliveryState::Pending.as_str())
@@ -479,26 +643,6 @@ impl Store {
         Ok(done.rows_affected())
     }
 
-    /// A delivery reached Discord as message `message_id`.
-    pub(crate) async fn mark_sent(
-        &self,
-        id: i64,
-        message_id: u64,
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE deliveries SET state = $4, sent_at = $1, message_id = $2, \
-               attempts = attempts + 1, error = NULL WHERE id = $3",
-        )
-        .bind(now.timestamp())
-        .bind(message_id as i64)
-        .bind(id)
-        .bind(DeliveryState::Sent.as_str())
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
     /// A delivery ends unsent: `dropped` (too old) or `failed` (refused), with the reason.
     pub(crate) async fn mark_unsent(
         &self,
@@ -532,6 +676,172 @@ impl Store {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    /// A forum post is about to be sent: if the outcome is lost, the next attempt looks for
+    /// it first.
+    pub(crate) async fn mark_sending(&self, id: i64, now: DateTime<Utc>) -> Result<(), StoreError> {
+        sqlx::query("UPDATE deliveries SET sending_at = $1 WHERE id = $2 AND sending_at IS NULL")
+            .bind(now.timestamp())
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Whether `channel` (a thread) is already recorded as the post of a delivery, a story
+    /// post or a followed story: a forum post found after a lost answer must be none of them.
+    pub(crate) async fn thread_known(&self, channel: u64) -> Result<bool, StoreError> {
+        let c = channel as i64;
+        let row = sqlx::query(
+            "SELECT (SELECT COUNT(*) FROM deliveries WHERE posted_channel = $1) \
+                  + (SELECT COUNT(*) FROM story_posts WHERE channel_id = $1) \
+                  + (SELECT COUNT(*) FROM subscriptions WHERE thread_id = $1) AS n",
+        )
+        .bind(c)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row.try_get::<i64, _>("n")? > 0)
+    }
+
+    /// Records a sent delivery with what it did besides: the thread it posted in, the story
+    /// post it made (topic and blindspot), the held rows its short list carried, the thread
+    /// a followed story's updates now go into. One transaction: all or nothing.
+    pub(crate) async fn record_sent(
+        &self,
+        sent: &Sent<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        sqlx::query(
+            "UPDATE deliveries SET state = $4, sent_at = $1, message_id = $2, \
+               attempts = attempts + 1, error = NULL, posted_channel = $5 WHERE id = $3",
+        )
+        .bind(now.timestamp())
+        .bind(sent.message_id as i64)
+        .bind(sent.delivery)
+        .bind(DeliveryState::Sent.as_str())
+        .bind(sent.channel_id as i64)
+        .execute(&mut *tx.tx)
+        .await?;
+        for id in sent.listed {
+            sqlx::query(
+                "UPDATE deliveries SET state = $1, message_id = $2 WHERE id = $3 AND state = $4",
+            )
+            .bind(DeliveryState::Listed.as_str())
+            .bind(sent.message_id as i64)
+            .bind(*id)
+            .bind(DeliveryState::Held.as_str())
+            .execute(&mut *tx.tx)
+            .await?;
+        }
+        if let Some(p) = &sent.story_post {
+            sqlx::query(
+                "INSERT INTO story_posts (subscription_id, story_id, channel_id, message_id, \
+                   last_count, last_sides, posted_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                 ON CONFLICT (subscription_id, story_id) DO UPDATE SET \
+                   channel_id = excluded.channel_id, message_id = excluded.message_id, \
+                   last_count = excluded.last_count, last_sides = excluded.last_sides",
+            )
+            .bind(sent.subscription)
+            .bind(p.story.as_str())
+            .bind(p.channel_id as i64)
+            .bind(p.message_id as i64)
+            .bind(p.last_count)
+            .bind(p.last_sides)
+            .bind(now.timestamp())
+            .execute(&mut *tx.tx)
+            .await?;
+        }
+        if let Some(thread) = sent.thread {
+            sqlx::query("UPDATE subscriptions SET thread_id = $1 WHERE id = $2")
+                .bind(thread as i64)
+                .bind(sent.subscription)
+                .execute(&mut *tx.tx)
+                .await?;
+        }
+        tx.commit().await
+    }
+
+    /// A subscription's story posts made since `since`, newest first, at most `limit`.
+    pub(crate) async fn story_posts(
+        &self,
+        subscription: i64,
+        since: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<StoryPost>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT story_id, channel_id, message_id, last_count, last_sides FROM story_posts \
+             WHERE subscription_id = $1 AND posted_at >= $3 \
+             ORDER BY posted_at DESC, story_id LIMIT $2",
+        )
+        .bind(subscription)
+        .bind(limit)
+        .bind(since.timestamp())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(story_post).collect()
+    }
+
+    /// The post a subscription made of `story`, if any.
+    pub(crate) async fn story_post(
+        &self,
+        subscription: i64,
+        story: &str,
+    ) -> Result<Option<StoryPost>, StoreError> {
+        let row = sqlx::query(
+            "SELECT story_id, channel_id, message_id, last_count, last_sides FROM story_posts \
+             WHERE subscription_id = $1 AND story_id = $2",
+        )
+        .bind(subscription)
+        .bind(story)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(story_post).transpose()
+    }
+
+    /// Records an update of a posted story in the outbox and the coverage it was matched at,
+    /// in one transaction; whether a new delivery was recorded.
+    pub(crate) async fn enqueue_update(
+        &self,
+        sub: &Subscription,
+        story: &StoryId,
+        (count, sides): (i64, i64),
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin().await?;
+        let inserted = insert_delivery(&mut tx, sub, story.as_str(), count, now).await?;
+        sqlx::query(
+            "UPDATE story_posts SET last_count = $1, last_sides = $2 \
+             WHERE subscription_id = $3 AND story_id = $4",
+        )
+        .bind(count)
+        .bind(sides)
+        .bind(sub.id)
+        .bind(story.as_str())
+        .execute(&mut *tx.tx)
+        .await?;
+        tx.commit().await?;
+        Ok(inserted)
+    }
+
+    /// A subscription's held posts created before `before`, oldest first (what its short
+    /// list carries).
+    pub(crate) async fn held(
+        &self,
+        subscription: i64,
+        before: DateTime<Utc>,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {DELIVERY_COLUMNS} FROM deliveries d WHERE d.subscription_id = $1 \
+               AND d.state = $2 AND d.created_at < $3 ORDER BY d.id LIMIT 500"
+        )))
+        .bind(subscription)
+        .bind(DeliveryState::Held.as_str())
+        .bind(before.timestamp())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(delivery).collect()
     }
 
     /// Counts of deliveries per state, for logs and tests.

@@ -5,12 +5,17 @@
 //! The order matters: nothing is stored before the confirmation is posted (a channel that
 //! refuses it gets nothing, and uses up no number), and a confirmation whose subscription
 //! could not be stored (the limit reached by another `/subscribe` meanwhile) is deleted again.
+//! A forum takes no plain message: the bot checks that it can see it instead, and a followed
+//! story's post is made at once, by the outbox.
+//!
+//! A role to ping is checked too: Discord pings a role only when it is mentionable or the bot
+//! may Mention Everyone, and it would say nothing when it does not.
 
 use std::future::Future;
 
 use chrono::{DateTime, Utc};
 
-use crate::model::{NewSubscription, Subscription};
+use crate::model::{ChannelKind, Follow, NewSubscription, Subscription, Updates};
 use crate::payload::permissions::{self, grants};
 use crate::store::subscriptions::SubscribeError as StoreRefusal;
 use crate::store::{Store, StoreError};
@@ -22,6 +27,24 @@ pub(crate) const POST_PERMISSIONS: [(u64, &str); 4] = [
     (permissions::EMBED_LINKS, "Embed Links"),
     (permissions::ATTACH_FILES, "Attach Files"),
 ];
+
+/// Creating threads and posting in them, for `updates: thread`.
+pub(crate) const THREAD_PERMISSIONS: [(u64, &str); 2] = [
+    (permissions::CREATE_PUBLIC_THREADS, "Create Public Threads"),
+    (
+        permissions::SEND_MESSAGES_IN_THREADS,
+        "Send Messages in Threads",
+    ),
+];
+
+/// A role a subscription would ping, as Discord described it in the command.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RoleInfo {
+    pub id: u64,
+    pub mentionable: bool,
+    /// `@everyone` (its id is the server's).
+    pub everyone: bool,
+}
 
 /// A subscription someone asked for.
 #[derive(Debug, Clone)]
@@ -36,6 +59,8 @@ pub(crate) struct Request {
     pub what: String,
     /// Makes a repeated confirmation a duplicate that Discord refuses.
     pub nonce: String,
+    /// The role to ping, when one was given.
+    pub role: Option<RoleInfo>,
 }
 
 /// Where confirmations are posted: Discord, through its adapter.
@@ -47,6 +72,9 @@ pub(crate) trait Poster {
         text: &str,
         nonce: &str,
     ) -> impl Future<Output = Result<u64, PostError>> + Send;
+
+    /// Checks that the bot can see forum `channel` (a forum takes no confirmation message).
+    fn check_forum(&self, channel: u64) -> impl Future<Output = Result<(), PostError>> + Send;
 
     /// Deletes a confirmation again; a failure is only logged.
     fn retract(&self, channel: u64, message: u64) -> impl Future<Output = ()> + Send;
@@ -75,6 +103,10 @@ pub(crate) enum SubscribeError {
         channel: u64,
         missing: Vec<&'static str>,
     },
+    #[error("{0} Nothing was subscribed.")]
+    CannotPing(String),
+    #[error("{0}")]
+    BadOption(String),
     #[error("I can't post there: {0}. Nothing was subscribed.")]
     ChannelRefused(String),
     #[error(
@@ -125,6 +157,86 @@ pub(crate) fn missing_to_post(bot_permissions: u64) -> Vec<&'static str> {
         .collect()
 }
 
+/// Whether the bot may ping `role` in `channel` with these permissions there (when known).
+pub(crate) fn check_role(
+    role: RoleInfo,
+    channel: u64,
+    bot_permissions: Option<u64>,
+) -> Result<(), SubscribeError> {
+    if role.everyone {
+        return Err(SubscribeError::CannotPing(
+            "I don't ping @everyone: pick a role people can opt into.".into(),
+        ));
+    }
+    if role.mentionable {
+        return Ok(());
+    }
+    let may = bot_permissions.is_some_and(|p| grants(p, permissions::MENTION_EVERYONE));
+    if may {
+        return Ok(());
+    }
+    let what = match bot_permissions {
+        Some(_) => format!("I lack the Mention Everyone permission in <#{channel}>"),
+        None => format!("I can't tell whether I may Mention Everyone in <#{channel}> (run the command there to check)"),
+    };
+    Err(SubscribeError::CannotPing(format!(
+        "I can't ping <@&{}>: the role is not mentionable and {what}. Make the role \
+         mentionable (Server Settings → Roles), or give me Mention Everyone there.",
+        role.id
+    )))
+}
+
+/// Whether a subscription's `updates` suit what it follows and where it posts.
+pub(crate) fn check_updates(
+    follow: &Follow,
+    kind: ChannelKind,
+    updates: Updates,
+) -> Result<(), SubscribeError> {
+    let bad = |why: &str| Err(SubscribeError::BadOption(why.into()));
+    match (follow, kind, updates) {
+        (Follow::Briefing { .. }, _, Updates::Reply | Updates::Thread) => {
+            bad("A briefing has no updates: leave `updates` out.")
+        }
+        (Follow::Story { .. }, _, Updates::Off) => {
+            bad("Following a story means posting its updates: use `reply` or `thread`.")
+        }
+        (_, ChannelKind::Forum, Updates::Reply) => bad(
+            "In a forum, a story's updates go into its post: use `thread`, or leave `updates` out.",
+        ),
+        _ => Ok(()),
+    }
+}
+
+/// What the bot lacks to start threads and post in them, by name.
+pub(crate) fn missing_for_threads(bot_permissions: u64) -> Vec<&'static str> {
+    THREAD_PERMISSIONS
+        .iter()
+        .filter(|(bit, _)| !grants(bot_permissions, *bit))
+        .map(|(_, name)| *name)
+        .collect()
+}
+
+/// The checks that need no store: permissions known from Discord, the role, the updates.
+fn check_request(req: &Request) -> Result<(), SubscribeError> {
+    authorise(req.member_permissions)?;
+    let new = &req.new;
+    let channel = new.channel_id;
+    check_updates(&new.follow, new.channel_kind, new.options.updates)?;
+    if let Some(perms) = req.bot_permissions_here {
+        let mut missing = missing_to_post(perms);
+        if new.options.updates == Updates::Thread && new.channel_kind == ChannelKind::Text {
+            missing.extend(missing_for_threads(perms));
+        }
+        if !missing.is_empty() {
+            return Err(SubscribeError::CannotPost { channel, missing });
+        }
+    }
+    if let Some(role) = req.role {
+        check_role(role, channel, req.bot_permissions_here)?;
+    }
+    Ok(())
+}
+
 /// Makes the subscription `req` asks for, in the order the module documentation gives.
 pub(crate) async fn subscribe(
     store: &Store,
@@ -133,17 +245,15 @@ pub(crate) async fn subscribe(
     poster: &impl Poster,
     now: DateTime<Utc>,
 ) -> Result<Subscription, SubscribeError> {
-    authorise(req.member_permissions)?;
+    check_request(&req)?;
     let channel = req.new.channel_id;
-    if let Some(perms) = req.bot_permissions_here {
-        let missing = missing_to_post(perms);
-        if !missing.is_empty() {
-            return Err(SubscribeError::CannotPost { channel, missing });
-        }
-    }
     store.check_subscribe(&req.new, limit).await?;
     let text = format!("📰 This channel will get {}.", req.what);
-    let message = match poster.confirm(channel, &text, &req.nonce).await {
+    let confirmed = match req.new.channel_kind {
+        ChannelKind::Text => poster.confirm(channel, &text, &req.nonce).await,
+        ChannelKind::Forum => poster.check_forum(channel).await.map(|()| 0),
+    };
+    let message = match confirmed {
         Ok(id) => id,
         Err(PostError::Refused(why)) => return Err(SubscribeError::ChannelRefused(why)),
         Err(e) => return Err(SubscribeError::Post(e)),
@@ -159,6 +269,13 @@ pub(crate) async fn subscribe(
     };
     if message != 0 {
         store.set_anchor(sub.id, message).await?;
+    }
+    if let (ChannelKind::Forum, Follow::Story { story }) = (sub.channel_kind, &sub.follow) {
+        // The story's post, at its coverage now.
+        let progress = (sub.last_count, sub.last_sides);
+        store
+            .enqueue(&sub, story.as_str(), sub.last_count, Some(progress), now)
+            .await?;
     }
     Ok(sub)
 }

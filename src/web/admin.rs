@@ -111,16 +111,15 @@ async fn feeds(State(web): State<Web>, headers: HeaderMap) -> Result<Response, F
 
 fn follows(f: &Follow) -> String {
     match f {
-        Follow::Topic { query, min_sources } => {
-            format!(
-                "topic \"{}\" ({min_sources}+ sources)",
-                crate::text::truncate_chars(query, 100)
-            )
+        Follow::Topic { query } => {
+            format!("topic \"{}\"", crate::text::truncate_chars(query, 100))
         }
         Follow::Story { story } => format!("story {story}"),
         Follow::Briefing { time, zone, count } => {
             format!("briefing of {count} at {} {zone}", time.format("%H:%M"))
         }
+        Follow::Blindspot { side: Some(side) } => format!("{} blindspots", side.label()),
+        Follow::Blindspot { side: None } => "blindspots".to_string(),
     }
 }
 
@@ -155,7 +154,10 @@ async fn subscriptions(State(web): State<Web>, headers: HeaderMap) -> Result<Res
                             @let sub = &s.subscription;
                             tr {
                                 td { (sub.number) }
-                                td { (follows(&sub.follow)) }
+                                td {
+                                    (follows(&sub.follow))
+                                    @for o in sub.options.describe() { " · " (o) }
+                                }
                                 td { (sub.channel_id) }
                                 td {
                                     @match &sub.paused_reason {

@@ -2,6 +2,13 @@
 //! another, speaking the real protocol to the real serenity/poise client. It records every
 //! REST request (JSON bodies, and `payload_json` plus files of multipart ones), dispatches
 //! interactions like Discord does, and fails chosen routes with 429 or 5xx on request.
+//!
+//! It models forum channels (posts made with `POST /channels/{id}/threads`, with their
+//! available tags and the "a tag is required" flag), threads started from messages, the
+//! server's active threads, and roles with Discord's mention rules: a message pings a role
+//! only when its content names it, `allowed_mentions` allows it, and the role is mentionable
+//! or the bot may Mention Everyone. Each created message records whom it pinged
+//! (`mention_roles`, `mention_everyone`).
 #![allow(dead_code)]
 
 use std::collections::HashMap;
@@ -106,6 +113,14 @@ struct Inner {
     rate_limited: (u32, u32),
     /// Delay before answering a channel post.
     post_delay: Duration,
+    /// Channels with a kind other than a plain text channel (forums), by id.
+    channels: HashMap<u64, Value>,
+    /// Every thread created (forum posts and threads on messages), in order.
+    threads: Vec<Value>,
+    /// The server's roles, by id.
+    roles: HashMap<u64, Value>,
+    /// Whether the bot holds Mention Everyone.
+    bot_mention_everyone: bool,
 }
 
 struct Shared {
@@ -231,6 +246,74 @@ impl FakeDiscord {
         self.shared.inner.lock().unwrap().refused.remove(&channel);
     }
 
+    /// Makes `id` a forum channel with these tags (their ids are returned, in order); with
+    /// `require_tag`, a post without a tag is refused as Discord refuses it.
+    pub fn add_forum(&self, id: u64, tags: &[&str], require_tag: bool) -> Vec<u64> {
+        let mut inner = self.shared.inner.lock().unwrap();
+        let mut ids = Vec::new();
+        let mut available = Vec::new();
+        for t in tags {
+            inner.next_id += 1;
+            ids.push(inner.next_id);
+            available.push(json!({ "id": inner.next_id.to_string(), "name": t,
+                                   "moderated": false, "emoji_id": null, "emoji_name": null }));
+        }
+        let channel = json!({
+            "id": id.to_string(), "type": 15, "guild_id": GUILD_ID.to_string(), "name": "news-forum",
+            "position": 1, "permission_overwrites": [], "nsfw": false, "parent_id": null,
+            "flags": if require_tag { 16 } else { 0 }, "available_tags": available,
+            "default_reaction_emoji": null, "default_sort_order": null, "default_forum_layout": 0,
+            "topic": null, "rate_limit_per_user": 0, "last_message_id": null
+        });
+        inner.channels.insert(id, channel);
+        ids
+    }
+
+    /// Adds a role to the server; Discord pings it only when `mentionable`, or when the bot
+    /// may Mention Everyone.
+    pub fn add_role(&self, id: u64, name: &str, mentionable: bool) {
+        let role = json!({
+            "id": id.to_string(), "name": name, "color": 0, "colors": { "primary_color": 0,
+            "secondary_color": null, "tertiary_color": null }, "hoist": false, "icon": null,
+            "unicode_emoji": null, "position": 1, "permissions": "0", "managed": false,
+            "mentionable": mentionable, "flags": 0
+        });
+        self.shared.inner.lock().unwrap().roles.insert(id, role);
+    }
+
+    /// Whether the bot holds Mention Everyone (pings roles that are not mentionable).
+    pub fn set_bot_mention_everyone(&self, may: bool) {
+        self.shared.inner.lock().unwrap().bot_mention_everyone = may;
+    }
+
+    /// The threads created in `parent` (forum posts, or threads on its messages), in order.
+    pub fn threads(&self, parent: u64) -> Vec<Value> {
+        self.shared
+            .inner
+            .lock()
+            .unwrap()
+            .threads
+            .iter()
+            .filter(|t| t["parent_id"] == parent.to_string().as_str())
+            .cloned()
+            .collect()
+    }
+
+    /// Deletes message `id` of `channel`, as a moderator would.
+    pub fn delete_message(&self, channel: u64, id: u64) {
+        let mut inner = self.shared.inner.lock().unwrap();
+        if let Some(list) = inner.messages.get_mut(&channel) {
+            list.retain(|m| m["id"] != id.to_string().as_str());
+        }
+    }
+
+    /// Deletes thread `id` (a forum post), as a moderator would: posts to it get 404.
+    pub fn delete_thread(&self, id: u64) {
+        let mut inner = self.shared.inner.lock().unwrap();
+        inner.threads.retain(|t| t["id"] != id.to_string().as_str());
+        inner.refused.insert(id, (404, 10003));
+    }
+
     /// Answers 429 beyond 50 requests/s globally or 5 messages per 5 s in a channel.
     pub fn enforce_rate_limits(&self) {
         self.shared.inner.lock().unwrap().enforce_limits = true;
@@ -255,10 +338,14 @@ impl FakeDiscord {
         permissions: u64,
         app_permissions: u64,
     ) -> u64 {
-        let mut resolved = serde_json::Map::new();
-        collect_channels(&options, &mut resolved);
+        let mut channels = serde_json::Map::new();
+        let mut roles = serde_json::Map::new();
+        {
+            let inner = self.shared.inner.lock().unwrap();
+            collect_resolved(&options, &inner, &mut channels, &mut roles);
+        }
         let data = json!({ "id": "1100", "name": name, "type": 1, "options": options,
-                           "resolved": { "channels": resolved } });
+                           "resolved": { "channels": channels, "roles": roles } });
         self.guild_interaction(2, data, permissions, app_permissions)
     }
 
@@ -489,18 +576,68 @@ impl FakeDiscord {
     }
 }
 
-/// Resolved channel objects for every channel option (type 7) in `options`, nested included.
-fn collect_channels(options: &Value, out: &mut serde_json::Map<String, Value>) {
+/// Resolved objects for every channel (type 7) and role (type 8) option in `options`, nested
+/// included: a registered forum as a forum, any other channel as a text channel.
+fn collect_resolved(
+    options: &Value,
+    inner: &Inner,
+    channels: &mut serde_json::Map<String, Value>,
+    roles: &mut serde_json::Map<String, Value>,
+) {
     for o in options.as_array().into_iter().flatten() {
+        let id = o["value"].as_str().unwrap_or_default().to_string();
         if o["type"] == 7 {
-            let id = o["value"].as_str().unwrap_or_default().to_string();
-            out.insert(
+            let kind = id
+                .parse::<u64>()
+                .ok()
+                .and_then(|c| inner.channels.get(&c))
+                .map_or(json!(0), |c| c["type"].clone());
+            channels.insert(
                 id.clone(),
-                json!({ "id": id, "name": "channel", "type": 0, "permissions": "0" }),
+                json!({ "id": id, "name": "channel", "type": kind, "permissions": "0" }),
             );
         }
-        collect_channels(&o["options"], out);
+        if o["type"] == 8 {
+            let role = id
+                .parse::<u64>()
+                .ok()
+                .and_then(|r| inner.roles.get(&r).cloned())
+                .expect("a role option names a role added with add_role");
+            roles.insert(id.clone(), role);
+        }
+        collect_resolved(&o["options"], inner, channels, roles);
     }
+}
+
+/// Whom a message pings under Discord's rules (see the module documentation): the roles, and
+/// whether everyone.
+fn mentions(inner: &Inner, message: &Value) -> (Vec<String>, bool) {
+    let content = message["content"].as_str().unwrap_or_default();
+    let allowed = &message["allowed_mentions"];
+    let parses = |kind: &str| {
+        allowed.is_null()
+            || allowed["parse"]
+                .as_array()
+                .is_some_and(|p| p.iter().any(|k| k == kind))
+    };
+    let mut roles = Vec::new();
+    for part in content.split("<@&").skip(1) {
+        let Some((id, _)) = part.split_once('>') else {
+            continue;
+        };
+        let listed = allowed["roles"]
+            .as_array()
+            .is_some_and(|r| r.iter().any(|r| r == id));
+        let role = id.parse::<u64>().ok().and_then(|r| inner.roles.get(&r));
+        let may = role.is_some_and(|r| r["mentionable"] == true) || inner.bot_mention_everyone;
+        if (parses("roles") || listed) && may && !roles.contains(&id.to_string()) {
+            roles.push(id.to_string());
+        }
+    }
+    let everyone = (content.contains("@everyone") || content.contains("@here"))
+        && parses("everyone")
+        && inner.bot_mention_everyone;
+    (roles, everyone)
 }
 
 fn user(id: u64, name: &str, bot: bool) -> Value {
@@ -609,6 +746,131 @@ fn channel_of(method: &str, path: &str) -> Option<u64> {
         .flatten()
 }
 
+/// The forum of a forum post (`POST /api/v10/channels/{id}/threads`).
+fn forum_of(method: &str, path: &str) -> Option<u64> {
+    let rest = path.strip_prefix("/api/v10/channels/")?;
+    let (id, tail) = rest.split_once('/')?;
+    (method == "POST" && tail == "threads")
+        .then(|| id.parse().ok())
+        .flatten()
+}
+
+/// A refusal of a request about `channel` (refused with [`FakeDiscord::refuse`]).
+fn refused(inner: &Inner, channel: &str) -> Option<(u16, Response<Full<Bytes>>)> {
+    let (status, code) = inner.refused.get(&channel.parse().ok()?).copied()?;
+    let message = match code {
+        50001 => "Missing Access",
+        50013 => "Missing Permissions",
+        _ => "Unknown Channel",
+    };
+    Some((
+        status,
+        reply(status, json!({ "message": message, "code": code })),
+    ))
+}
+
+/// `POST /channels/{forum}/threads`: a forum post, with its first message, as Discord
+/// checks it (a message, known tags, a tag when the forum requires one).
+fn forum_post(
+    inner: &mut Inner,
+    forum: &str,
+    body: Option<&Value>,
+) -> (u16, Response<Full<Bytes>>) {
+    let bad =
+        |message: &str, code: u32| (400, reply(400, json!({ "message": message, "code": code })));
+    let Some(channel) = forum
+        .parse::<u64>()
+        .ok()
+        .and_then(|f| inner.channels.get(&f))
+        .cloned()
+    else {
+        return bad("Cannot execute action on this channel type", 50024);
+    };
+    let body = body.cloned().unwrap_or(json!({}));
+    if body["message"].is_null() || body["name"].as_str().is_none_or(str::is_empty) {
+        return bad("Invalid Form Body", 50035);
+    }
+    let known: Vec<Value> = channel["available_tags"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|t| t["id"].clone())
+        .collect();
+    let applied = body["applied_tags"].as_array().cloned().unwrap_or_default();
+    if applied.iter().any(|t| !known.contains(t)) {
+        return bad("Invalid Form Body (unknown tag)", 50035);
+    }
+    if applied.is_empty() && channel["flags"].as_u64().unwrap_or(0) & 16 != 0 {
+        return bad(
+            "A tag is required to create a forum post in this channel",
+            40067,
+        );
+    }
+    inner.next_id += 1;
+    let id = inner.next_id.to_string();
+    let mut message = body["message"].clone();
+    message["id"] = json!(id);
+    message["channel_id"] = json!(id);
+    let (roles, everyone) = mentions(inner, &message);
+    message["mention_roles"] = json!(roles);
+    message["mention_everyone"] = json!(everyone);
+    let thread = json!({
+        "id": id, "type": 11, "guild_id": GUILD_ID.to_string(), "parent_id": forum,
+        "owner_id": APP_ID.to_string(), "name": body["name"], "applied_tags": applied,
+        "message_count": 0, "member_count": 1, "flags": 0,
+        "thread_metadata": { "archived": false, "auto_archive_duration": 10080,
+                             "archive_timestamp": "2026-11-27T08:00:00.000000+00:00", "locked": false }
+    });
+    inner.threads.push(thread.clone());
+    inner
+        .messages
+        .entry(inner.next_id)
+        .or_default()
+        .push(message.clone());
+    let mut answer = thread;
+    answer["message"] = message;
+    (201, reply(201, answer))
+}
+
+/// `POST /channels/{channel}/messages/{message}/threads`: a thread on a message, whose id is
+/// the message's; a second one is refused (160004).
+fn thread_on(
+    inner: &mut Inner,
+    channel: &str,
+    message: &str,
+    body: Option<&Value>,
+) -> (u16, Response<Full<Bytes>>) {
+    let c: u64 = channel.parse().unwrap_or(0);
+    let exists = inner
+        .messages
+        .get(&c)
+        .is_some_and(|ms| ms.iter().any(|m| m["id"] == message));
+    if !exists {
+        return (
+            404,
+            reply(404, json!({ "message": "Unknown Message", "code": 10008 })),
+        );
+    }
+    if inner.threads.iter().any(|t| t["id"] == message) {
+        return (
+            400,
+            reply(
+                400,
+                json!({ "message": "A thread has already been created for this message", "code": 160004 }),
+            ),
+        );
+    }
+    let thread = json!({
+        "id": message, "type": 11, "guild_id": GUILD_ID.to_string(), "parent_id": channel,
+        "owner_id": APP_ID.to_string(), "name": body.map_or(json!("thread"), |b| b["name"].clone()),
+        "message_count": 0, "member_count": 1, "flags": 0,
+        "thread_metadata": { "archived": false, "auto_archive_duration": 10080,
+                             "archive_timestamp": "2026-11-27T08:00:00.000000+00:00", "locked": false }
+    });
+    inner.threads.push(thread.clone());
+    (201, reply(201, thread))
+}
+
 /// A message post: refused channels answer 403 or 404; `enforce_nonce` returns the message
 /// already created with that nonce instead of a second one.
 fn channel_post(
@@ -645,6 +907,9 @@ fn channel_post(
     let mut m = body;
     m["id"] = json!(inner.next_id.to_string());
     m["channel_id"] = json!(channel.to_string());
+    let (roles, everyone) = mentions(inner, &m);
+    m["mention_roles"] = json!(roles);
+    m["mention_everyone"] = json!(everyone);
     if let Some(n) = nonce {
         inner.nonces.insert((channel, n), m.clone());
     }
@@ -703,7 +968,7 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Full<By
     let interaction_route =
         path.starts_with("/api/v10/interactions/") || path.starts_with("/api/v10/webhooks/");
     let delay = shared.inner.lock().unwrap().post_delay;
-    let is_post = channel_of(&method, &path).is_some();
+    let is_post = channel_of(&method, &path).is_some() || forum_of(&method, &path).is_some();
     let authorised = interaction_route
         || headers.get("authorization").map(String::as_str)
             == Some(&format!("Bot {}", shared.token));
@@ -801,6 +1066,37 @@ fn route(
             ok(200, m)
         }
         ("DELETE", ["webhooks", _, _, "messages", "@original"]) => ok(204, Value::Null),
+        ("GET", ["channels", channel]) => {
+            if let Some(r) = refused(inner, channel) {
+                return r;
+            }
+            let known = channel
+                .parse::<u64>()
+                .ok()
+                .and_then(|c| inner.channels.get(&c));
+            ok(
+                200,
+                known.cloned().unwrap_or_else(|| {
+                    json!({ "id": channel, "type": 0, "guild_id": GUILD_ID.to_string(),
+                            "name": "news", "position": 0, "permission_overwrites": [],
+                            "nsfw": false, "parent_id": null, "flags": 0, "topic": null,
+                            "rate_limit_per_user": 0, "last_message_id": null })
+                }),
+            )
+        }
+        ("POST", ["channels", forum, "threads"]) => match refused(inner, forum) {
+            Some(r) => r,
+            None => forum_post(inner, forum, json),
+        },
+        ("POST", ["channels", channel, "messages", message, "threads"]) => {
+            match refused(inner, channel) {
+                Some(r) => r,
+                None => thread_on(inner, channel, message, json),
+            }
+        }
+        ("GET", ["guilds", _, "threads", "active"]) => {
+            ok(200, json!({ "threads": inner.threads, "members": [] }))
+        }
         ("DELETE", ["channels", channel, "messages", message]) => {
             let channel: u64 = channel.parse().unwrap_or(0);
             let list = inner.messages.entry(channel).or_default();

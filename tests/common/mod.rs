@@ -253,6 +253,10 @@ pub fn schema_for(r: &fake_discord::Recorded) -> Option<&'static str> {
         "PATCH" if p.ends_with("/messages/@original") => "IncomingWebhookUpdateRequestPartial",
         "POST" if p.starts_with("/api/v10/webhooks/") => "IncomingWebhookRequestPartial",
         "POST" if p.ends_with("/messages") => "MessageCreateRequest",
+        "POST" if p.ends_with("/threads") && p.contains("/messages/") => {
+            "CreateTextThreadWithMessageRequest"
+        }
+        "POST" if p.ends_with("/threads") => "CreateForumThreadRequest",
         "PUT" if p.ends_with("/commands") => "ApplicationCommandUpdateRequest",
         _ => return None,
     })
@@ -260,7 +264,8 @@ pub fn schema_for(r: &fake_discord::Recorded) -> Option<&'static str> {
 
 /// Validates every recorded request with a body against Discord's schemas, and the rules the
 /// schemas leave out: 6,000 characters over a message's embeds, `allowed_mentions` that parse
-/// nothing on every message. Returns how many payloads were checked.
+/// nothing on every message (and allow at most the one role its content pings, a
+/// subscription's). Returns how many payloads were checked.
 pub fn validate_recorded(schema: &mut DiscordSchema, requests: &[fake_discord::Recorded]) -> usize {
     let mut checked = 0;
     for r in requests {
@@ -285,6 +290,8 @@ pub fn validate_recorded(schema: &mut DiscordSchema, requests: &[fake_discord::R
         }
         let message = if r.path.ends_with("/callback") {
             &body["data"]
+        } else if name == "CreateForumThreadRequest" {
+            &body["message"]
         } else {
             body
         };
@@ -295,14 +302,39 @@ pub fn validate_recorded(schema: &mut DiscordSchema, requests: &[fake_discord::R
                 "{} characters in one message's embeds",
                 total
             );
-            assert_eq!(
-                message["allowed_mentions"],
-                serde_json::json!({ "parse": [] }),
-                "a message that may ping: {message:#}"
-            );
+            assert_pings_at_most_its_role(message);
         }
     }
     checked
+}
+
+/// A message's `allowed_mentions` parse nothing, and allow no role but one its content
+/// names first (a subscription's role, pinged on purpose).
+pub fn assert_pings_at_most_its_role(message: &serde_json::Value) {
+    let allowed = &message["allowed_mentions"];
+    assert_eq!(
+        allowed["parse"],
+        serde_json::json!([]),
+        "a message that may ping: {message:#}"
+    );
+    assert!(
+        allowed["users"].is_null(),
+        "a message that may ping users: {message:#}"
+    );
+    let Some(roles) = allowed["roles"].as_array() else {
+        return;
+    };
+    assert_eq!(
+        roles.len(),
+        1,
+        "more than one role may be pinged: {message:#}"
+    );
+    let content = message["content"].as_str().unwrap_or_default();
+    let role = roles[0].as_str().expect("a role id");
+    assert!(
+        content.starts_with(&format!("<@&{role}>")),
+        "a role allowed that the message does not ping first: {message:#}"
+    );
 }
 
 /// Characters Discord counts towards the 6,000 embed total.

@@ -181,6 +181,7 @@ async fn story_hit_answers_with_the_digest_bias_bar_and_buttons() {
             "subscribe",
             "briefing",
             "subscriptions",
+            "subscription",
             "unsubscribe"
         ]
     );

@@ -467,6 +467,8 @@ async fn two_thousand_channels_are_delivered_exactly_once_across_three_processes
         let s = NewSubscription {
             guild_id: 1_000 + i,
             channel_id: 2_000_000 + i,
+            channel_kind: Default::default(),
+            options: Default::default(),
             follow: Follow::Story {
                 story: story.id.clone(),
             },

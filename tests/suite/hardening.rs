@@ -311,9 +311,10 @@ async fn subscribe_at_once(app: &App) {
             let new = NewSubscription {
                 guild_id: 77,
                 channel_id: 1_000 + i,
+                channel_kind: Default::default(),
+                options: Default::default(),
                 follow: Follow::Topic {
                     query: "peace talks".into(),
-                    min_sources: 3,
                 },
                 watermark: storybot::model::StoryKey(0),
                 last_count: 0,
@@ -992,7 +993,6 @@ async fn start_subsystems(config: Config) {
     let follows = [
         Follow::Topic {
             query: "gm recall".into(),
-            min_sources: app.settings.subscriptions.min_sources,
         },
         Follow::Story {
             story: storybot::model::StoryId::parse("abcdefgh").unwrap(),
@@ -1002,11 +1002,16 @@ async fn start_subsystems(config: Config) {
             zone: chrono_tz::Pacific::Kiritimati,
             count: 5,
         },
+        Follow::Blindspot {
+            side: Some(storybot::model::Side::Right),
+        },
     ];
     for (i, follow) in follows.into_iter().enumerate() {
         let new = NewSubscription {
             guild_id: 1,
             channel_id: 10 + i as u64,
+            channel_kind: Default::default(),
+            options: Default::default(),
             follow,
             watermark: storybot::model::StoryKey(0),
             last_count: i64::MAX / 1_000,

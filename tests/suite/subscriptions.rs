@@ -18,27 +18,27 @@ use tokio::sync::oneshot;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-const TOKEN: &str = "fake-bot-token.for-the-tests.0123456789";
-const WAIT: Duration = Duration::from_secs(30);
+pub(crate) const TOKEN: &str = "fake-bot-token.for-the-tests.0123456789";
+pub(crate) const WAIT: Duration = Duration::from_secs(30);
 /// Manage Channels.
-const MANAGER: u64 = 1 << 4;
+pub(crate) const MANAGER: u64 = 1 << 4;
 /// View Channel, Send Messages, Embed Links, Attach Files.
-const CAN_POST: u64 = (1 << 10) | (1 << 11) | (1 << 14) | (1 << 15);
-const OTHER: u64 = 900_000_000_000_000_100;
+pub(crate) const CAN_POST: u64 = (1 << 10) | (1 << 11) | (1 << 14) | (1 << 15);
+pub(crate) const OTHER: u64 = 900_000_000_000_000_100;
 
-struct Bot {
+pub(crate) struct Bot {
     stop: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<Result<(), storybot::discord::RunError>>,
 }
 
 impl Bot {
-    async fn stop(mut self) {
+    pub(crate) async fn stop(mut self) {
         let _ = self.stop.take().unwrap().send(());
         self.task.await.unwrap().unwrap();
     }
 }
 
-fn config(fake: &FakeDiscord, db: &Path) -> Config {
+pub(crate) fn config(fake: &FakeDiscord, db: &Path) -> Config {
     let mut c = Config::default();
     c.store.url = format!("sqlite://{}", db.display());
     c.store.seed_demo = true;
@@ -47,7 +47,7 @@ fn config(fake: &FakeDiscord, db: &Path) -> Config {
     c
 }
 
-async fn start(fake: &FakeDiscord, config: Config, clock: Clock, session: u32) -> Bot {
+pub(crate) async fn start(fake: &FakeDiscord, config: Config, clock: Clock, session: u32) -> Bot {
     let app = App::open(config).await.unwrap();
     let (tx, rx) = oneshot::channel();
     let task = tokio::spawn(storybot::discord::run_with_clock(
@@ -73,7 +73,7 @@ async fn start(fake: &FakeDiscord, config: Config, clock: Clock, session: u32) -
     }
 }
 
-async fn callback(fake: &FakeDiscord, id: u64) -> Recorded {
+pub(crate) async fn callback(fake: &FakeDiscord, id: u64) -> Recorded {
     let p = format!(
         "/api/v10/interactions/{id}/{}/callback",
         fake_discord::interaction_token(id)
@@ -86,30 +86,30 @@ async fn callback(fake: &FakeDiscord, id: u64) -> Recorded {
     .await
 }
 
-fn text(r: &Recorded) -> String {
+pub(crate) fn text(r: &Recorded) -> String {
     r.json.as_ref().unwrap()["data"]["embeds"][0]["description"]
         .as_str()
         .unwrap_or_default()
         .to_string()
 }
 
-fn sub(kind: &str, options: Value) -> Value {
+pub(crate) fn sub(kind: &str, options: Value) -> Value {
     json!([{ "name": kind, "type": 1, "options": options }])
 }
 
 /// A feed server on loopback whose items can be replaced.
-struct Feeds {
+pub(crate) struct Feeds {
     server: MockServer,
 }
 
 impl Feeds {
-    async fn start() -> Feeds {
+    pub(crate) async fn start() -> Feeds {
         Feeds {
             server: MockServer::start().await,
         }
     }
 
-    async fn serve(&self, items: &[(&str, &str)]) {
+    pub(crate) async fn serve(&self, items: &[(&str, &str)]) {
         self.server.reset().await;
         let now = Utc::now();
         let mut xml = String::from(
@@ -129,17 +129,17 @@ impl Feeds {
             .await;
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("{}/feed.xml", self.server.uri())
     }
 }
 
 /// Fetches the feed once into the store the bot uses, as `storybot ingest --once` does.
-async fn ingest(db: &Path, feeds: &Feeds) {
+pub(crate) async fn ingest(db: &Path, feeds: &Feeds) {
     ingest_into(&format!("sqlite://{}", db.display()), feeds).await;
 }
 
-async fn ingest_into(store: &str, feeds: &Feeds) {
+pub(crate) async fn ingest_into(store: &str, feeds: &Feeds) {
     let mut c = Config::default();
     c.store.url = store.to_string();
     c.feeds = vec![FeedConfig {
@@ -156,7 +156,7 @@ async fn ingest_into(store: &str, feeds: &Feeds) {
     app.store.close().await;
 }
 
-const ZEBRA: [(&str, &str); 3] = [
+pub(crate) const ZEBRA: [(&str, &str); 3] = [
     (
         "Zebra parade closes Main Street as city celebrates",
         "https://www.nytimes.com/2026/zebra-parade.html",
@@ -172,7 +172,7 @@ const ZEBRA: [(&str, &str); 3] = [
 ];
 
 /// Waits until `channel` has `n` messages, then checks it stays at `n` for a while.
-async fn exactly(fake: &FakeDiscord, channel: u64, n: usize) -> Vec<Value> {
+pub(crate) async fn exactly(fake: &FakeDiscord, channel: u64, n: usize) -> Vec<Value> {
     let deadline = tokio::time::Instant::now() + WAIT;
     while fake.channel_messages(channel).len() < n {
         assert!(
@@ -188,7 +188,7 @@ async fn exactly(fake: &FakeDiscord, channel: u64, n: usize) -> Vec<Value> {
     got
 }
 
-fn validate(test: &str, fake: &FakeDiscord) {
+pub(crate) fn validate(test: &str, fake: &FakeDiscord) {
     if let Some(mut schema) = common::DiscordSchema::load(test) {
         assert!(common::validate_recorded(&mut schema, &fake.requests()) > 0);
     }
@@ -659,7 +659,7 @@ const ZEBRA_MORE: [(&str, &str); 6] = [
     ),
 ];
 
-fn at(s: &str) -> DateTime<Utc> {
+pub(crate) fn at(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
 }
 
@@ -783,7 +783,12 @@ async fn a_sigkill_mid_burst_loses_nothing_and_posts_nothing_twice() {
         r.iter().any(|r| r.method == "PUT").then_some(())
     })
     .await;
+    // Every other channel is a forum: one post per story, made with no nonce.
     let channels: Vec<u64> = (1..=CHANNELS).map(|i| OTHER + i).collect();
+    let forums: Vec<u64> = channels.iter().copied().filter(|c| c % 2 == 0).collect();
+    for f in &forums {
+        fake.add_forum(*f, &["Zebra parade"], false);
+    }
     for c in &channels {
         let id = fake.guild_command(
             "subscribe",
@@ -806,15 +811,21 @@ async fn a_sigkill_mid_burst_loses_nothing_and_posts_nothing_twice() {
     feeds.serve(&ZEBRA).await;
     ingest(&db, &feeds).await;
     let deadline = tokio::time::Instant::now() + WAIT;
+    // Killed while posts (and forum posts) are made but their answers not yet back.
     while fake
         .all_messages()
         .values()
         .filter(|m| m.len() >= 2)
         .count()
         < 3
+        || forums
+            .iter()
+            .filter(|f| !fake.threads(**f).is_empty())
+            .count()
+            < 2
     {
         assert!(tokio::time::Instant::now() < deadline, "no deliveries");
-        tokio::time::sleep(Duration::from_millis(10)).await;
+        tokio::time::sleep(Duration::from_millis(5)).await;
     }
     bot.start_kill().unwrap();
     bot.wait().await.unwrap();
@@ -830,21 +841,48 @@ async fn a_sigkill_mid_burst_loses_nothing_and_posts_nothing_twice() {
 
     let mut bot = spawn(2);
     fake.wait_ready(2, WAIT).await;
-    for c in &channels {
+    let texts: Vec<u64> = channels.iter().copied().filter(|c| c % 2 == 1).collect();
+    for c in &texts {
         let posts = exactly_quietly(&fake, *c, 2).await;
         assert!(posts[1]["content"]
             .as_str()
             .unwrap()
             .contains("zebra parade"));
     }
+    for f in &forums {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while fake.threads(*f).is_empty() {
+            assert!(tokio::time::Instant::now() < deadline, "forum {f}: no post");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
     tokio::time::sleep(Duration::from_secs(3)).await;
-    for c in &channels {
+    for c in &texts {
         assert_eq!(
             fake.channel_messages(*c).len(),
             2,
             "channel {c} got a duplicate"
         );
     }
+    for f in &forums {
+        let posts = fake.threads(*f);
+        assert_eq!(posts.len(), 1, "forum {f} got a duplicate post: {posts:#?}");
+        let thread: u64 = posts[0]["id"].as_str().unwrap().parse().unwrap();
+        let first = fake.channel_messages(thread);
+        assert_eq!(first.len(), 1);
+        assert!(first[0]["content"]
+            .as_str()
+            .unwrap()
+            .contains("zebra parade"));
+    }
+    // Forum posts whose answer the killed bot never saw were looked for, and found, before
+    // being made again.
+    let lookups = fake
+        .requests()
+        .iter()
+        .filter(|r| r.method == "GET" && r.path.ends_with("/threads/active"))
+        .count();
+    assert!(lookups > 0, "no forum post was in flight at the kill");
     // Posts Discord had created but the killed bot never recorded were sent again after the
     // restart, and refused as duplicates by their nonce: the case the nonce is for.
     let mut seen = std::collections::HashSet::new();
@@ -861,7 +899,7 @@ async fn a_sigkill_mid_burst_loses_nothing_and_posts_nothing_twice() {
 }
 
 /// Waits until `channel` has at least `n` messages.
-async fn exactly_quietly(fake: &FakeDiscord, channel: u64, n: usize) -> Vec<Value> {
+pub(crate) async fn exactly_quietly(fake: &FakeDiscord, channel: u64, n: usize) -> Vec<Value> {
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
         let got = fake.channel_messages(channel);

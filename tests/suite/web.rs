@@ -307,9 +307,10 @@ async fn the_operators_pages_report_feeds_subscriptions_health_and_metrics() {
             &storybot::model::NewSubscription {
                 guild_id: 42,
                 channel_id: 4242,
+                channel_kind: Default::default(),
+                options: Default::default(),
                 follow: storybot::model::Follow::Topic {
                     query: "<i>recall</i>".into(),
-                    min_sources: 3,
                 },
                 watermark: StoryKey(0),
                 last_count: 0,

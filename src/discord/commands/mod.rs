@@ -4,6 +4,7 @@ pub(crate) mod about;
 pub(crate) mod blindspot;
 pub(crate) mod story;
 pub(crate) mod subscribe;
+pub(crate) mod subscription;
 pub(crate) mod top;
 
 use super::respond::{respond, InteractionRef, Style};
@@ -19,8 +20,9 @@ pub(crate) fn all() -> Vec<poise::Command<Data, BotError>> {
         about::about(),
         subscribe::subscribe(),
         subscribe::briefing(),
-        subscribe::subscriptions(),
-        subscribe::unsubscribe(),
+        subscription::subscriptions(),
+        subscription::subscription_group(),
+        subscription::unsubscribe(),
     ]
 }
 
