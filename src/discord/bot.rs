@@ -112,6 +112,7 @@ pub async fn run_with_clock(
         stats: Arc::new(Stats::default()),
         clock,
         outbox: Arc::new(tokio::sync::Notify::new()),
+        forums: Arc::default(),
         member: member.clone(),
     };
     let (fatal_tx, mut fatal_rx) = mpsc::unbounded_channel::<RunError>();

@@ -44,6 +44,8 @@ pub(crate) struct Data {
     pub outbox: Arc<Notify>,
     /// This process among the store's processes (its id owns its delivery claims).
     pub member: Arc<crate::fleet::Member>,
+    /// Forums' tags, as last read.
+    pub forums: Arc<posting::ForumCache>,
 }
 
 /// The time subscriptions are scheduled by: the system clock, which tests can move (to cross

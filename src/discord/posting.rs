@@ -1,11 +1,17 @@
 //! Where a delivery lands, and the Discord calls that put it there: a message in a channel or
 //! thread (with a nonce), a new forum post (`POST /channels/{forum}/threads`, with the forum's
-//! matching tags), or a message in a thread started from an earlier post.
+//! matching tags), or a message in a thread started from an earlier post. A forum's tags are
+//! read when it is subscribed and again at most every 15 minutes (and at once when Discord
+//! refuses a tag that has since been deleted), so a forum post costs one request.
 //!
 //! A forum post takes no nonce, so it is made at most once per attempt and, when an attempt's
 //! outcome was lost (a crash, a 5xx, a broken connection), the next attempt first looks for it
 //! among the server's active threads: a thread of that forum with that name that no delivery
 //! has recorded yet is taken as the post.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use reqwest::Method;
 use serde::Serialize;
@@ -114,9 +120,18 @@ pub(crate) async fn send(
                     });
                 }
             }
-            let applied = forum_tags(data, *forum, tags).await?;
+            let (applied, cached) = forum_tags(data, *forum, tags, false).await?;
             before_forum_post.await.map_err(SendError::Store)?;
-            let thread = forum_post(data, *forum, name, &applied, post, files).await?;
+            let first = forum_post(data, *forum, name, &applied, post, files.clone()).await;
+            let thread = match first {
+                // A tag deleted since the tags were read: read them again, once.
+                Err(RestError::Status { status: 400, .. }) if cached => {
+                    data.forums.forget(*forum);
+                    let (applied, _) = forum_tags(data, *forum, tags, true).await?;
+                    forum_post(data, *forum, name, &applied, post, files).await?
+                }
+                other => other?,
+            };
             Ok(Posted {
                 message: thread,
                 channel: thread,
@@ -260,11 +275,69 @@ fn snowflake(v: &Value) -> Option<u64> {
     v.as_str().and_then(|s| s.parse().ok())
 }
 
-/// The ids of the forum's tags named like one of `wanted` (case-insensitive), at most five;
-/// when the forum requires a tag and none matches, its first tag.
-async fn forum_tags(data: &Data, forum: u64, wanted: &[String]) -> Result<Vec<String>, RestError> {
+/// How long a forum's tags are trusted without reading them again, and the most forums kept.
+const FORUM_TTL: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+const FORUMS_KEPT: usize = 10_000;
+
+/// Forums as last read (their tags and flags), so a post costs one request, not two.
+#[derive(Debug, Default)]
+pub(crate) struct ForumCache {
+    entries: Mutex<HashMap<u64, (Instant, Arc<Value>)>>,
+}
+
+impl ForumCache {
+    fn get(&self, forum: u64) -> Option<Arc<Value>> {
+        let entries = self.entries.lock().expect("forum cache lock");
+        entries
+            .get(&forum)
+            .filter(|(at, _)| at.elapsed() < FORUM_TTL)
+            .map(|(_, v)| v.clone())
+    }
+
+    fn put(&self, forum: u64, channel: Arc<Value>) {
+        let mut entries = self.entries.lock().expect("forum cache lock");
+        if entries.len() >= FORUMS_KEPT {
+            entries.retain(|_, (at, _)| at.elapsed() < FORUM_TTL);
+            if entries.len() >= FORUMS_KEPT {
+                entries.clear();
+            }
+        }
+        entries.insert(forum, (Instant::now(), channel));
+    }
+
+    fn forget(&self, forum: u64) {
+        self.entries
+            .lock()
+            .expect("forum cache lock")
+            .remove(&forum);
+    }
+}
+
+/// The forum's channel object: from the cache unless `fresh`; whether it came from there.
+async fn forum_channel(
+    data: &Data,
+    forum: u64,
+    fresh: bool,
+) -> Result<(Arc<Value>, bool), RestError> {
+    if let Some(cached) = data.forums.get(forum).filter(|_| !fresh) {
+        return Ok((cached, true));
+    }
     let path = format!("/channels/{forum}");
-    let channel = get(data, &path, &format!("GET {path}")).await?;
+    let channel = Arc::new(get(data, &path, &format!("GET {path}")).await?);
+    data.forums.put(forum, channel.clone());
+    Ok((channel, false))
+}
+
+/// The ids of the forum's tags named like one of `wanted` (case-insensitive), at most five;
+/// when the forum requires a tag and none matches, its first tag. Also whether the forum
+/// came from the cache.
+async fn forum_tags(
+    data: &Data,
+    forum: u64,
+    wanted: &[String],
+    fresh: bool,
+) -> Result<(Vec<String>, bool), RestError> {
+    let (channel, cached) = forum_channel(data, forum, fresh).await?;
     let available = channel["available_tags"]
         .as_array()
         .cloned()
@@ -288,7 +361,7 @@ async fn forum_tags(data: &Data, forum: u64, wanted: &[String]) -> Result<Vec<St
             ids.push(first.to_string());
         }
     }
-    Ok(ids)
+    Ok((ids, cached))
 }
 
 /// A forum post made by an attempt whose answer was lost: an active thread of `forum` named
@@ -345,6 +418,5 @@ async fn get(data: &Data, path: &str, route: &str) -> Result<Value, RestError> {
 /// Checks that `channel` is a forum the bot can see (instead of a confirmation post, which a
 /// forum cannot take).
 pub(crate) async fn check_forum(data: &Data, channel: u64) -> Result<(), RestError> {
-    let path = format!("/channels/{channel}");
-    get(data, &path, &format!("GET {path}")).await.map(|_| ())
+    forum_channel(data, channel, true).await.map(|_| ())
 }

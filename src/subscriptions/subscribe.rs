@@ -301,5 +301,59 @@ mod tests {
         assert!(
             missing_to_post(VIEW_CHANNEL | SEND_MESSAGES | EMBED_LINKS | ATTACH_FILES).is_empty()
         );
+        assert_eq!(
+            missing_for_threads(SEND_MESSAGES),
+            ["Create Public Threads", "Send Messages in Threads"]
+        );
+        assert!(missing_for_threads(CREATE_PUBLIC_THREADS | SEND_MESSAGES_IN_THREADS).is_empty());
+    }
+
+    #[test]
+    fn a_role_is_pinged_only_when_discord_would_ping_it() {
+        let role = |mentionable, everyone| RoleInfo {
+            id: 7,
+            mentionable,
+            everyone,
+        };
+        assert!(check_role(role(true, false), 1, None).is_ok());
+        assert!(check_role(role(false, false), 1, Some(MENTION_EVERYONE)).is_ok());
+        assert!(check_role(role(false, false), 1, Some(ADMINISTRATOR)).is_ok());
+        let plain = |r| match r {
+            Err(SubscribeError::CannotPing(why)) => why,
+            other => panic!("{other:?}"),
+        };
+        let why = plain(check_role(role(false, false), 1, Some(SEND_MESSAGES)));
+        assert!(
+            why.contains("not mentionable") && why.contains("lack"),
+            "{why}"
+        );
+        let why = plain(check_role(role(false, false), 1, None));
+        assert!(why.contains("can't tell"), "{why}");
+        // @everyone never, even with the permission.
+        let why = plain(check_role(role(true, true), 1, Some(ADMINISTRATOR)));
+        assert!(why.contains("@everyone"), "{why}");
+    }
+
+    #[test]
+    fn updates_must_suit_the_subscription() {
+        use crate::model::{ChannelKind::*, StoryId, Updates::*};
+        let story = Follow::Story {
+            story: StoryId::parse("abcdefgh").unwrap(),
+        };
+        let topic = Follow::Topic {
+            query: "peace".into(),
+        };
+        let briefing = Follow::Briefing {
+            time: chrono::NaiveTime::MIN,
+            zone: chrono_tz::UTC,
+            count: 5,
+        };
+        assert!(check_updates(&story, Text, Reply).is_ok());
+        assert!(check_updates(&story, Forum, Thread).is_ok());
+        assert!(check_updates(&story, Text, Off).is_err());
+        assert!(check_updates(&topic, Text, Off).is_ok());
+        assert!(check_updates(&topic, Forum, Reply).is_err());
+        assert!(check_updates(&briefing, Text, Off).is_ok());
+        assert!(check_updates(&briefing, Text, Thread).is_err());
     }
 }

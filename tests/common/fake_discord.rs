@@ -269,6 +269,13 @@ impl FakeDiscord {
         ids
     }
 
+    /// Replaces a forum's tags (a moderator's edit: the old ones no longer exist); returns
+    /// the new tags' ids.
+    pub fn set_forum_tags(&self, id: u64, tags: &[&str]) -> Vec<u64> {
+        let require = self.shared.inner.lock().unwrap().channels[&id]["flags"] == 16;
+        self.add_forum(id, tags, require)
+    }
+
     /// Adds a role to the server; Discord pings it only when `mentionable`, or when the bot
     /// may Mention Everyone.
     pub fn add_role(&self, id: u64, name: &str, mentionable: bool) {

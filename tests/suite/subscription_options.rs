@@ -698,3 +698,44 @@ async fn a_deleted_story_post_neither_pauses_the_subscription_nor_loses_a_text_u
 
     bot.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forum_whose_tags_changed_still_gets_its_post_with_a_tag_that_exists() {
+    let fake = FakeDiscord::start(TOKEN).await;
+    let feeds = Feeds::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("bot.db");
+    let forum = OTHER + 80;
+    fake.add_forum(forum, &["Old"], true);
+    let bot = start(&fake, config(&fake, &db), Clock::default(), 1).await;
+    let answer = subscribe(
+        &fake,
+        "topic",
+        json!([
+            { "name": "query", "type": 3, "value": "harbor bridge" },
+            { "name": "min_sources", "type": 4, "value": 3 },
+            { "name": "channel", "type": 7, "value": forum.to_string() }
+        ]),
+        CAN_POST,
+    )
+    .await;
+    assert!(answer.starts_with("Subscribed"), "{answer}");
+    // The bot read the forum's tags when it subscribed; a moderator replaces them.
+    let new = fake.set_forum_tags(forum, &["New"]);
+    feeds.serve(&HARBOR).await;
+    ingest(&db, &feeds).await;
+    let post = until("a forum post", || fake.threads(forum).first().cloned()).await;
+    assert_eq!(post["applied_tags"], json!([new[0].to_string()]));
+    let refused = fake
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with(&format!("/channels/{forum}/threads")) && r.status == 400)
+        .count();
+    assert_eq!(
+        refused, 1,
+        "the stale tag was refused once, then read again"
+    );
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(fake.threads(forum).len(), 1);
+    bot.stop().await;
+}
