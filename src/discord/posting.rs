@@ -245,11 +245,7 @@ async fn forum_post(
     if !tags.is_empty() {
         payload["applied_tags"] = serde_json::json!(tags);
     }
-    let body = if files.is_empty() {
-        Body::Json(payload)
-    } else {
-        Body::Multipart { payload, files }
-    };
+    let body = Body::payload(payload, files);
     let response = data
         .rest
         .send(Request {

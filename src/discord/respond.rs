@@ -228,7 +228,7 @@ async fn finish_deferred(
             .await?;
         message.flags = Some(EPHEMERAL);
         let path = format!("/webhooks/{}/{}", ix.application_id, ix.token);
-        let body = body(
+        let body = Body::payload(
             serde_json::to_value(&message).unwrap_or_default(),
             reply.files,
         );
@@ -237,7 +237,7 @@ async fn finish_deferred(
             .await?;
         return Ok(());
     }
-    let body = body(
+    let body = Body::payload(
         serde_json::to_value(&message).unwrap_or_default(),
         reply.files,
     );
@@ -257,7 +257,7 @@ async fn callback(
         method: Method::POST,
         path: format!("/interactions/{}/{}/callback", ix.id, ix.token),
         route: format!("POST /interactions/{}/callback", ix.id),
-        body: body(payload, files),
+        body: Body::payload(payload, files),
         interaction: true,
         // A second callback for the same interaction is refused by Discord, never doubled.
         idempotent_retry: true,
@@ -282,14 +282,6 @@ fn webhook(ix: &InteractionRef<'_>, method: Method, path: String, body: Body) ->
         interaction: true,
         idempotent_retry: false,
         at_most_once: false,
-    }
-}
-
-fn body(payload: serde_json::Value, files: Vec<super::rest::File>) -> Body {
-    if files.is_empty() {
-        Body::Json(payload)
-    } else {
-        Body::Multipart { payload, files }
     }
 }
 

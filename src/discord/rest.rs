@@ -67,6 +67,17 @@ pub(crate) enum Body {
     },
 }
 
+impl Body {
+    /// A JSON payload, as multipart when it carries files.
+    pub(crate) fn payload(payload: serde_json::Value, files: Vec<File>) -> Body {
+        if files.is_empty() {
+            Body::Json(payload)
+        } else {
+            Body::Multipart { payload, files }
+        }
+    }
+}
+
 /// One REST call.
 #[derive(Debug, Clone)]
 pub(crate) struct Request {

@@ -5,8 +5,8 @@
 
 use crate::common;
 use crate::subscriptions::{
-    callback, config, exactly, ingest, ingest_into, start, sub, text, validate, Feeds, CAN_POST,
-    MANAGER, OTHER, TOKEN, WAIT, ZEBRA,
+    callback, config, exactly, ingest, ingest_into, start, story_choice, sub, text, validate,
+    Feeds, CAN_POST, MANAGER, OTHER, TOKEN, WAIT, ZEBRA,
 };
 
 use std::time::Duration;
@@ -190,14 +190,7 @@ async fn a_followed_story_in_a_forum_is_posted_at_once_and_grows_inside_its_post
     let bot = start(&fake, config(&fake, &db), Clock::default(), 1).await;
     feeds.serve(&ZEBRA[..2]).await;
     ingest(&db, &feeds).await;
-    let id = fake.guild_autocomplete(
-        "subscribe",
-        json!([{ "name": "story", "type": 1, "options": [
-            { "name": "story", "type": 3, "value": "zebra", "focused": true }
-        ]}]),
-    );
-    let choices = callback(&fake, id).await.json.unwrap()["data"]["choices"].clone();
-    let story = choices[0]["value"].as_str().expect("a choice").to_string();
+    let story = story_choice(&fake, "zebra").await;
     let answer = subscribe(
         &fake,
         "story",

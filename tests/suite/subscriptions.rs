@@ -86,6 +86,18 @@ pub(crate) async fn callback(fake: &FakeDiscord, id: u64) -> Recorded {
     .await
 }
 
+/// The first story `/subscribe story` autocompletes for `typed`: its value is the id.
+pub(crate) async fn story_choice(fake: &FakeDiscord, typed: &str) -> String {
+    let id = fake.guild_autocomplete(
+        "subscribe",
+        json!([{ "name": "story", "type": 1, "options": [
+            { "name": "story", "type": 3, "value": typed, "focused": true }
+        ]}]),
+    );
+    let choices = callback(fake, id).await.json.unwrap()["data"]["choices"].clone();
+    choices[0]["value"].as_str().expect("a choice").to_string()
+}
+
 pub(crate) fn text(r: &Recorded) -> String {
     r.json.as_ref().unwrap()["data"]["embeds"][0]["description"]
         .as_str()
@@ -279,15 +291,7 @@ async fn a_followed_story_posts_updates_as_replies_when_it_grows() {
     feeds.serve(&ZEBRA[..2]).await;
     ingest(&db, &feeds).await;
 
-    // Autocomplete offers the story; its value is the id.
-    let id = fake.guild_autocomplete(
-        "subscribe",
-        json!([{ "name": "story", "type": 1, "options": [
-            { "name": "story", "type": 3, "value": "zebra", "focused": true }
-        ]}]),
-    );
-    let choices = callback(&fake, id).await.json.unwrap()["data"]["choices"].clone();
-    let story_id = choices[0]["value"].as_str().expect("a choice").to_string();
+    let story_id = story_choice(&fake, "zebra").await;
 
     let id = fake.guild_command(
         "subscribe",
@@ -377,14 +381,7 @@ async fn a_followed_story_follows_its_topic_into_the_next_event() {
     )
     .await;
     let bot = start(&fake, config(&fake, &db), Clock::default(), 1).await;
-    let id = fake.guild_autocomplete(
-        "subscribe",
-        json!([{ "name": "story", "type": 1, "options": [
-            { "name": "story", "type": 3, "value": "zebra", "focused": true }
-        ]}]),
-    );
-    let choices = callback(&fake, id).await.json.unwrap()["data"]["choices"].clone();
-    let first_event = choices[0]["value"].as_str().expect("a choice").to_string();
+    let first_event = story_choice(&fake, "zebra").await;
     let id = fake.guild_command(
         "subscribe",
         sub(

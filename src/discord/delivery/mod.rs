@@ -90,11 +90,7 @@ pub(crate) async fn post(
         route: format!("POST {path}"),
         message: e.to_string(),
     })?;
-    let body = if files.is_empty() {
-        Body::Json(payload)
-    } else {
-        Body::Multipart { payload, files }
-    };
+    let body = Body::payload(payload, files);
     let response = data
         .rest
         .send(Request {
