@@ -43,6 +43,8 @@ pub struct Outbox {
     /// Age of the oldest pending post, in seconds.
     pub oldest_pending_seconds: Option<i64>,
     pub paused_subscriptions: i64,
+    /// Posts held over `max_per_day`, for the next day's short list.
+    pub held: i64,
 }
 
 /// Ingest.
@@ -85,6 +87,7 @@ pub async fn read(store: &Store) -> Result<Status, StoreError> {
             pending: outbox.pending,
             oldest_pending_seconds: outbox.oldest_pending.map(|t| (now / 1000 - t).max(0)),
             paused_subscriptions: outbox.paused_subscriptions,
+            held: outbox.held,
         },
         ingest: Ingest {
             stories: store.story_count().await?,
@@ -137,11 +140,12 @@ pub fn text(s: &Status) -> String {
     }
     let o = &s.outbox;
     out.push_str(&format!(
-        "outbox: {} pending{}, {} paused subscriptions\n",
+        "outbox: {} pending{}, {} held for tomorrow's short lists, {} paused subscriptions\n",
         o.pending,
         o.oldest_pending_seconds
             .map(|a| format!(" (oldest {a} s)"))
             .unwrap_or_default(),
+        o.held,
         o.paused_subscriptions
     ));
     let i = &s.ingest;

@@ -33,6 +33,8 @@ pub struct OutboxSummary {
     /// When the oldest pending row was recorded (Unix seconds).
     pub oldest_pending: Option<i64>,
     pub paused_subscriptions: i64,
+    /// Posts held over a subscription's `max_per_day`, for the next day's short list.
+    pub held: i64,
 }
 
 /// The feeds at a glance.
@@ -297,7 +299,11 @@ impl Store {
             sqlx::query("SELECT COUNT(*) AS n FROM subscriptions WHERE paused_reason IS NOT NULL")
                 .fetch_one(&self.pool)
                 .await?;
+        let held = sqlx::query("SELECT COUNT(*) AS n FROM deliveries WHERE state = 'held'")
+            .fetch_one(&self.pool)
+            .await?;
         Ok(OutboxSummary {
+            held: held.try_get("n")?,
             pending: r.try_get("n")?,
             oldest_pending: r.try_get("oldest")?,
             paused_subscriptions: paused.try_get("n")?,

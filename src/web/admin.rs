@@ -231,6 +231,12 @@ async fn metrics(State(web): State<Web>) -> Result<Response, Fail> {
     );
     gauge(
         &mut out,
+        "storybot_outbox_held",
+        "Posts held over a subscription's max_per_day for the next day's short list.",
+        outbox.held as f64,
+    );
+    gauge(
+        &mut out,
         "storybot_outbox_oldest_age_seconds",
         "Age of the oldest waiting post (0 when none).",
         oldest as f64,

@@ -501,6 +501,8 @@ async fn over_max_per_day_the_rest_arrive_the_next_day_as_a_short_list() {
     let app = storybot::app::App::open(reader).await.unwrap();
     let counts = app.store.delivery_counts().await.unwrap();
     assert!(counts.contains(&(DeliveryState::Held, 1)), "{counts:?}");
+    // What `storybot status` and /metrics report.
+    assert_eq!(app.store.outbox_summary().await.unwrap().held, 1);
     let posted = posts[1]["embeds"][0]["title"].as_str().unwrap().to_string();
 
     // The next day (UTC): the held story comes first thing, as a short list.
@@ -529,6 +531,7 @@ async fn over_max_per_day_the_rest_arrive_the_next_day_as_a_short_list() {
         !counts.iter().any(|(s, _)| *s == DeliveryState::Held),
         "{counts:?}"
     );
+    assert_eq!(app.store.outbox_summary().await.unwrap().held, 0);
     validate("over_max_per_day", &fake);
     bot.stop().await;
 }
@@ -688,7 +691,7 @@ async fn a_deleted_story_post_neither_pauses_the_subscription_nor_loses_a_text_u
     let id = fake.guild_command("subscriptions", json!([]), MANAGER, CAN_POST);
     let list = text(&callback(&fake, id).await);
     assert!(!list.contains("paused"), "{list}");
-
+    validate("a_deleted_story_post", &fake);
     bot.stop().await;
 }
 
@@ -730,5 +733,6 @@ async fn a_forum_whose_tags_changed_still_gets_its_post_with_a_tag_that_exists()
     );
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(fake.threads(forum).len(), 1);
+    validate("a_forum_whose_tags_changed", &fake);
     bot.stop().await;
 }
