@@ -358,6 +358,9 @@ impl serenity::EventHandler for GuildCounter {
     async fn ready(&self, _ctx: serenity::Context, ready: serenity::Ready) {
         self.update(|g| g.extend(ready.guilds.iter().map(|u| u.id.get())));
         self.stats.ready_shards.fetch_add(1, Ordering::Relaxed);
+        self.stats
+            .bot_user
+            .store(ready.user.id.get(), Ordering::Relaxed);
         self.metrics.shard(ready.shard.map_or(0, |s| s.id.0), true);
         let shards = ready.shard.map_or(1, |s| u64::from(s.total));
         self.stats.shards.store(shards, Ordering::Relaxed);

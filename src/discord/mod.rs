@@ -77,6 +77,8 @@ pub(crate) struct Stats {
     pub shards: AtomicU64,
     /// READY events of this process's shards (reconnections count again).
     pub ready_shards: Arc<AtomicU64>,
+    /// The bot's user id, from READY (0 before).
+    pub bot_user: AtomicU64,
 }
 
 /// Why an interaction could not get the answer it asked for.

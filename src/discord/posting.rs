@@ -6,8 +6,8 @@
 //!
 //! A forum post takes no nonce, so it is made at most once per attempt and, when an attempt's
 //! outcome was lost (a crash, a 5xx, a broken connection), the next attempt first looks for it
-//! among the server's active threads: a thread of that forum with that name that no delivery
-//! has recorded yet is taken as the post.
+//! among the server's active threads: a thread the bot made in that forum with that name that
+//! no delivery has recorded yet is taken as the post.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -371,11 +371,17 @@ async fn find_post(
     let path = format!("/guilds/{guild}/threads/active");
     let active = get(data, &path, &format!("GET {path}")).await?;
     let name = thread_name(name);
+    // The bot's own threads, once READY said who the bot is.
+    let bot = data
+        .stats
+        .bot_user
+        .load(std::sync::atomic::Ordering::Relaxed);
     let candidates: Vec<u64> = active["threads"]
         .as_array()
         .into_iter()
         .flatten()
         .filter(|t| snowflake(&t["parent_id"]) == Some(forum) && t["name"] == name.as_str())
+        .filter(|t| bot == 0 || snowflake(&t["owner_id"]) == Some(bot))
         .filter_map(|t| snowflake(&t["id"]))
         .collect();
     for thread in candidates {

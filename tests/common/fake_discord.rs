@@ -121,6 +121,8 @@ struct Inner {
     roles: HashMap<u64, Value>,
     /// Whether the bot holds Mention Everyone.
     bot_mention_everyone: bool,
+    /// Requests (POST, path containing) that are carried out but answered 500, and how many.
+    lost: Vec<(String, u32)>,
 }
 
 struct Shared {
@@ -304,6 +306,32 @@ impl FakeDiscord {
             .filter(|t| t["parent_id"] == parent.to_string().as_str())
             .cloned()
             .collect()
+    }
+
+    /// The next `times` POSTs whose path contains `path` are carried out, but answered 500:
+    /// Discord acted, the bot cannot know it.
+    pub fn lose_answers(&self, path: &str, times: u32) {
+        self.shared
+            .inner
+            .lock()
+            .unwrap()
+            .lost
+            .push((path.to_string(), times));
+    }
+
+    /// A thread someone else (a member) made in `parent`, listed first among the active ones.
+    pub fn add_member_thread(&self, parent: u64, name: &str) -> u64 {
+        let mut inner = self.shared.inner.lock().unwrap();
+        inner.next_id += 1;
+        let thread = json!({
+            "id": inner.next_id.to_string(), "type": 11, "guild_id": GUILD_ID.to_string(),
+            "parent_id": parent.to_string(), "owner_id": USER_ID.to_string(), "name": name,
+            "applied_tags": [], "message_count": 0, "member_count": 1, "flags": 0,
+            "thread_metadata": { "archived": false, "auto_archive_duration": 10080,
+                                 "archive_timestamp": "2026-11-27T08:00:00.000000+00:00", "locked": false }
+        });
+        inner.threads.insert(0, thread);
+        inner.next_id
     }
 
     /// Deletes message `id` of `channel`, as a moderator would.
@@ -1014,6 +1042,23 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Full<By
             r
         } else {
             route(&shared, &mut inner, &method, &path, json.as_ref())
+        };
+        let lose = inner
+            .lost
+            .iter_mut()
+            .find(|(p, times)| *times > 0 && method == "POST" && path.contains(p.as_str()));
+        let (status, response) = match lose {
+            Some((_, times)) if status < 300 => {
+                *times -= 1;
+                (
+                    500,
+                    reply(
+                        500,
+                        json!({ "message": "Internal Server Error", "code": 0 }),
+                    ),
+                )
+            }
+            _ => (status, response),
         };
         inner.requests.push(Recorded {
             method: method.clone(),

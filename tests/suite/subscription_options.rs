@@ -736,3 +736,78 @@ async fn a_forum_whose_tags_changed_still_gets_its_post_with_a_tag_that_exists()
     validate("a_forum_whose_tags_changed", &fake);
     bot.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forum_post_whose_answer_was_lost_is_found_not_posted_again() {
+    let fake = FakeDiscord::start(TOKEN).await;
+    let feeds = Feeds::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("bot.db");
+    let forum = OTHER + 90;
+    fake.add_forum(forum, &[], false);
+    let clock = Clock::default();
+    let bot = start(&fake, config(&fake, &db), clock.clone(), 1).await;
+    let answer = subscribe(
+        &fake,
+        "topic",
+        json!([
+            { "name": "query", "type": 3, "value": "harbor bridge" },
+            { "name": "min_sources", "type": 4, "value": 3 },
+            { "name": "channel", "type": 7, "value": forum.to_string() }
+        ]),
+        CAN_POST,
+    )
+    .await;
+    assert!(answer.starts_with("Subscribed"), "{answer}");
+    // Discord makes the post but answers 500: the bot must not post blindly again.
+    fake.lose_answers(&format!("/channels/{forum}/threads"), 1);
+    feeds.serve(&HARBOR).await;
+    ingest(&db, &feeds).await;
+    let post = until("the post Discord made", || {
+        fake.threads(forum).first().cloned()
+    })
+    .await;
+    let thread = id_of(&post);
+    // Meanwhile a member opens a thread with the very same title, listed first.
+    let name = post["name"].as_str().unwrap().to_string();
+    let decoy = fake.add_member_thread(forum, &name);
+    // The retry comes later (30 s on): move the clock instead of waiting.
+    clock.set(chrono::Utc::now() + chrono::Duration::seconds(90));
+    until("the lookup of the lost post", || {
+        fake.requests()
+            .iter()
+            .any(|r| r.path.ends_with("/threads/active"))
+            .then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let made = fake
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST" && r.path.ends_with(&format!("/channels/{forum}/threads")))
+        .count();
+    assert_eq!(made, 1, "posted again");
+    assert_eq!(fake.threads(forum).len(), 2, "{:#?}", fake.threads(forum));
+
+    // The bot took its own post, not the member's: the story's update goes there.
+    let mut items: Vec<(&str, &str)> = HARBOR.to_vec();
+    items.push((
+        "Harbor bridge toll doubles, commuters fume",
+        "https://www.foxnews.com/us/harbor-bridge-toll",
+    ));
+    feeds.serve(&items).await;
+    ingest(&db, &feeds).await;
+    let inside = until("the update in the bot's post", || {
+        let m = fake.channel_messages(thread);
+        (m.len() >= 2).then_some(m)
+    })
+    .await;
+    assert!(
+        content(&inside[1]).contains("This story grew"),
+        "{:#}",
+        inside[1]
+    );
+    assert!(fake.channel_messages(decoy).is_empty());
+    validate("a_forum_post_whose_answer_was_lost", &fake);
+    bot.stop().await;
+}
