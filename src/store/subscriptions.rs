@@ -825,20 +825,22 @@ impl Store {
         Ok(inserted)
     }
 
-    /// A subscription's held posts created before `before`, oldest first (what its short
-    /// list carries).
+    /// A subscription's held posts created before `before`, oldest first, at most `limit`
+    /// (what its short list carries).
     pub(crate) async fn held(
         &self,
         subscription: i64,
         before: DateTime<Utc>,
+        limit: i64,
     ) -> Result<Vec<Delivery>, StoreError> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {DELIVERY_COLUMNS} FROM deliveries d WHERE d.subscription_id = $1 \
-               AND d.state = $2 AND d.created_at < $3 ORDER BY d.id LIMIT 500"
+               AND d.state = $2 AND d.created_at < $3 ORDER BY d.id LIMIT $4"
         )))
         .bind(subscription)
         .bind(DeliveryState::Held.as_str())
         .bind(before.timestamp())
+        .bind(limit)
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(delivery).collect()

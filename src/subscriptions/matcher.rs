@@ -264,7 +264,7 @@ async fn briefing(app: &App, sub: &Subscription, now: DateTime<Utc>) -> Result<b
 /// (UTC), as that day's first post, when there are any.
 async fn short_list(app: &App, sub: &Subscription, now: DateTime<Utc>) -> Result<bool, StoreError> {
     let today = day_start(now);
-    if app.store.held(sub.id, today).await?.is_empty() {
+    if app.store.held(sub.id, today, 1).await?.is_empty() {
         return Ok(false);
     }
     let key = schedule::date_key(today.date_naive());

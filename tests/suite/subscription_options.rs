@@ -606,6 +606,28 @@ async fn subscription_edit_changes_options_in_place_and_subscriptions_shows_them
         "{answer}"
     );
     assert!(answer.contains("side: right blindspot"), "{answer}");
+    // `any` and 0 clear what they name.
+    let cleared = edit(json!([
+        { "name": "subscription", "type": 3, "value": "2" },
+        { "name": "side", "type": 3, "value": "left 40%" },
+        { "name": "max_per_day", "type": 4, "value": 3 }
+    ]))
+    .await;
+    assert!(
+        cleared.contains("side: left 40%") && cleared.contains("at most 3 a day"),
+        "{cleared}"
+    );
+    let cleared = edit(json!([
+        { "name": "subscription", "type": 3, "value": "2" },
+        { "name": "side", "type": 3, "value": "any" },
+        { "name": "max_per_day", "type": 4, "value": 0 }
+    ]))
+    .await;
+    assert!(cleared.starts_with("Changed"), "{cleared}");
+    assert!(
+        !cleared.contains("side:") && !cleared.contains("a day"),
+        "{cleared}"
+    );
     for (options, says) in [
         (
             json!([{ "name": "subscription", "type": 3, "value": "1" }]),

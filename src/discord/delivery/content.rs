@@ -154,7 +154,11 @@ async fn short_list(data: &Data, sub: &Subscription, d: &Delivery) -> Result<Ren
     let app = &data.app;
     let held = app
         .store
-        .held(sub.id, crate::store::subscriptions::day_start(d.created_at))
+        .held(
+            sub.id,
+            crate::store::subscriptions::day_start(d.created_at),
+            500,
+        )
         .await?;
     let mut stories = Vec::new();
     for h in &held {
