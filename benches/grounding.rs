@@ -48,6 +48,7 @@ fn kind(e: &Ungrounded) -> &'static str {
         Ungrounded::Number(_) => "number",
         Ungrounded::Quote(_) => "quotation",
         Ungrounded::NoCitation | Ungrounded::UnknownSource(_) => "citation",
+        Ungrounded::Markup(_) => "markup",
     }
 }
 
@@ -97,7 +98,10 @@ fn appears_somewhere(e: &Ungrounded, haystack: &str) -> bool {
             plain.contains(&digits)
         }
         // A quotation must be verbatim: the check compares exactly what this would.
-        Ungrounded::Quote(_) | Ungrounded::NoCitation | Ungrounded::UnknownSource(_) => false,
+        Ungrounded::Quote(_)
+        | Ungrounded::NoCitation
+        | Ungrounded::UnknownSource(_)
+        | Ungrounded::Markup(_) => false,
     }
 }
 

@@ -120,10 +120,22 @@ impl App {
         App::with_settings(settings).await
     }
 
+    /// [`App::open`] for a command that only reads: a SQLite file this user cannot write is
+    /// opened for reading ([`Store::open_for_reading`]).
+    pub async fn open_for_reading(config: Config) -> Result<App, AppError> {
+        let settings = Settings::new(&config)?;
+        let store = Store::open_for_reading(&settings.store.url).await?;
+        App::assemble(settings, store).await
+    }
+
     /// [`App::open`] with settings validated already.
     pub async fn with_settings(settings: Settings) -> Result<App, AppError> {
-        let outlets = OutletDirectory::load(&settings.outlets)?;
         let store = Store::open(&settings.store.url).await?;
+        App::assemble(settings, store).await
+    }
+
+    async fn assemble(settings: Settings, store: Store) -> Result<App, AppError> {
+        let outlets = OutletDirectory::load(&settings.outlets)?;
         let app = App {
             settings: Arc::new(settings),
             outlets: Arc::new(outlets),
@@ -131,7 +143,10 @@ impl App {
             metrics: Arc::default(),
             clusterer: Arc::new(Mutex::new(None)),
         };
-        if app.settings.store.seed_demo && app.store.story_count().await? == 0 {
+        if app.settings.store.seed_demo
+            && app.store.writable().is_ok()
+            && app.store.story_count().await? == 0
+        {
             let report = app
                 .import(std::io::Cursor::new(crate::ingest::demo::DEMO_JSONL))
                 .await?;

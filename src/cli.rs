@@ -154,6 +154,19 @@ pub enum LlmAction {
 
 impl Command {
     /// Whether the command runs until stopped (its log defaults to info level).
+    /// Commands that write nothing to the store, and so can read a read-only one.
+    fn reads_only(&self) -> bool {
+        matches!(
+            self,
+            Command::Story { .. }
+                | Command::Stories { .. }
+                | Command::Top { .. }
+                | Command::Blindspot { .. }
+                | Command::Status { .. }
+                | Command::Feeds { enable: None }
+        )
+    }
+
     pub fn is_service(&self) -> bool {
         matches!(
             self,
@@ -234,7 +247,11 @@ pub async fn run(cli: Cli) -> Result<Outcome> {
             run_bot(config).await
         }
         command => {
-            let app = App::open(config).await?;
+            let app = if command.reads_only() {
+                App::open_for_reading(config).await?
+            } else {
+                App::open(config).await?
+            };
             let result = dispatch(&app, command).await;
             app.store.close().await;
             result
@@ -290,12 +307,12 @@ async fn llm_check(app: &App) -> Result<Outcome> {
     } else {
         "JSON mode (the server refused a JSON schema; answers are validated here)"
     };
-    println!(
+    say_out(format_args!(
         "ok: {} answered in {} ms with {mode}; {} grounded key points on the sample story",
         client.describe(),
         report.elapsed.as_millis(),
         report.points
-    );
+    ));
     Ok(Outcome::Done)
 }
 
@@ -304,10 +321,10 @@ async fn llm_check(app: &App) -> Result<Outcome> {
 async fn summarise_story(app: &App, query: &str, dry_run: bool) -> Result<Outcome> {
     let settings = llm_settings(app)?;
     let Lookup::Found(story) = app.find_story(query).await? else {
-        eprintln!(
+        say(format_args!(
             "no story matches {:?}",
             crate::text::truncate_chars(query, 80)
-        );
+        ));
         return Ok(Outcome::NothingFound);
     };
     let model = crate::llm_queue::Model::new(app, settings).await?;
@@ -489,7 +506,7 @@ async fn story(app: &App, query: &str, json: bool, png: Option<PathBuf>) -> Resu
     let story = match app.find_story(query).await? {
         Lookup::Found(story) => story,
         Lookup::EmptyStore => {
-            eprintln!("{EMPTY_STORE}");
+            say(EMPTY_STORE);
             return Ok(Outcome::NothingFound);
         }
         Lookup::NotFound { suggestions } => {
@@ -505,7 +522,7 @@ async fn story(app: &App, query: &str, json: bool, png: Option<PathBuf>) -> Resu
                     msg.push_str(&format!("\n  {}  {}", s.id, s.title));
                 }
             }
-            eprintln!("{msg}");
+            say(msg);
             return Ok(Outcome::NothingFound);
         }
     };
@@ -572,7 +589,7 @@ async fn list(app: &App, blindspots: bool, count: usize, json: bool) -> Result<O
         (app.trending(count).await?, EMPTY_STORE)
     };
     if stories.is_empty() && !json {
-        eprintln!("{empty}");
+        say(empty);
         return Ok(Outcome::NothingFound);
     }
     print_list(app, &stories, json).await?;
@@ -805,4 +822,15 @@ pub(crate) async fn shutdown_signal() {
         () = term => {}
     }
     tracing::info!("shutdown requested: finishing the work in progress");
+}
+
+/// A line for the user on stderr. A closed stream is not an error worth a panic: the
+/// reader has gone, and the exit status still tells.
+pub fn say(line: impl std::fmt::Display) {
+    let _ = writeln!(std::io::stderr(), "{line}");
+}
+
+/// A line of output on stdout, quietly dropped when the reader has gone.
+fn say_out(line: impl std::fmt::Display) {
+    let _ = writeln!(std::io::stdout(), "{line}");
 }

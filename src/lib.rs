@@ -14,6 +14,9 @@
 //! (what a process counts for its operators).
 //! ARCHITECTURE.md has the code map and the invariants.
 
+// Printing macros panic on a closed stream (`storybot ... | head -1`): write and ignore.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
 #[cfg(test)]
 mod alloc_count;
 #[cfg(test)]

@@ -1,6 +1,8 @@
 //! The `storybot` binary: parses the command line, sets up the log, and hands over to
 //! [`storybot::cli`]. Exit status: 0 done, 1 nothing found, 2 error (see `cli`).
 
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
 use std::io::IsTerminal as _;
 
 use clap::Parser;
@@ -30,7 +32,10 @@ async fn main() -> std::process::ExitCode {
             let code = storybot::cli::error_code(&e);
             if code != 0 {
                 let message = storybot::error::chain(e.as_ref());
-                eprintln!("error: {}", storybot::secrets::scrub(&message));
+                storybot::cli::say(format_args!(
+                    "error: {}",
+                    storybot::secrets::scrub(&message)
+                ));
             }
             code
         }

@@ -41,6 +41,31 @@ pub struct RestStats {
     pub server_errors: AtomicU64,
 }
 
+/// One web listener's connections since start-up (`public` or `admin`).
+#[derive(Debug, Default)]
+pub struct ListenerStats {
+    pub accepted: AtomicU64,
+    /// Open now.
+    pub open: AtomicU64,
+    /// Closed to make room for a new connection at a cap.
+    pub evicted: AtomicU64,
+    /// New connections answered 503 at a cap, every open one being busy.
+    pub refused: AtomicU64,
+    /// Closed for not sending a request's headers in time.
+    pub header_timeouts: AtomicU64,
+    /// Closed after passing the idle timeout with no traffic.
+    pub idle_closed: AtomicU64,
+    /// `accept` failures (out of file descriptors, most often).
+    pub accept_errors: AtomicU64,
+}
+
+/// The web server's two listeners.
+#[derive(Debug, Default)]
+pub struct WebStats {
+    pub public: ListenerStats,
+    pub admin: ListenerStats,
+}
+
 /// A cumulative histogram of durations.
 #[derive(Debug, Default)]
 struct Histogram {
@@ -74,6 +99,7 @@ pub struct Metrics {
     gateway_running: AtomicBool,
     /// Per shard: connected (READY and not since disconnected).
     shards: Mutex<BTreeMap<u32, bool>>,
+    pub web: WebStats,
 }
 
 /// What the gateway looks like from here.
@@ -192,6 +218,7 @@ impl Metrics {
             "Feed fetches that failed in this process.",
             &self.feed_failures,
         );
+        self.render_web(out);
         if let Gateway::Shards { connected, .. } = self.gateway() {
             gauge(
                 out,
@@ -199,6 +226,64 @@ impl Metrics {
                 "Gateway shards of this process that are connected.",
                 connected as f64,
             );
+        }
+    }
+
+    fn render_web(&self, out: &mut String) {
+        let listeners = [("public", &self.web.public), ("admin", &self.web.admin)];
+        let labelled = |out: &mut String,
+                        name: &str,
+                        kind: &str,
+                        help: &str,
+                        get: &dyn Fn(&ListenerStats) -> &AtomicU64| {
+            family(out, name, kind, help);
+            for (listener, stats) in listeners {
+                let n = get(stats).load(Ordering::Relaxed);
+                let _ = writeln!(out, "{name}{{listener=\"{listener}\"}} {n}");
+            }
+        };
+        labelled(
+            out,
+            "storybot_web_connections_open",
+            "gauge",
+            "Web connections open now.",
+            &|s| &s.open,
+        );
+        labelled(
+            out,
+            "storybot_web_connections_total",
+            "counter",
+            "Web connections accepted.",
+            &|s| &s.accepted,
+        );
+        labelled(
+            out,
+            "storybot_web_accept_errors_total",
+            "counter",
+            "Failed accepts (the process out of open files, most often).",
+            &|s| &s.accept_errors,
+        );
+        let name = "storybot_web_connections_shed_total";
+        family(
+            out,
+            name,
+            "counter",
+            "Web connections closed or refused by a bound: evicted (quiet the longest, at a cap), \
+             refused (503 at a cap), header_timeout, idle.",
+        );
+        for (listener, s) in listeners {
+            for (reason, n) in [
+                ("evicted", &s.evicted),
+                ("refused", &s.refused),
+                ("header_timeout", &s.header_timeouts),
+                ("idle", &s.idle_closed),
+            ] {
+                let n = n.load(Ordering::Relaxed);
+                let _ = writeln!(
+                    out,
+                    "{name}{{listener=\"{listener}\",reason=\"{reason}\"}} {n}"
+                );
+            }
         }
     }
 

@@ -7,6 +7,7 @@
 //! - `feeds`: feeds through the real fetcher from a real HTTP server, and feed fixtures;
 //! - `fleet`: several processes on one store: shards, one leader, shared delivery, status;
 //! - `hardening`: the faults an outside audit found, each kept as a test of its class;
+//! - `hardening_surfaces`: the second audit's, on the web server, the store and the config;
 //! - `llm`: key points from a language model, against a fake OpenAI-compatible server;
 //! - `llm_queue`: the queue that asks for them beside ingest, its cap and its backoff;
 //! - `outlets_table`: the shipped ratings table is exactly what the derivation gives;
@@ -30,6 +31,8 @@ mod feeds;
 mod fleet;
 #[path = "suite/hardening.rs"]
 mod hardening;
+#[path = "suite/hardening_surfaces.rs"]
+mod hardening_surfaces;
 #[path = "suite/llm.rs"]
 mod llm;
 #[path = "suite/llm_queue.rs"]

@@ -62,7 +62,7 @@ impl Config {
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let mut config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
             path: path.to_path_buf(),
-            message: e.to_string().trim_end().to_string(),
+            message: parse_message(text, &e),
         })?;
         config.source = Some(path.to_path_buf());
         Settings::new(&config)?;
@@ -78,6 +78,39 @@ impl Config {
             }
         }
     }
+}
+
+/// A TOML error as a message that quotes no value: a value may be a secret pasted under a
+/// wrong key (`api_key = "sk-..."`), so the line is shown with its value masked, and the
+/// value is masked in the parser's own words too ("invalid type: string ...").
+fn parse_message(text: &str, e: &toml::de::Error) -> String {
+    let mut message = e.message().trim_end().to_string();
+    let Some(span) = e.span() else {
+        return crate::secrets::scrub(&message).into_owned();
+    };
+    let start = span.start.min(text.len());
+    let before = text.get(..start).unwrap_or_default();
+    let line_no = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let column = text
+        .get(line_start..start)
+        .map_or(1, |s| s.chars().count() + 1);
+    let line = text[line_start..].lines().next().unwrap_or_default();
+    let (shown, value) = match line.split_once('=') {
+        Some((key, value)) => (format!("{}= ***", key), value.trim()),
+        None if line.trim_start().starts_with('[') => (line.to_string(), ""),
+        None => ("***".to_string(), line.trim()),
+    };
+    for v in [value, value.trim_matches(|c| c == '"' || c == '\'')] {
+        if v.chars().count() >= 3 {
+            message = message.replace(v, "***");
+        }
+    }
+    let shown = crate::text::truncate_chars(&shown, 120);
+    crate::secrets::scrub(&format!(
+        "at line {line_no}, column {column}: {message}\n  {line_no} | {shown}"
+    ))
+    .into_owned()
 }
 
 /// The file path inside a SQLite store URL (or a bare path), if it is one.
@@ -129,6 +162,18 @@ pub struct WebSettings {
     pub public_url: Option<String>,
     /// The environment variable that holds the operators' token.
     pub admin_token_env: String,
+    /// What a client connection may hold on the public listener.
+    pub connections: ConnectionLimits,
+}
+
+/// What one client may hold of a listener: time to send a request, time to stay silent,
+/// and connections open at once (in all, and per address; `None`: no per-address cap).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    pub header_timeout: Duration,
+    pub idle_timeout: Duration,
+    pub max_connections: usize,
+    pub max_per_address: Option<usize>,
 }
 
 impl WebSettings {
@@ -338,6 +383,10 @@ pub mod ranges {
     pub const CONNECT_TIMEOUT_SECONDS: RangeInclusive<u64> = 1..=300;
     pub const TIMEOUT_SECONDS: RangeInclusive<u64> = 1..=3_600;
     pub const MAX_BODY_BYTES: RangeInclusive<u64> = 1_024..=104_857_600;
+    pub const HEADER_TIMEOUT_SECONDS: RangeInclusive<u64> = 1..=300;
+    pub const IDLE_TIMEOUT_SECONDS: RangeInclusive<u64> = 1..=3_600;
+    pub const MAX_CONNECTIONS: RangeInclusive<u64> = 8..=1_000_000;
+    pub const MAX_CONNECTIONS_PER_ADDRESS: RangeInclusive<u64> = 0..=1_000_000;
     pub const DISABLE_AFTER_FAILURES: RangeInclusive<u64> = 1..=1_000;
     pub const DEFER_AFTER_MS: RangeInclusive<u64> = 0..=2_500;
     pub const REQUESTS_PER_SECOND: RangeInclusive<u64> = 1..=50;
@@ -554,6 +603,34 @@ fn web_settings(check: &Check<'_>, w: &WebConfig) -> Result<WebSettings, ConfigE
         admin_listen,
         public_url,
         admin_token_env: env.to_string(),
+        connections: connection_limits(check, w)?,
+    })
+}
+
+fn connection_limits(check: &Check<'_>, w: &WebConfig) -> Result<ConnectionLimits, ConfigError> {
+    use ranges::*;
+    let seconds = |key: &str, value: u64, range| -> Result<Duration, ConfigError> {
+        check.range(key, value, range).map(Duration::from_secs)
+    };
+    let per_address = check.range(
+        "web.max_connections_per_address",
+        w.max_connections_per_address,
+        MAX_CONNECTIONS_PER_ADDRESS,
+    )? as usize;
+    Ok(ConnectionLimits {
+        header_timeout: seconds(
+            "web.header_timeout_seconds",
+            w.header_timeout_seconds,
+            HEADER_TIMEOUT_SECONDS,
+        )?,
+        idle_timeout: seconds(
+            "web.idle_timeout_seconds",
+            w.idle_timeout_seconds,
+            IDLE_TIMEOUT_SECONDS,
+        )?,
+        max_connections: check.range("web.max_connections", w.max_connections, MAX_CONNECTIONS)?
+            as usize,
+        max_per_address: (per_address > 0).then_some(per_address),
     })
 }
 

@@ -124,6 +124,16 @@ pub struct WebConfig {
     /// pages are also served on the public listener under `/admin/`, to requests that send
     /// `Authorization: Bearer TOKEN`.
     pub admin_token_env: String,
+    /// Seconds a client has to send a request's headers, counted from when the connection
+    /// is ready for the next request (so it bounds an idle keep-alive connection too).
+    pub header_timeout_seconds: u64,
+    /// Seconds a connection may pass with no byte read or written outside a page being made.
+    pub idle_timeout_seconds: u64,
+    /// Connections the public listener holds at once.
+    pub max_connections: u64,
+    /// Connections one client address holds at once on the public listener; 0: no such cap
+    /// (behind a reverse proxy every client has the proxy's address).
+    pub max_connections_per_address: u64,
 }
 
 impl Default for WebConfig {
@@ -133,6 +143,10 @@ impl Default for WebConfig {
             admin_listen: "127.0.0.1:8081".into(),
             public_url: String::new(),
             admin_token_env: "STORYBOT_ADMIN_TOKEN".into(),
+            header_timeout_seconds: 10,
+            idle_timeout_seconds: 60,
+            max_connections: 1_024,
+            max_connections_per_address: 64,
         }
     }
 }

@@ -118,6 +118,9 @@ pub fn check(raw: &str, prompt: &Prompt, grounding: &Grounding) -> Result<Writte
             title.chars().count()
         )));
     }
+    if let Some(what) = crate::summarise::grounding::markup(&title) {
+        return Err(WrittenError::Schema(format!("the title holds {what}")));
+    }
     if !(MIN_POINTS..=MAX_POINTS).contains(&parsed.key_points.len()) {
         return Err(WrittenError::Schema(format!(
             "{} key points instead of {MIN_POINTS} to {MAX_POINTS}",
@@ -165,7 +168,8 @@ fn framing(f: RawFraming, prompt: &Prompt) -> Vec<Framing> {
     .filter(|(side, _)| prompt.articles.iter().any(|a| a.side == Some(*side)))
     .filter_map(|(side, s)| {
         let sentence = crate::text::clean(&s?, MAX_POINT_CHARS);
-        (!sentence.is_empty()).then_some(Framing { side, sentence })
+        let plain = crate::summarise::grounding::markup(&sentence).is_none();
+        (plain && !sentence.is_empty()).then_some(Framing { side, sentence })
     })
     .collect()
 }

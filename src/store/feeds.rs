@@ -73,6 +73,7 @@ impl Store {
 
     /// Writes a feed's state.
     pub(crate) async fn save_feed_state(&self, s: &FeedState) -> Result<(), StoreError> {
+        self.writable()?;
         sqlx::query(
             "INSERT INTO feeds (url, etag, last_modified, last_success, last_error, last_error_at, failures, \
                items, next_fetch, disabled_reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \

@@ -79,6 +79,7 @@ impl Store {
         live_since_ms: i64,
         forget_before_ms: i64,
     ) -> Result<Vec<ProcessRow>, StoreError> {
+        self.writable()?;
         let mut tx = self.begin().await?;
         if self.backend == Backend::Postgres {
             sqlx::query("SELECT pg_advisory_xact_lock($1)")
@@ -138,6 +139,7 @@ impl Store {
         now_ms: i64,
         leader: bool,
     ) -> Result<bool, StoreError> {
+        self.writable()?;
         if leader {
             sqlx::query("UPDATE processes SET leader = 0 WHERE leader = 1 AND id <> $1")
                 .bind(id)
@@ -155,6 +157,7 @@ impl Store {
 
     /// Removes a process's row (at a clean shutdown), and releases its channel claims.
     pub(crate) async fn remove_process(&self, id: &str) -> Result<(), StoreError> {
+        self.writable()?;
         sqlx::query("DELETE FROM channel_claims WHERE owner = $1")
             .bind(id)
             .execute(&self.pool)
@@ -179,6 +182,7 @@ impl Store {
     /// Forgets every process and claim (on SQLite, once this process holds the file's lock:
     /// no other service process can be alive).
     pub(crate) async fn forget_processes(&self) -> Result<(), StoreError> {
+        self.writable()?;
         sqlx::query("DELETE FROM channel_claims")
             .execute(&self.pool)
             .await?;
@@ -198,6 +202,7 @@ impl Store {
         (now_ms, live_since_ms): (i64, i64),
         until_ms: i64,
     ) -> Result<Vec<u64>, StoreError> {
+        self.writable()?;
         let mut claimed = Vec::with_capacity(channels.len());
         for chunk in channels.chunks(200) {
             let values = (0..chunk.len())
@@ -234,6 +239,7 @@ impl Store {
         owner: &str,
         channels: &[u64],
     ) -> Result<(), StoreError> {
+        self.writable()?;
         for chunk in channels.chunks(200) {
             let sql = format!(
                 "DELETE FROM channel_claims WHERE owner = $1 AND channel_id IN ({})",

@@ -89,6 +89,23 @@ pub enum StoreError {
     Sql(#[from] sqlx::Error),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    #[error(
+        "the store {path} is read-only or not writable by this user ({reason}); \
+         give this user write access to the file and its folder (SQLite writes a journal \
+         beside it), or open a writable copy"
+    )]
+    ReadOnly { path: String, reason: String },
+    #[error(
+        "the store {path} needs its schema upgraded, which needs write access; run a \
+         storybot command that writes (import, ingest) as a user who may write it"
+    )]
+    ReadOnlyNeedsUpgrade { path: String },
+    #[error(
+        "the store file {path} {what} while this process had it open: nothing more is \
+         written to it, since nobody else would see it; restart the process to open the \
+         file now at that path"
+    )]
+    FileGone { path: String, what: &'static str },
 }
 
 fn is_busy(e: &sqlx::Error) -> bool {
@@ -132,6 +149,38 @@ pub struct Store {
     file: Option<std::path::PathBuf>,
     /// Postgres: the database and schema, so lock keys of two stores on one server differ.
     namespace: String,
+    /// The SQLite file's identity when it was opened, to notice it deleted or replaced.
+    identity: Option<FileIdentity>,
+    /// Opened read-only (the file cannot be written): reads only.
+    read_only: bool,
+}
+
+/// A file's device and inode: a file deleted, or replaced by another at the same path,
+/// changes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FileIdentity {
+    device: u64,
+    inode: u64,
+}
+
+impl FileIdentity {
+    #[cfg(unix)]
+    fn of(path: &Path) -> std::io::Result<FileIdentity> {
+        use std::os::unix::fs::MetadataExt as _;
+        let m = std::fs::metadata(path)?;
+        Ok(FileIdentity {
+            device: m.dev(),
+            inode: m.ino(),
+        })
+    }
+
+    #[cfg(not(unix))]
+    fn of(path: &Path) -> std::io::Result<FileIdentity> {
+        std::fs::metadata(path).map(|_| FileIdentity {
+            device: 0,
+            inode: 0,
+        })
+    }
 }
 
 const STORY_COLUMNS: &str = "seq, id, title, key_points, article_count, source_count, first_published, last_updated, revision, follows, next_story";
@@ -144,39 +193,53 @@ impl Store {
     /// Opens (creating if needed) the store at `url` and brings its schema up to date.
     /// `url` is `sqlite://PATH`, `sqlite::memory:`, a bare file path, or `postgres://...`.
     /// A database that cannot be reached fails within seconds with the reason ("connection
-    /// refused"), not after a pool's timeout.
+    /// refused"), not after a pool's timeout; a SQLite file this user cannot write fails at
+    /// once with [`StoreError::ReadOnly`].
     pub async fn open(url: &str) -> Result<Store, StoreError> {
+        let store = Store::connect(url, Access::ReadWrite).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// [`Store::open`], or, when the SQLite file cannot be written, the file opened for
+    /// reading only (its schema must be current): for commands that only read.
+    pub async fn open_for_reading(url: &str) -> Result<Store, StoreError> {
+        match Store::open(url).await {
+            Err(StoreError::ReadOnly { path, reason }) => {
+                tracing::info!(%path, %reason, "the store is not writable: reading it only");
+                let store = Store::connect(url, Access::ReadOnly).await?;
+                store.check_schema_current().await?;
+                Ok(store)
+            }
+            other => other,
+        }
+    }
+
+    async fn connect(url: &str, access: Access) -> Result<Store, StoreError> {
         DRIVERS.call_once(sqlx::any::install_default_drivers);
         let shown = crate::secrets::redact_url(url);
-        let (backend, connect_url) = connect_url(url)?;
+        let (backend, connect_url) = connect_url(url, access)?;
         crate::secrets::register_url(url);
+        let file = crate::config::sqlite_path(url)
+            .filter(|p| backend == Backend::Sqlite && p != ":memory:")
+            .map(std::path::PathBuf::from);
         // One direct connection first: its error is the real reason, and it comes at once.
-        let probe = tokio::time::timeout(
-            CONNECT_TIMEOUT,
-            <sqlx::AnyConnection as sqlx::Connection>::connect(&connect_url),
-        )
-        .await
-        .map_err(|_| StoreError::OpenTimeout { url: shown.clone() })?
-        .map_err(|source| StoreError::Open {
-            url: shown.clone(),
-            source: scrub_sqlx(source),
-        })?;
-        let _ = sqlx::Connection::close(probe).await;
-        let pool = pool_options(backend, &connect_url)
+        let connect_url = probe(&connect_url, &shown, file.as_deref(), access).await?;
+        let pool = pool_options(backend, &connect_url, access)
             .connect(&connect_url)
             .await
             .map_err(|source| StoreError::Open {
                 url: shown,
                 source: scrub_sqlx(source),
             })?;
-        let file = crate::config::sqlite_path(url)
-            .filter(|p| backend == Backend::Sqlite && p != ":memory:")
-            .map(std::path::PathBuf::from);
+        let identity = file.as_deref().and_then(|f| FileIdentity::of(f).ok());
         let mut store = Store {
             pool,
             backend,
             file,
             namespace: String::new(),
+            identity,
+            read_only: access == Access::ReadOnly,
         };
         if backend == Backend::Postgres {
             let row = sqlx::query("SELECT current_database() || '.' || current_schema() AS ns")
@@ -184,80 +247,63 @@ impl Store {
                 .await?;
             store.namespace = row.try_get("ns")?;
         }
-        store.migrate().await?;
         Ok(store)
     }
 
-    async fn migrate(&self) -> Result<(), StoreError> {
-        // Append new migrations; never edit one that has shipped.
-        macro_rules! steps {
-            ($dir:literal) => {
-                [
-                    (
-                        1,
-                        "init",
-                        include_str!(concat!("migrations/", $dir, "/0001_init.sql")),
-                    ),
-                    (
-                        2,
-                        "subscriptions",
-                        include_str!(concat!("migrations/", $dir, "/0002_subscriptions.sql")),
-                    ),
-                    (
-                        3,
-                        "aggregates_and_pauses",
-                        include_str!(concat!(
-                            "migrations/",
-                            $dir,
-                            "/0003_aggregates_and_pauses.sql"
-                        )),
-                    ),
-                    (
-                        4,
-                        "story_sequences",
-                        include_str!(concat!("migrations/", $dir, "/0004_story_sequences.sql")),
-                    ),
-                    (
-                        5,
-                        "written_summaries",
-                        include_str!(concat!("migrations/", $dir, "/0005_written_summaries.sql")),
-                    ),
-                    (
-                        6,
-                        "fleet",
-                        include_str!(concat!("migrations/", $dir, "/0006_fleet.sql")),
-                    ),
-                    (
-                        7,
-                        "outlet_articles",
-                        include_str!(concat!("migrations/", $dir, "/0007_outlet_articles.sql")),
-                    ),
-                    (
-                        8,
-                        "post_options",
-                        include_str!(concat!("migrations/", $dir, "/0008_post_options.sql")),
-                    ),
-                ]
-            };
+    /// A read-only store must not need a migration it cannot run.
+    async fn check_schema_current(&self) -> Result<(), StoreError> {
+        let latest = migrator(self.backend).iter().map(|m| m.version).max();
+        let applied: Option<i64> = sqlx::query("SELECT MAX(version) AS v FROM _sqlx_migrations")
+            .fetch_one(&self.pool)
+            .await
+            .ok()
+            .and_then(|r| r.try_get("v").ok());
+        if applied < latest {
+            return Err(StoreError::ReadOnlyNeedsUpgrade {
+                path: self.file_shown(),
+            });
         }
-        let steps: [(i64, &str, &'static str); 8] = match self.backend {
-            Backend::Sqlite => steps!("sqlite"),
-            Backend::Postgres => steps!("postgres"),
+        Ok(())
+    }
+
+    fn file_shown(&self) -> String {
+        self.file
+            .as_deref()
+            .map_or_else(String::new, |p| p.display().to_string())
+    }
+
+    /// Whether this process may write: not opened read-only, and the SQLite file it opened is
+    /// still the one at its path (not deleted, not replaced).
+    pub(crate) fn writable(&self) -> Result<(), StoreError> {
+        if self.read_only {
+            return Err(StoreError::ReadOnly {
+                path: self.file_shown(),
+                reason: "opened for reading only".into(),
+            });
+        }
+        self.same_file()
+    }
+
+    /// The SQLite file at the store's path is the one this process opened.
+    fn same_file(&self) -> Result<(), StoreError> {
+        let (Some(path), Some(opened)) = (&self.file, self.identity) else {
+            return Ok(());
         };
-        let migrator = Migrator::with_migrations(
-            steps
-                .into_iter()
-                .map(|(version, name, sql)| {
-                    Migration::new(
-                        version,
-                        name.into(),
-                        MigrationType::Simple,
-                        sql.into_sql_str(),
-                        false,
-                    )
-                })
-                .collect(),
-        );
+        let what = match FileIdentity::of(path) {
+            Ok(now) if now == opened => return Ok(()),
+            Ok(_) => "was replaced by another file",
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => "was deleted",
+            // Cannot tell (a folder made unreadable): let SQLite say what it finds.
+            Err(_) => return Ok(()),
+        };
+        Err(StoreError::FileGone {
+            path: path.display().to_string(),
+            what,
+        })
+    }
+
+    async fn migrate(&self) -> Result<(), StoreError> {
+        let migrator = migrator(self.backend);
         // Two processes opening one new store at once. On Postgres the migrator takes an
         // advisory lock. On SQLite it takes none: both may try a migration, and the one that
         // loses fails ("table ... already exists") after the other committed the migration and
@@ -312,6 +358,7 @@ impl Store {
     /// Starts a write transaction holding the write lock, waiting (up to [`LOCK_WAIT`]) while
     /// another writer holds it.
     pub async fn begin(&self) -> Result<StoreTx, StoreError> {
+        self.writable()?;
         let deadline = tokio::time::Instant::now() + LOCK_WAIT;
         let mut pause = Duration::from_millis(50);
         loop {
@@ -630,8 +677,88 @@ fn placeholders(n: usize, first: usize) -> String {
         .join(", ")
 }
 
+/// Whether a store is opened to write, or (its file not writable) to read only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Access {
+    ReadWrite,
+    ReadOnly,
+}
+
+/// The schema's migrations for `backend`, in order.
+fn migrator(backend: Backend) -> Migrator {
+    // Append new migrations; never edit one that has shipped.
+    macro_rules! steps {
+        ($dir:literal) => {
+            [
+                (
+                    1,
+                    "init",
+                    include_str!(concat!("migrations/", $dir, "/0001_init.sql")),
+                ),
+                (
+                    2,
+                    "subscriptions",
+                    include_str!(concat!("migrations/", $dir, "/0002_subscriptions.sql")),
+                ),
+                (
+                    3,
+                    "aggregates_and_pauses",
+                    include_str!(concat!(
+                        "migrations/",
+                        $dir,
+                        "/0003_aggregates_and_pauses.sql"
+                    )),
+                ),
+                (
+                    4,
+                    "story_sequences",
+                    include_str!(concat!("migrations/", $dir, "/0004_story_sequences.sql")),
+                ),
+                (
+                    5,
+                    "written_summaries",
+                    include_str!(concat!("migrations/", $dir, "/0005_written_summaries.sql")),
+                ),
+                (
+                    6,
+                    "fleet",
+                    include_str!(concat!("migrations/", $dir, "/0006_fleet.sql")),
+                ),
+                (
+                    7,
+                    "outlet_articles",
+                    include_str!(concat!("migrations/", $dir, "/0007_outlet_articles.sql")),
+                ),
+                (
+                    8,
+                    "post_options",
+                    include_str!(concat!("migrations/", $dir, "/0008_post_options.sql")),
+                ),
+            ]
+        };
+    }
+    let steps: [(i64, &str, &'static str); 8] = match backend {
+        Backend::Sqlite => steps!("sqlite"),
+        Backend::Postgres => steps!("postgres"),
+    };
+    Migrator::with_migrations(
+        steps
+            .into_iter()
+            .map(|(version, name, sql)| {
+                Migration::new(
+                    version,
+                    name.into(),
+                    MigrationType::Simple,
+                    sql.into_sql_str(),
+                    false,
+                )
+            })
+            .collect(),
+    )
+}
+
 /// The backend and the URL sqlx connects to.
-fn connect_url(url: &str) -> Result<(Backend, String), StoreError> {
+fn connect_url(url: &str, access: Access) -> Result<(Backend, String), StoreError> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         return Ok((Backend::Postgres, url.to_string()));
     }
@@ -644,21 +771,97 @@ fn connect_url(url: &str) -> Result<(Backend, String), StoreError> {
     if path == ":memory:" {
         return Ok((Backend::Sqlite, "sqlite::memory:".into()));
     }
+    if access == Access::ReadOnly {
+        return Ok((Backend::Sqlite, format!("sqlite://{path}?mode=ro")));
+    }
+    if let Some(parent) = Path::new(&path)
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
     {
-        if let Some(parent) = Path::new(&path)
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-        {
-            std::fs::create_dir_all(parent).map_err(|source| StoreError::CreateDir {
-                path: parent.display().to_string(),
-                source,
-            })?;
-        }
+        std::fs::create_dir_all(parent).map_err(|source| StoreError::CreateDir {
+            path: parent.display().to_string(),
+            source,
+        })?;
     }
     Ok((Backend::Sqlite, format!("sqlite://{path}?mode=rwc")))
 }
 
-fn pool_options(backend: Backend, connect_url: &str) -> AnyPoolOptions {
+/// SQLite's settings on every connection of a store opened to write.
+fn sqlite_pragmas() -> String {
+    format!(
+        "PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}; PRAGMA journal_mode = WAL; \
+         PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;"
+    )
+}
+
+/// SQLite's settings on a read-only connection: no journal change, no write.
+fn sqlite_read_pragmas() -> String {
+    format!("PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}; PRAGMA query_only = ON;")
+}
+
+/// Connects once, and on SQLite sets the connection up as the pool will, so the real reason
+/// a store cannot be used comes at once. Returns the URL the pool should use (a read-only
+/// WAL file in a folder this user cannot write is read as immutable).
+async fn probe(
+    connect_url: &str,
+    shown: &str,
+    file: Option<&Path>,
+    access: Access,
+) -> Result<String, StoreError> {
+    let attempt = |url: String| async move {
+        let mut conn = tokio::time::timeout(
+            CONNECT_TIMEOUT,
+            <sqlx::AnyConnection as sqlx::Connection>::connect(&url),
+        )
+        .await
+        .map_err(|_| StoreError::OpenTimeout {
+            url: shown.to_string(),
+        })?
+        .map_err(|source| open_error(shown, file, source))?;
+        if file.is_some() {
+            let setup = match access {
+                Access::ReadWrite => sqlite_pragmas(),
+                Access::ReadOnly => sqlite_read_pragmas() + " SELECT count(*) FROM sqlite_master;",
+            };
+            let done = conn.execute(sqlx::AssertSqlSafe(setup)).await;
+            let _ = sqlx::Connection::close(conn).await;
+            done.map_err(|source| open_error(shown, file, source))?;
+        } else {
+            let _ = sqlx::Connection::close(conn).await;
+        }
+        Ok::<_, StoreError>(url)
+    };
+    match attempt(connect_url.to_string()).await {
+        Err(StoreError::ReadOnly { .. } | StoreError::Open { .. })
+            if access == Access::ReadOnly =>
+        {
+            attempt(format!("{connect_url}&immutable=1")).await
+        }
+        other => other,
+    }
+}
+
+/// An error opening a store; on SQLite, one that says the file cannot be written is
+/// [`StoreError::ReadOnly`].
+fn open_error(shown: &str, file: Option<&Path>, source: sqlx::Error) -> StoreError {
+    if let (Some(path), sqlx::Error::Database(d)) = (file, &source) {
+        let code = d.code().and_then(|c| c.parse::<i64>().ok()).unwrap_or(0);
+        // SQLITE_READONLY (8) and its extended codes; SQLITE_CANTOPEN (14) on a file that
+        // exists (its folder or journal cannot be written).
+        if code & 0xff == 8 || (code & 0xff == 14 && path.exists()) {
+            return StoreError::ReadOnly {
+                path: path.display().to_string(),
+                reason: d.message().to_string(),
+            };
+        }
+    }
+    StoreError::Open {
+        url: shown.to_string(),
+        source: scrub_sqlx(source),
+    }
+}
+
+fn pool_options(backend: Backend, connect_url: &str, access: Access) -> AnyPoolOptions {
     let options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(30));
     match backend {
         Backend::Sqlite => options
@@ -668,13 +871,13 @@ fn pool_options(backend: Backend, connect_url: &str) -> AnyPoolOptions {
             } else {
                 4
             })
-            .after_connect(|conn, _meta| {
+            .after_connect(move |conn, _meta| {
                 Box::pin(async move {
-                    conn.execute(sqlx::AssertSqlSafe(format!(
-                        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                         PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {BUSY_TIMEOUT_MS};"
-                    )))
-                    .await?;
+                    let setup = match access {
+                        Access::ReadWrite => sqlite_pragmas(),
+                        Access::ReadOnly => sqlite_read_pragmas(),
+                    };
+                    conn.execute(sqlx::AssertSqlSafe(setup)).await?;
                     Ok(())
                 })
             }),

@@ -128,6 +128,7 @@ impl Store {
 
     /// One round trip to the database.
     pub async fn ping(&self) -> Result<(), StoreError> {
+        self.same_file()?;
         sqlx::query("SELECT 1 AS one").fetch_one(&self.pool).await?;
         Ok(())
     }

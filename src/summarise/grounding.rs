@@ -50,6 +50,37 @@ pub enum Ungrounded {
     Number(String),
     #[error("quotes {0:?}, which no cited source says")]
     Quote(String),
+    #[error("holds {0}, which a key point never carries")]
+    Markup(&'static str),
+}
+
+/// What a written sentence must not carry, whatever its sources say: a link, a mention or
+/// markup that a reader could take for the digest's own (`None`: plain text).
+pub fn markup(text: &str) -> Option<&'static str> {
+    let lower = text.to_ascii_lowercase();
+    let www = lower.split_whitespace().any(|w| {
+        w.trim_start_matches(|c: char| !c.is_alphanumeric())
+            .starts_with("www.")
+    });
+    if lower.contains("://") || www {
+        return Some("a URL");
+    }
+    if text.contains("](") {
+        return Some("a markdown link");
+    }
+    // Discord's mentions and tags: <@id>, <@&role>, <#channel>, </command:id>, <:emoji:id>,
+    // <t:time>; @everyone, @here and any @handle.
+    let tag = ["<@", "<#", "</", "<:", "<a:", "<t:"]
+        .iter()
+        .any(|t| text.contains(t));
+    let bytes = text.as_bytes();
+    let at = bytes
+        .windows(2)
+        .any(|w| w[0] == b'@' && (w[1].is_ascii_alphanumeric() || w[1] == b'&' || w[1] == b'!'));
+    if tag || at {
+        return Some("a mention");
+    }
+    None
 }
 
 /// The check, with what it knows of English from the news it has read: which words are
@@ -137,6 +168,9 @@ impl Grounding {
 }
 
 fn check(point: &Point, sources: &[Source<'_>], words: &Vocabulary) -> Result<(), Ungrounded> {
+    if let Some(what) = markup(&point.text) {
+        return Err(Ungrounded::Markup(what));
+    }
     if point.citations.is_empty() {
         return Err(Ungrounded::NoCitation);
     }
@@ -690,6 +724,39 @@ mod tests {
             &[1, 2],
         );
         assert_eq!(check(&p, &SOURCES), Ok(()));
+    }
+
+    #[test]
+    fn links_mentions_and_markdown_are_refused_whatever_the_sources_say() {
+        for (text, what) in [
+            (
+                "The House passed the bill, see https://evil.example/x.",
+                "a URL",
+            ),
+            ("The House passed the bill (www.evil.example).", "a URL"),
+            (
+                "The House passed [the bill](https://evil.example).",
+                "a URL",
+            ),
+            ("The House passed [the bill](evil).", "a markdown link"),
+            ("The House passed the bill, @everyone.", "a mention"),
+            (
+                "The House passed the bill, <@123456789012345678> said.",
+                "a mention",
+            ),
+            ("The House passed the bill <#123> <@&456>.", "a mention"),
+        ] {
+            assert_eq!(
+                check(&point(text, &[1]), &SOURCES),
+                Err(Ungrounded::Markup(what)),
+                "{text}"
+            );
+        }
+        assert_eq!(
+            markup("The House passed the $1.9 trillion bill on Wednesday."),
+            None
+        );
+        assert_eq!(markup("Prices rose 3% <5% expected>."), None);
     }
 
     #[test]

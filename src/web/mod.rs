@@ -11,10 +11,12 @@
 //! HTML comes from maud templates ([`layout`]), which escape every string they are given.
 
 mod admin;
+mod admission;
 mod api;
 mod cache;
 mod http;
 mod layout;
+mod listener;
 mod pages;
 
 use std::future::Future;
@@ -56,11 +58,18 @@ struct Web {
     pages: Arc<cache::Pages>,
 }
 
+/// Connections the operators' listener holds at once, apart from the public one's.
+const ADMIN_CONNECTIONS: usize = 64;
+/// File descriptors kept for everything but the public listener (the store, feeds, Discord,
+/// the operators' listener).
+const RESERVED_FDS: u64 = 512;
+
 /// The bound listeners, before serving: their addresses are known (port 0 picks one).
 pub struct Server {
     public: TcpListener,
     admin: Option<TcpListener>,
     web: Web,
+    limits: crate::config::ConnectionLimits,
 }
 
 impl Server {
@@ -86,9 +95,11 @@ impl Server {
             Some(addr) => Some(bind(addr, "web.admin_listen").await?),
             None => None,
         };
+        let limits = within_descriptors(settings.connections);
         Ok(Server {
             public,
             admin,
+            limits,
             web: Web {
                 app,
                 admin_token,
@@ -113,19 +124,41 @@ impl Server {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), WebError> {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
-            let _ = rx.wait_for(|s| *s).await;
-        };
         tracing::info!(
             public = ?self.public_addr(),
             admin = ?self.admin_addr(),
             admin_by_bearer = self.web.admin_token.is_some(),
             "serving web pages"
         );
-        let public = axum::serve(self.public, public_router(self.web.clone()))
-            .with_graceful_shutdown(stopped(stop_rx.clone()));
-        let admin = self.admin.map(|l| {
-            axum::serve(l, admin_router(self.web.clone())).with_graceful_shutdown(stopped(stop_rx))
+        let metrics = self.web.app.metrics.clone();
+        let public = listener::serve(
+            listener::Listener {
+                name: "public",
+                socket: self.public,
+                limits: self.limits,
+                metrics: metrics.clone(),
+                pick: |m| &m.web.public,
+            },
+            public_router(self.web.clone()),
+            stop_rx.clone(),
+        );
+        let admin_limits = crate::config::ConnectionLimits {
+            max_connections: ADMIN_CONNECTIONS,
+            max_per_address: None,
+            ..self.limits
+        };
+        let admin = self.admin.map(|socket| {
+            listener::serve(
+                listener::Listener {
+                    name: "admin",
+                    socket,
+                    limits: admin_limits,
+                    metrics,
+                    pick: |m| &m.web.admin,
+                },
+                admin_router(self.web.clone()),
+                stop_rx,
+            )
         });
         let signal = async move {
             shutdown.await;
@@ -139,6 +172,33 @@ impl Server {
         });
         public.and(admin).map_err(WebError::Serve)
     }
+}
+
+/// The public listener's cap, lowered when the process may not open that many descriptors
+/// beside [`RESERVED_FDS`] and the operators' connections (raising the soft limit to the
+/// hard one first, as Go's runtime does).
+fn within_descriptors(
+    mut limits: crate::config::ConnectionLimits,
+) -> crate::config::ConnectionLimits {
+    let available = match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(n) => n,
+        Err(e) => {
+            tracing::debug!(error = %e, "cannot read the file descriptor limit");
+            return limits;
+        }
+    };
+    let room = available.saturating_sub(RESERVED_FDS + ADMIN_CONNECTIONS as u64);
+    let room = usize::try_from(room).unwrap_or(usize::MAX).max(8);
+    if limits.max_connections > room {
+        tracing::warn!(
+            max_connections = limits.max_connections,
+            open_files_limit = available,
+            lowered_to = room,
+            "web.max_connections is more than this process may open: lowered (raise `ulimit -n` to keep it)"
+        );
+        limits.max_connections = room;
+    }
+    limits
 }
 
 async fn bind(addr: SocketAddr, what: &'static str) -> Result<TcpListener, WebError> {
