@@ -1,6 +1,7 @@
-//! The shared state every front end uses (the command line, the Discord bot): settings,
-//! outlet directory and store, plus the operations they share: importing JSONL, seeding the
-//! demo data, writing batches through clustering, and finding the story a user asks for.
+//! The shared state every front end uses (the command line, the Discord bot, the web pages):
+//! settings, outlet directory and store, plus the operations they share: importing JSONL,
+//! seeding the demo data, writing batches through clustering, finding the story a user asks
+//! for, and the one view of a story every surface shows ([`App::summary`], [`App::digest`]).
 
 use std::io::BufRead;
 use std::sync::Arc;
@@ -422,6 +423,11 @@ impl App {
         self.store.articles_by_seq(&leads).await
     }
 
+    /// What every list shows of a story ([`Digest::summary`]); reads nothing.
+    pub fn summary(&self, story: &Story) -> Digest {
+        Digest::summary(story, &self.outlets, &self.settings)
+    }
+
     /// A story's digest: reads the few articles it shows.
     pub async fn digest(&self, story: &Story) -> Result<Digest, StoreError> {
         let leads: Vec<i64> = lead_outlets(story, &self.outlets, self.settings.digest.headlines)
@@ -466,7 +472,7 @@ impl App {
         w: &mut ExportWriter<W>,
         story: &Story,
     ) -> Result<(), ExportError> {
-        w.story(&ExportStory::new(story, &self.outlets, &self.settings))?;
+        w.story(&ExportStory::new(&self.summary(story)))?;
         self.each_article(story, |a| -> Result<(), ExportError> {
             Ok(w.article(&ExportArticle::new(a, &self.outlets))?)
         })

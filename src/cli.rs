@@ -1,5 +1,6 @@
-//! The command line: `storybot story|stories|top|blindspot|import|ingest|feeds|run|commands`,
-//! with `--config` and `--db` on all. One function per command, as ripgrep's main has one
+//! The command line: `storybot story|stories|top|blindspot|import|ingest|feeds|summarise|llm|
+//! status|serve|run|commands`, with `--config` and `--db` on all. Commands that only read open
+//! a read-only store where one cannot be written; services start through [`crate::service`]. One function per command, as ripgrep's main has one
 //! per mode. This is an edge of the program: errors here are `anyhow`, with context.
 //!
 //! Exit status, as ripgrep's: **0** done; **1** nothing found (no story matches the query, the
@@ -568,8 +569,9 @@ async fn stories(app: &App, json: bool) -> Result<Outcome> {
 
 async fn print_story(app: &App, story: &Story) -> Result<()> {
     let mut out = anstream::stdout().lock();
-    writeln!(out, "{}", list_line(app, story))?;
-    for p in &story.key_points {
+    let view = app.summary(story);
+    writeln!(out, "{}", crate::digest::terminal::list_line(&view))?;
+    for p in &view.key_points {
         writeln!(out, "          • {p}")?;
     }
     app.each_article(story, |a| -> Result<()> {
@@ -607,16 +609,12 @@ async fn print_list(app: &App, stories: &[Story], json: bool) -> Result<()> {
     } else {
         let mut out = anstream::stdout().lock();
         for (rank, story) in stories.iter().enumerate() {
-            writeln!(out, "{:>2}. {}", rank + 1, list_line(app, story))?;
+            let line = crate::digest::terminal::list_line(&app.summary(story));
+            writeln!(out, "{:>2}. {line}", rank + 1)?;
         }
         out.flush()?;
     }
     Ok(())
-}
-
-/// A story's one-line summary for lists.
-fn list_line(app: &App, story: &Story) -> String {
-    crate::digest::terminal::list_line(story.id.as_str(), &story.title, &app.coverage(story))
 }
 
 fn poller(app: &App) -> Result<crate::ingest::poll::Poller> {
@@ -658,33 +656,18 @@ async fn ingest_once(app: &App) -> Result<Outcome> {
 /// Ingest as a service: on Postgres it leads or stands by beside the other processes (see
 /// `fleet`); on SQLite it is refused while another service process runs on the file.
 async fn ingest_until_stopped(app: &App) -> Result<Outcome> {
-    use crate::fleet::{leader, Member};
-    let poller = poller(app)?;
-    crate::llm_queue::check(app)?;
-    let mut campaign = leader::Campaign::new(&app.store);
-    let lock = leader::take_or_refuse(&app.store, &mut campaign).await?;
-    let member = Member::join(&app.store, "ingest", None).await?;
-    let mut workers = crate::workers::Workers::new();
-    let m = member.clone();
-    workers.spawn("process table", move |stop| m.clone().heartbeat(stop));
-    let lead = {
-        let app = app.clone();
-        move || {
-            let mut workers = crate::workers::Workers::new();
-            if let Err(e) = crate::llm_queue::spawn(&mut workers, &app) {
-                tracing::error!(error = %crate::error::Chain(&e), "cannot start the written key points");
-            }
-            let (app, p) = (app.clone(), poller.clone());
-            workers.spawn("feed ingest", move |stop| {
-                let (app, p) = (app.clone(), p.clone());
-                async move { crate::ingest::poll::run(&p, &app, stop, |r| app.count_cycle(r)).await }
-            });
-            workers
-        }
-    };
-    leader::spawn(&mut workers, member, &app.store, (campaign, lock), lead);
+    poller(app)?;
+    let service = crate::service::Service::start(
+        app,
+        crate::service::Plan {
+            role: "ingest",
+            shards: None,
+            lead: None,
+        },
+    )
+    .await?;
     shutdown_signal().await;
-    workers.shutdown().await;
+    service.shutdown().await;
     Ok(Outcome::Done)
 }
 

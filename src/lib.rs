@@ -41,6 +41,7 @@ pub mod outlets;
 pub mod payload;
 mod pipeline;
 pub mod secrets;
+pub mod service;
 pub mod store;
 pub mod subscriptions;
 pub mod summarise;

@@ -14,14 +14,16 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// The command names a label may carry; anything else counts as `other`, so a label set can
-/// never grow without bound.
-const COMMANDS: &[&str] = &[
+/// never grow without bound. (A test beside the commands checks that every registered
+/// command is here.)
+pub(crate) const COMMANDS: &[&str] = &[
     "story",
     "top",
     "blindspot",
     "subscribe",
     "briefing",
     "subscriptions",
+    "subscription",
     "unsubscribe",
     "about",
     "component",

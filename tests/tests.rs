@@ -8,10 +8,12 @@
 //! - `fleet`: several processes on one store: shards, one leader, shared delivery, status;
 //! - `hardening`: the faults an outside audit found, each kept as a test of its class;
 //! - `hardening_surfaces`: the second audit's, on the web server, the store and the config;
+//! - `layers`: the imports of every module point down the layers of ARCHITECTURE.md;
 //! - `llm`: key points from a language model, against a fake OpenAI-compatible server;
 //! - `llm_queue`: the queue that asks for them beside ingest, its cap and its backoff;
 //! - `outlets_table`: the shipped ratings table is exactly what the derivation gives;
 //! - `store_and_search`: SQLite (and Postgres) store, import, search, determinism;
+//! - `story_view`: one view of a story on every surface (written key points everywhere);
 //! - `subscriptions`: subscriptions delivered exactly once, across kills and DST;
 //! - `subscription_options`: forum posts, threads, role pings, filters, blindspot alerts,
 //!   the daily limit and `/subscription edit`;
@@ -33,6 +35,8 @@ mod fleet;
 mod hardening;
 #[path = "suite/hardening_surfaces.rs"]
 mod hardening_surfaces;
+#[path = "suite/layers.rs"]
+mod layers;
 #[path = "suite/llm.rs"]
 mod llm;
 #[path = "suite/llm_queue.rs"]
@@ -41,6 +45,8 @@ mod llm_queue;
 mod outlets_table;
 #[path = "suite/store_and_search.rs"]
 mod store_and_search;
+#[path = "suite/story_view.rs"]
+mod story_view;
 #[path = "suite/subscription_options.rs"]
 mod subscription_options;
 #[path = "suite/subscriptions.rs"]

@@ -9,10 +9,9 @@ use std::io::Write;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::config::Settings;
-use crate::model::{Article, Bias, Side, Story};
+use super::Digest;
+use crate::model::{Article, Bias, Framing, Side};
 use crate::outlets::OutletDirectory;
-use crate::summarise::Coverage;
 
 /// One story in the export, without its articles (they follow, streamed).
 #[derive(Debug, Clone, Serialize)]
@@ -48,9 +47,9 @@ pub struct ExportFraming {
 }
 
 impl ExportFraming {
-    fn of(story: &Story) -> ExportFraming {
+    fn of(framing: &[Framing]) -> ExportFraming {
         let mut out = ExportFraming::default();
-        for f in story.written.iter().flat_map(|w| &w.framing) {
+        for f in framing {
             let slot = match f.side {
                 Side::Left => &mut out.left,
                 Side::Center => &mut out.center,
@@ -112,23 +111,19 @@ pub struct ExportArticle {
 }
 
 impl ExportStory {
-    pub fn new(story: &Story, outlets: &OutletDirectory, settings: &Settings) -> ExportStory {
-        let c = Coverage::compute(
-            &story.outlets,
-            outlets,
-            &settings.blindspot,
-            &settings.factuality,
-        );
-        let written = story.written.as_ref();
+    /// A story's export: what its digest shows ([`Digest`]), as stable JSON.
+    pub fn new(d: &Digest) -> ExportStory {
+        let c = &d.coverage;
         ExportStory {
-            id: story.id.to_string(),
-            title: written.map_or(&story.title, |w| &w.title).clone(),
-            key_points: written.map_or_else(
-                || story.key_points.clone(),
-                |w| w.points.iter().map(|p| p.text.clone()).collect(),
-            ),
-            key_points_source: written.map_or("extractive", |w| &w.model).to_string(),
-            framing: ExportFraming::of(story),
+            id: d.id.to_string(),
+            title: d.title.clone(),
+            key_points: d.key_points.clone(),
+            key_points_source: d
+                .key_points_by
+                .as_deref()
+                .unwrap_or("extractive")
+                .to_string(),
+            framing: ExportFraming::of(&d.framing),
             article_count: c.articles,
             source_count: c.sources,
             first_published: c.first_published,
@@ -141,8 +136,8 @@ impl ExportStory {
                 unrated_sources: c.factuality.unrated,
                 mostly_low: c.factuality.mostly_low,
             },
-            previous_story: story.sequence.previous.as_ref().map(|l| l.id.to_string()),
-            next_story: story.sequence.next.as_ref().map(|l| l.id.to_string()),
+            previous_story: d.sequence.previous.as_ref().map(|l| l.id.to_string()),
+            next_story: d.sequence.next.as_ref().map(|l| l.id.to_string()),
             bias: ExportBias {
                 left: c.percent[0],
                 center: c.percent[1],

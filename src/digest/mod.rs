@@ -83,6 +83,13 @@ pub struct Digest {
 }
 
 impl Digest {
+    /// What a list shows of a story: the digest's own title, key points (the model's when
+    /// stored), coverage and sequence, without headlines; built from the story alone, so
+    /// every surface that lists stories decides what a story shows the same way.
+    pub fn summary(story: &Story, outlets: &OutletDirectory, settings: &Settings) -> Digest {
+        Digest::build(story, &[], outlets, settings)
+    }
+
     /// Builds the digest of a story from its lead articles: the first articles of the
     /// outlets [`lead_outlets`] picks, in that order.
     pub fn build(

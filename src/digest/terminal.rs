@@ -144,7 +144,8 @@ pub(crate) fn bar(c: &Coverage) -> String {
 }
 
 /// One line per story for lists: id, counts, distribution, title.
-pub(crate) fn list_line(id: &str, title: &str, c: &Coverage) -> String {
+pub(crate) fn list_line(d: &Digest) -> String {
+    let (id, title, c) = (d.id.as_str(), &d.title, &d.coverage);
     let blind = match c.blindspot {
         Some(side) => format!(" {WARN}[blindspot: {}]{WARN:#}", side.label()),
         None => String::new(),

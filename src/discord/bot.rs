@@ -21,9 +21,7 @@ use super::rest::{Rest, Token, DISCORD_API};
 use super::{commands, components, Data, Stats};
 use crate::app::App;
 use crate::config::Shards;
-use crate::fleet::leader::{self, Campaign, Lock};
-use crate::fleet::Member;
-use crate::ingest::poll::Poller;
+use crate::service::{LeaderWork, Plan, Service};
 use crate::store::Backend;
 use crate::workers::{Backoff, Stop, Workers};
 
@@ -39,16 +37,18 @@ pub enum RunError {
     MalformedToken(&'static str),
     #[error("Discord rejected the token (check DISCORD_TOKEN; it may have been reset)")]
     TokenRejected,
-    #[error("cannot register the slash commands: {0}")]
-    Register(super::rest::RestError),
-    #[error("cannot connect to Discord: {0}")]
-    Connect(String),
-    #[error("cannot build the HTTP client: {0}")]
-    Http(String),
+    #[error("cannot register the slash commands")]
+    Register(#[source] super::rest::RestError),
+    #[error("cannot connect to Discord")]
+    Connect(#[source] Box<serenity::Error>),
+    #[error("cannot build the HTTP client")]
+    Http(#[source] reqwest::Error),
     #[error("cannot use the language model ([llm]): {0}")]
     Llm(#[from] crate::llm::LlmError),
     #[error(transparent)]
     Fleet(#[from] crate::fleet::FleetError),
+    #[error(transparent)]
+    Service(#[from] crate::service::ServiceError),
 }
 
 /// Checks the token's shape without revealing it.
@@ -93,12 +93,21 @@ pub async fn run_with_clock(
         .api_base_url
         .clone()
         .unwrap_or_else(|| DISCORD_API.to_string());
-    let mut campaign = Campaign::new(&app.store);
+    let outbox = Arc::new(tokio::sync::Notify::new());
+    let clock_for_matching = clock.clone();
     // On SQLite a second service process is refused here, before it connects.
-    let lock = leader::take_or_refuse(&app.store, &mut campaign).await?;
-    let member = Member::join(&app.store, "run", Some(config.shards)).await?;
+    let mut service = Service::start(
+        &app,
+        Plan {
+            role: "run",
+            shards: Some(config.shards),
+            lead: Some(matching(app.clone(), clock_for_matching, outbox.clone())),
+        },
+    )
+    .await?;
+    let member = service.member.clone();
     let mut rest = Rest::new(&base, token.clone(), config.requests_per_second)
-        .map_err(|e| RunError::Http(crate::error::chain(&e)))?
+        .map_err(RunError::Http)?
         .with_stats(app.metrics.rest.clone());
     if app.store.backend() == Backend::Postgres {
         // Discord counts the bot, not the process: every process paces through the store.
@@ -111,7 +120,7 @@ pub async fn run_with_clock(
         config: config.clone(),
         stats: Arc::new(Stats::default()),
         clock,
-        outbox: Arc::new(tokio::sync::Notify::new()),
+        outbox,
         forums: Arc::default(),
         member: member.clone(),
     };
@@ -121,12 +130,12 @@ pub async fn run_with_clock(
     let mut client = client(&data, &token, fatal_tx).await?;
     app.metrics.gateway_started();
     let shards = client.shard_manager.clone();
-    let workers = start_workers(Arc::new(data.clone()), campaign, lock)?;
+    start_workers(service.workers(), Arc::new(data.clone()));
 
     tokio::pin!(shutdown);
     let ready = data.stats.ready_shards.clone();
     let result = tokio::select! {
-        r = super::shards::start(&mut client, config.shards, &app.store, ready) => r.map_err(|e| connect_error(&e)),
+        r = super::shards::start(&mut client, config.shards, &app.store, ready) => r.map_err(connect_error),
         Some(e) = fatal_rx.recv() => Err(e),
         () = &mut shutdown => {
             tracing::info!("shutting down: closing the gateway connection");
@@ -135,7 +144,7 @@ pub async fn run_with_clock(
     };
     // In order: no new interactions, then the workers (a cycle or post under way finishes).
     shards.shutdown_all().await;
-    workers.shutdown().await;
+    service.shutdown().await;
     log_summary(&data.stats, &rest);
     result
 }
@@ -179,7 +188,7 @@ async fn client(
                 if let Err(e) = register::register(rest, application_id, &scopes, &payload).await {
                     let message = crate::error::chain(&e);
                     let _ = fatal.send(RunError::Register(e));
-                    return Err(super::BotError::Internal(message));
+                    return Err(super::BotError::Internal(message.into()));
                 }
                 Ok(setup_data)
             })
@@ -193,43 +202,11 @@ async fn client(
             metrics: data.app.metrics.clone(),
         })
         .await
-        .map_err(|e| connect_error(&e))
+        .map_err(connect_error)
 }
 
-/// Starts the background workers, in the order they stop: this process's row in the process
-/// table, the leader's work while this process leads (feed ingest when feeds are configured,
-/// written key points when a model is, subscription matching), delivery, the summary line.
-fn start_workers(
-    data: Arc<Data>,
-    campaign: Campaign,
-    lock: Option<Lock>,
-) -> Result<Workers, RunError> {
-    let mut workers = Workers::new();
-    let member = data.member.clone();
-    workers.spawn("process table", move |stop| member.clone().heartbeat(stop));
-    let poller = if data.app.settings.feeds.is_empty() {
-        None
-    } else {
-        let app = &data.app;
-        Some(
-            Poller::new(app.settings.clone(), app.outlets.clone(), app.store.clone())
-                .map_err(|e| RunError::Http(e.to_string()))?,
-        )
-    };
-    // Fails at start-up (a missing API key, say), not once leading.
-    crate::llm_queue::check(&data.app)?;
-    let lead = {
-        let data = data.clone();
-        move || leader_workers(&data, poller.clone())
-    };
-    let member = data.member.clone();
-    leader::spawn(
-        &mut workers,
-        member,
-        &data.app.store,
-        (campaign, lock),
-        lead,
-    );
+/// Starts the bot's own workers beside the service's: delivery and the summary line.
+fn start_workers(workers: &mut Workers, data: Arc<Data>) {
     let d = data.clone();
     workers.spawn("delivery", move |stop| {
         super::delivery::run(d.clone(), d.outbox.clone(), stop)
@@ -243,49 +220,42 @@ fn start_workers(
             stop,
         )
     });
-    Ok(workers)
 }
 
-/// The leader's work: feed ingest, written key points, subscription matching.
-fn leader_workers(data: &Arc<Data>, poller: Option<Poller>) -> Workers {
-    let mut workers = Workers::new();
-    let ingested = Arc::new(tokio::sync::Notify::new());
-    if let Some(poller) = poller {
-        let app = data.app.clone();
-        let ingested = ingested.clone();
-        workers.spawn("feed ingest", move |stop| {
-            let (app, poller, ingested) = (app.clone(), poller.clone(), ingested.clone());
-            async move {
-                crate::ingest::poll::run(&poller, &app, stop, |r| {
-                    app.count_cycle(r);
-                    ingested.notify_one();
-                })
-                .await;
-            }
+/// The bot's part of the leader's work: subscription matching, after every ingest cycle and
+/// every `match_interval_seconds`, waking delivery when it found something.
+fn matching(app: App, clock: super::Clock, outbox: Arc<tokio::sync::Notify>) -> LeaderWork {
+    Arc::new(move |workers: &mut Workers, ingested| {
+        let (app, clock, outbox) = (app.clone(), clock.clone(), outbox.clone());
+        workers.spawn("subscription matching", move |stop| {
+            match_loop(
+                app.clone(),
+                clock.clone(),
+                outbox.clone(),
+                ingested.clone(),
+                stop,
+            )
         });
-    }
-    if let Err(e) = crate::llm_queue::spawn(&mut workers, &data.app) {
-        tracing::error!(error = %crate::error::Chain(&e), "cannot start the written key points");
-    }
-    let d = data.clone();
-    workers.spawn("subscription matching", move |stop| {
-        match_loop(d.clone(), ingested.clone(), stop)
-    });
-    workers
+    })
 }
 
 /// Matches subscriptions after every ingest cycle and every `match_interval_seconds`; a
 /// failed pass is logged and retried after a backoff.
-async fn match_loop(data: Arc<Data>, ingested: Arc<tokio::sync::Notify>, mut stop: Stop) {
-    let every = data.app.settings.subscriptions.match_every;
+async fn match_loop(
+    app: App,
+    clock: super::Clock,
+    outbox: Arc<tokio::sync::Notify>,
+    ingested: Arc<tokio::sync::Notify>,
+    mut stop: Stop,
+) {
+    let every = app.settings.subscriptions.match_every;
     let mut backoff = Backoff::new(Duration::from_secs(1), Duration::from_secs(60));
     loop {
-        let wait = match crate::subscriptions::matcher::run_once(&data.app, data.clock.now()).await
-        {
+        let wait = match crate::subscriptions::matcher::run_once(&app, clock.now()).await {
             Ok(r) => {
                 backoff.reset();
                 if r.total() > 0 {
-                    data.outbox.notify_one();
+                    outbox.notify_one();
                 }
                 every
             }
@@ -327,14 +297,15 @@ fn log_summary(stats: &Stats, rest: &Rest) {
     );
 }
 
-fn connect_error(e: &serenity::Error) -> RunError {
+fn connect_error(e: serenity::Error) -> RunError {
     use serenity::{Error, GatewayError, HttpError};
     match e {
         Error::Gateway(GatewayError::InvalidAuthentication) => RunError::TokenRejected,
         Error::Http(HttpError::UnsuccessfulRequest(r)) if r.status_code.as_u16() == 401 => {
             RunError::TokenRejected
         }
-        other => RunError::Connect(crate::secrets::scrub(&other.to_string()).into_owned()),
+        // Its words pass the scrubber wherever they are shown (log lines, the exit message).
+        other => RunError::Connect(Box::new(other)),
     }
 }
 

@@ -103,7 +103,7 @@ async fn headline_page(
         )
         .await?;
     Ok(views::headlines(
-        story,
+        &app.summary(story),
         &articles,
         &app.outlets,
         filter,

@@ -2,7 +2,10 @@
 //!
 //! Layout, as in poise's examples: [`commands`] holds one file per command, [`components`]
 //! answers buttons and menus, [`views`] builds every message, [`respond`] delivers replies
-//! within Discord's deadline, [`register`] registers the commands, [`bot`] connects and runs.
+//! within Discord's deadline, [`register`] registers the commands, [`bot`] connects and runs
+//! (on the start-up every service shares, [`crate::service`]), [`shards`] starts the gateway,
+//! [`delivery`] is the outbox worker, [`posting`] where a post lands and [`messages`] the
+//! channel message it is.
 //! Every REST call storybot makes goes through one [`rest::Rest`] client with one rate budget
 //! ([`ratelimit`]); serenity's own HTTP client is left the gateway handshake and autocomplete
 //! answers.
@@ -12,6 +15,7 @@ pub(crate) mod commands;
 pub(crate) mod components;
 pub mod custom_id;
 pub(crate) mod delivery;
+pub(crate) mod messages;
 pub(crate) mod posting;
 pub mod ratelimit;
 pub(crate) mod register;
@@ -91,8 +95,8 @@ pub(crate) enum BotError {
     Store(#[from] StoreError),
     #[error("Discord: {0}")]
     Rest(#[from] rest::RestError),
-    #[error("{0}")]
-    Internal(String),
+    #[error("internal error")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 impl From<LookupError> for BotError {

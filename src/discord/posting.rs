@@ -17,7 +17,7 @@ use reqwest::Method;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::delivery::ChannelPost;
+use super::messages::{self, ChannelPost};
 use super::rest::{Body, File, Request, RestError};
 use super::Data;
 use crate::payload::limits::{CONTENT_MAX, THREAD_NAME_MAX};
@@ -73,7 +73,7 @@ pub(crate) async fn send(
 ) -> Result<Posted, SendError> {
     match target {
         Target::Message { channel, .. } => {
-            let message = super::delivery::post(data, *channel, post, files).await?;
+            let message = messages::post(data, *channel, post, files).await?;
             Ok(Posted {
                 message,
                 channel: *channel,
@@ -88,24 +88,22 @@ pub(crate) async fn send(
             let thread = start_thread(data, *channel, *message, name)
                 .await?
                 .unwrap_or(*channel);
-            let message = super::delivery::post(data, thread, post, files).await?;
+            let message = messages::post(data, thread, post, files).await?;
             Ok(Posted {
                 message,
                 channel: thread,
             })
         }
-        Target::InThread { thread } => {
-            match super::delivery::post(data, *thread, post, files).await {
-                Ok(message) => Ok(Posted {
-                    message,
-                    channel: *thread,
-                }),
-                Err(RestError::Status { status: 404, .. }) => Err(SendError::Gone(format!(
-                    "the story's post (thread {thread}) was deleted"
-                ))),
-                Err(e) => Err(e.into()),
-            }
-        }
+        Target::InThread { thread } => match messages::post(data, *thread, post, files).await {
+            Ok(message) => Ok(Posted {
+                message,
+                channel: *thread,
+            }),
+            Err(RestError::Status { status: 404, .. }) => Err(SendError::Gone(format!(
+                "the story's post (thread {thread}) was deleted"
+            ))),
+            Err(e) => Err(e.into()),
+        },
         Target::ForumPost { forum, name, tags } => {
             if unsure {
                 if let Some(thread) = find_post(data, guild, *forum, name).await? {

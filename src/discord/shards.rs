@@ -12,10 +12,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use poise::serenity_prelude as serenity;
-use sqlx::{AnyConnection, Connection};
 
 use crate::config::Shards;
-use crate::store::{Backend, Store, StoreError};
+use crate::store::{Backend, SessionLock, Store, StoreError};
 
 /// Discord's wait between two identifies in one bucket.
 const IDENTIFY_SPACING: Duration = Duration::from_secs(5);
@@ -67,29 +66,23 @@ fn buckets(first: u32, last: u32, concurrency: u64) -> Vec<i64> {
     b
 }
 
-/// Takes the advisory lock of every bucket (ascending, so two processes cannot deadlock),
-/// waiting for processes that hold them, on a connection of its own.
-async fn hold_buckets(store: &Store, buckets: &[i64]) -> Result<AnyConnection, StoreError> {
-    let mut conn = store.dedicated_connection().await?;
-    for b in buckets {
-        sqlx::query("SELECT pg_advisory_lock($1)")
-            .bind(store.lock_key(&format!("identify:{b}")))
-            .execute(&mut conn)
-            .await?;
-    }
-    Ok(conn)
+/// Takes the lock of every identify bucket (ascending, so two processes cannot deadlock),
+/// waiting for processes that hold them.
+async fn hold_buckets(store: &Store, buckets: &[i64]) -> Result<SessionLock, StoreError> {
+    let names: Vec<String> = buckets.iter().map(|b| format!("identify:{b}")).collect();
+    store.wait_for_locks(&names).await
 }
 
 /// Releases the bucket locks (closing their connection) once `n` shards are ready and
 /// Discord's spacing has passed since, or after a generous time if they never get there.
-async fn release_when_ready(conn: AnyConnection, ready: Arc<AtomicU64>, n: u64) {
+async fn release_when_ready(lock: SessionLock, ready: Arc<AtomicU64>, n: u64) {
     let deadline =
         tokio::time::Instant::now() + IDENTIFY_SPACING * (n as u32 + 1) + Duration::from_secs(30);
     while ready.load(Ordering::Relaxed) < n && tokio::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     tokio::time::sleep(IDENTIFY_SPACING).await;
-    let _ = conn.close().await;
+    lock.release().await;
 }
 
 #[cfg(test)]

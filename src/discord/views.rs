@@ -96,10 +96,11 @@ pub(crate) fn digest(story: &Story, d: &Digest, outlets: &OutletDirectory) -> Re
     Reply { message, files }
 }
 
-/// One page of a story's headlines (`articles`, newest first, of `total` in the list), with
+/// One page of a story's headlines (`articles`, newest first, of `total` in the list) under
+/// the title its digest shows, with
 /// paging and side buttons that edit this same (ephemeral) message.
 pub(crate) fn headlines(
-    story: &Story,
+    story: &Digest,
     articles: &[Article],
     outlets: &OutletDirectory,
     filter: Filter,

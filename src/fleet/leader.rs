@@ -4,127 +4,34 @@
 //! lock, and a standby that asks every [`POLL`] takes over; its clusterer is rebuilt from the
 //! store before its first write (the store's write generation tells it that another wrote).
 //! On SQLite, leading is holding a lock on a file beside the database, and a second service
-//! process is refused instead of standing by.
+//! process is refused instead of standing by. The locks themselves are the store's
+//! ([`crate::store::SessionLock`]).
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::{AnyConnection, Connection, Row};
-
 use super::{FleetError, Member};
-use crate::store::{Backend, Store, StoreError};
+use crate::store::{Backend, LockRequest, SessionLock, Store};
 use crate::workers::{Backoff, Stop, Workers};
 
 /// How often a standby asks for the lock, and the leader checks that it still holds it.
 pub(crate) const POLL: Duration = Duration::from_secs(1);
-/// How long a check of the leader's connection may take before leadership counts as lost.
-const CHECK_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// The leader's lock, held while this value lives.
-#[derive(Debug)]
-pub enum Lock {
-    /// A session advisory lock on this connection.
-    Postgres(AnyConnection),
-    /// An exclusive lock on the file beside the SQLite database.
-    File(std::fs::File),
-    /// An in-memory store: one process by definition.
-    Memory,
-}
+/// The leader's lock, held while this value lives (a session lock of the store).
+pub type Lock = SessionLock;
 
 /// Asks for the leader's lock, keeping one connection for the asking.
 #[derive(Debug)]
-pub struct Campaign {
-    store: Store,
-    conn: Option<AnyConnection>,
-}
+pub struct Campaign(LockRequest);
 
 impl Campaign {
     pub fn new(store: &Store) -> Campaign {
-        Campaign {
-            store: store.clone(),
-            conn: None,
-        }
+        Campaign(store.lock_request("leader"))
     }
 
     /// The lock if it is free now, `None` if another process holds it.
     pub async fn try_take(&mut self) -> Result<Option<Lock>, FleetError> {
-        match self.store.backend() {
-            Backend::Postgres => self.try_postgres().await.map_err(FleetError::from),
-            Backend::Sqlite => match self.store.sqlite_file() {
-                None => Ok(Some(Lock::Memory)),
-                Some(db) => try_file(&lock_file(db)),
-            },
-        }
-    }
-
-    async fn try_postgres(&mut self) -> Result<Option<Lock>, StoreError> {
-        let mut conn = match self.conn.take() {
-            Some(c) => c,
-            None => self.store.dedicated_connection().await?,
-        };
-        let row = sqlx::query("SELECT pg_try_advisory_lock($1) AS taken")
-            .bind(self.store.lock_key("leader"))
-            .fetch_one(&mut conn)
-            .await?;
-        if row.try_get::<bool, _>("taken")? {
-            Ok(Some(Lock::Postgres(conn)))
-        } else {
-            self.conn = Some(conn);
-            Ok(None)
-        }
-    }
-}
-
-impl Lock {
-    /// Whether the lock is still held: on Postgres, whether its connection still answers.
-    pub async fn still_held(&mut self) -> bool {
-        match self {
-            Lock::Postgres(conn) => {
-                let ping = sqlx::query("SELECT 1").execute(&mut *conn);
-                matches!(tokio::time::timeout(CHECK_TIMEOUT, ping).await, Ok(Ok(_)))
-            }
-            Lock::File(_) | Lock::Memory => true,
-        }
-    }
-
-    /// Releases the lock.
-    pub async fn release(self) {
-        match self {
-            Lock::Postgres(conn) => {
-                let _ = conn.close().await;
-            }
-            Lock::File(file) => {
-                let _ = file.unlock();
-            }
-            Lock::Memory => {}
-        }
-    }
-}
-
-/// The lock file of a SQLite database: `storybot.db` → `storybot.db-leader`.
-fn lock_file(db: &std::path::Path) -> std::path::PathBuf {
-    let mut name = db.as_os_str().to_owned();
-    name.push("-leader");
-    std::path::PathBuf::from(name)
-}
-
-fn try_file(path: &std::path::Path) -> Result<Option<Lock>, FleetError> {
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(path)
-        .map_err(|source| FleetError::LockFile {
-            file: path.display().to_string(),
-            source,
-        })?;
-    match file.try_lock() {
-        Ok(()) => Ok(Some(Lock::File(file))),
-        Err(std::fs::TryLockError::WouldBlock) => Ok(None),
-        Err(std::fs::TryLockError::Error(source)) => Err(FleetError::LockFile {
-            file: path.display().to_string(),
-            source,
-        }),
+        Ok(self.0.try_take().await?)
     }
 }
 

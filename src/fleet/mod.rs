@@ -47,12 +47,6 @@ pub enum FleetError {
          ([store] url = \"postgres://...\") to run several processes on it"
     )]
     SqliteBusy { file: String, holder: String },
-    #[error("cannot use the lock file {file}")]
-    LockFile {
-        file: String,
-        #[source]
-        source: std::io::Error,
-    },
     #[error(transparent)]
     Store(#[from] StoreError),
 }

@@ -19,6 +19,7 @@
 mod articles;
 pub(crate) mod feeds;
 mod fleet;
+mod locks;
 mod pages;
 pub(crate) mod search;
 pub mod subscriptions;
@@ -30,14 +31,15 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
 use sqlx::any::{AnyPoolOptions, AnyRow};
-use sqlx::migrate::{Migration, MigrationType, Migrator};
-use sqlx::{Any, AnyPool, Executor, Row, SqlSafeStr, Transaction};
+use sqlx::migrate::{Migration, Migrator};
+use sqlx::{Any, AnyPool, Executor, Row, Transaction};
 
 use crate::model::{OutletCoverage, Sequence, Story, StoryId, StoryKey, StoryLink, WrittenSummary};
 
 pub use articles::{NewArticle, Order};
 pub(crate) use feeds::FeedState;
 pub use fleet::{FeedSummary, OutboxSummary, ProcessRow};
+pub use locks::{LockRequest, SessionLock};
 pub use pages::{OutletArticle, SubscriptionOverview, TimelineCell};
 pub(crate) use search::{Mode, Scope, SearchTerms};
 pub use written::{Attempt, Due};
@@ -89,6 +91,12 @@ pub enum StoreError {
     Sql(#[from] sqlx::Error),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    #[error("cannot use the lock file {file}")]
+    LockFile {
+        file: String,
+        #[source]
+        source: std::io::Error,
+    },
     #[error(
         "the store {path} is read-only or not writable by this user ({reason}); \
          give this user write access to the file and its folder (SQLite writes a journal \
@@ -225,6 +233,9 @@ impl Store {
             .map(std::path::PathBuf::from);
         // One direct connection first: its error is the real reason, and it comes at once.
         let connect_url = probe(&connect_url, &shown, file.as_deref(), access).await?;
+        // The probe created the file if it was missing; the pool's connections never do, so
+        // a file deleted under this process is not silently made again, empty.
+        let connect_url = connect_url.replace("?mode=rwc", "?mode=rw");
         let pool = pool_options(backend, &connect_url, access)
             .connect(&connect_url)
             .await
@@ -340,13 +351,13 @@ impl Store {
     }
 
     /// A Postgres advisory lock key for `name`, private to this store's database and schema.
-    pub(crate) fn lock_key(&self, name: &str) -> i64 {
+    fn lock_key(&self, name: &str) -> i64 {
         let basis = crate::fnv::hash(self.namespace.as_bytes());
         crate::fnv::hash_with(basis, name.as_bytes()) as i64
     }
 
     /// A connection of its own, outside the pool (a session lock lives as long as it does).
-    pub(crate) async fn dedicated_connection(&self) -> Result<sqlx::AnyConnection, StoreError> {
+    async fn dedicated_connection(&self) -> Result<sqlx::AnyConnection, StoreError> {
         Ok(self.pool.acquire().await?.detach())
     }
 
@@ -684,77 +695,22 @@ enum Access {
     ReadOnly,
 }
 
-/// The schema's migrations for `backend`, in order.
+/// Migrations whose SQL both backends share, and each backend's own (its first schema);
+/// read from their folders at build time, so a new file is a new migration. Append new
+/// migrations; never edit one that has shipped.
+static SHARED: Migrator = sqlx::migrate!("src/store/migrations/shared");
+static SQLITE: Migrator = sqlx::migrate!("src/store/migrations/sqlite");
+static POSTGRES: Migrator = sqlx::migrate!("src/store/migrations/postgres");
+
+/// The schema's migrations for `backend`, in version order: its own and the shared ones.
 fn migrator(backend: Backend) -> Migrator {
-    // Append new migrations; never edit one that has shipped.
-    macro_rules! steps {
-        ($dir:literal) => {
-            [
-                (
-                    1,
-                    "init",
-                    include_str!(concat!("migrations/", $dir, "/0001_init.sql")),
-                ),
-                (
-                    2,
-                    "subscriptions",
-                    include_str!(concat!("migrations/", $dir, "/0002_subscriptions.sql")),
-                ),
-                (
-                    3,
-                    "aggregates_and_pauses",
-                    include_str!(concat!(
-                        "migrations/",
-                        $dir,
-                        "/0003_aggregates_and_pauses.sql"
-                    )),
-                ),
-                (
-                    4,
-                    "story_sequences",
-                    include_str!(concat!("migrations/", $dir, "/0004_story_sequences.sql")),
-                ),
-                (
-                    5,
-                    "written_summaries",
-                    include_str!(concat!("migrations/", $dir, "/0005_written_summaries.sql")),
-                ),
-                (
-                    6,
-                    "fleet",
-                    include_str!(concat!("migrations/", $dir, "/0006_fleet.sql")),
-                ),
-                (
-                    7,
-                    "outlet_articles",
-                    include_str!(concat!("migrations/", $dir, "/0007_outlet_articles.sql")),
-                ),
-                (
-                    8,
-                    "post_options",
-                    include_str!(concat!("migrations/", $dir, "/0008_post_options.sql")),
-                ),
-            ]
-        };
-    }
-    let steps: [(i64, &str, &'static str); 8] = match backend {
-        Backend::Sqlite => steps!("sqlite"),
-        Backend::Postgres => steps!("postgres"),
+    let own = match backend {
+        Backend::Sqlite => &SQLITE,
+        Backend::Postgres => &POSTGRES,
     };
-    Migrator::with_migrations(
-        steps
-            .into_iter()
-            .map(|(version, name, sql)| {
-                Migration::new(
-                    version,
-                    name.into(),
-                    MigrationType::Simple,
-                    sql.into_sql_str(),
-                    false,
-                )
-            })
-            .collect(),
-    )
+    let mut steps: Vec<Migration> = own.iter().chain(SHARED.iter()).cloned().collect();
+    steps.sort_by_key(|m| m.version);
+    Migrator::with_migrations(steps)
 }
 
 /// The backend and the URL sqlx connects to.
@@ -831,13 +787,23 @@ async fn probe(
         }
         Ok::<_, StoreError>(url)
     };
-    match attempt(connect_url.to_string()).await {
-        Err(StoreError::ReadOnly { .. } | StoreError::Open { .. })
-            if access == Access::ReadOnly =>
-        {
-            attempt(format!("{connect_url}&immutable=1")).await
+    // Processes opening one new file at once contend for the switch to WAL: wait them out.
+    let deadline = tokio::time::Instant::now() + LOCK_WAIT;
+    loop {
+        match attempt(connect_url.to_string()).await {
+            Err(StoreError::Open {
+                source: ref e @ sqlx::Error::Database(_),
+                ..
+            }) if is_busy(e) && tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(StoreError::ReadOnly { .. } | StoreError::Open { .. })
+                if access == Access::ReadOnly =>
+            {
+                return attempt(format!("{connect_url}&immutable=1")).await;
+            }
+            other => return other,
         }
-        other => other,
     }
 }
 
@@ -1184,6 +1150,36 @@ pub(crate) fn time(secs: i64) -> Result<DateTime<Utc>, StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_backend_has_every_migration_once_and_stores_keep_their_checksums() {
+        for backend in [Backend::Sqlite, Backend::Postgres] {
+            let m = migrator(backend);
+            let versions: Vec<i64> = m.iter().map(|m| m.version).collect();
+            let expected: Vec<i64> = (1..=versions.len() as i64).collect();
+            assert_eq!(
+                versions, expected,
+                "{backend:?}: versions 1 to N, none twice"
+            );
+            // Stores migrated before the folders were read by `migrate!` recorded the
+            // checksum of the same SQL.
+            for step in m.iter() {
+                let again = Migration::new(
+                    step.version,
+                    step.description.clone(),
+                    step.migration_type,
+                    step.sql.clone(),
+                    step.no_tx,
+                );
+                assert_eq!(again.checksum, step.checksum, "{}", step.version);
+                assert!(!step.no_tx);
+            }
+        }
+        assert_eq!(
+            migrator(Backend::Sqlite).iter().count(),
+            migrator(Backend::Postgres).iter().count()
+        );
+    }
 
     async fn new_story(tx: &mut StoreTx, seed: &str, now: DateTime<Utc>) -> (StoryKey, StoryId) {
         let id = StoryId::derive(seed, 8);

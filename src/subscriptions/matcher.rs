@@ -101,8 +101,10 @@ pub(crate) fn follows_posts(sub: &Subscription) -> bool {
 
 /// Whether a story passes a subscription's filters.
 pub(crate) fn passes(app: &App, sub: &Subscription, story: &Story) -> bool {
-    let c = app.coverage(story);
-    let text = format!("{}\n{}", story.title, story.key_points.join("\n"));
+    // What the filters read is what a post shows (the model's points when it wrote them).
+    let view = app.summary(story);
+    let c = &view.coverage;
+    let text = format!("{}\n{}", view.title, view.key_points.join("\n"));
     sub.options
         .passes(&text, c.sources as i64, &c.percent, c.blindspot)
 }

@@ -11,7 +11,7 @@
 
 use serde::Serialize;
 
-use super::bias::largest_remainder;
+use super::percent::largest_remainder;
 use crate::config::FactualityRule;
 use crate::model::{Factuality, OutletCoverage};
 use crate::outlets::OutletDirectory;

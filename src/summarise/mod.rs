@@ -12,6 +12,7 @@ pub mod factuality;
 pub mod grounding;
 mod headline;
 pub mod keypoints;
+pub mod percent;
 pub(crate) mod trending;
 
 pub use bias::Coverage;

@@ -5,7 +5,8 @@
 use chrono::{DateTime, Utc};
 use maud::{html, Markup, DOCTYPE};
 
-use crate::model::{Side, Story};
+use crate::digest::Digest;
+use crate::model::Side;
 use crate::summarise::Coverage;
 
 /// The stylesheet (`/static/style.css`): light and dark from the reader's setting, one
@@ -144,11 +145,11 @@ pub(super) fn blindspot_badge(c: &Coverage) -> Markup {
 }
 
 /// A story in a list: title, counts, bias bar, blindspot.
-pub(super) fn story_card(story: &Story, c: &Coverage) -> Markup {
-    let title = story.written.as_ref().map_or(&story.title, |w| &w.title);
+pub(super) fn story_card(d: &Digest) -> Markup {
+    let c = &d.coverage;
     html! {
         li {
-            h2 { a href={ "/story/" (story.id) } { (title) } }
+            h2 { a href={ "/story/" (d.id) } { (d.title) } }
             p.meta {
                 (c.articles) " articles · " (c.sources) " sources"
                 @if let Some(t) = c.last_updated { " · updated " (time(t)) }

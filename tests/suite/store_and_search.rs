@@ -21,8 +21,7 @@ async fn export_all(app: &App) -> Vec<serde_json::Value> {
     let mut out = Vec::new();
     for row in app.store.stories_after(None, 1000).await.unwrap() {
         let story = app.store.with_coverage(row).await.unwrap();
-        let mut v =
-            serde_json::to_value(ExportStory::new(&story, &app.outlets, &app.settings)).unwrap();
+        let mut v = serde_json::to_value(ExportStory::new(&app.summary(&story))).unwrap();
         let urls: Vec<String> = common::articles(app, story.key)
             .await
             .into_iter()

@@ -74,3 +74,17 @@ where
     .await;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_command_is_counted_under_its_own_name_in_the_metrics() {
+        for command in super::all() {
+            assert!(
+                crate::metrics::COMMANDS.contains(&command.name.as_ref()),
+                "/{} would be counted as `other` in /metrics",
+                command.name
+            );
+        }
+    }
+}

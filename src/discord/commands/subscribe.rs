@@ -14,7 +14,8 @@ use poise::serenity_prelude::{
 use super::answer;
 use crate::app::Lookup;
 use crate::digest::markdown::escape_within;
-use crate::discord::delivery::{self, ChannelPost};
+use crate::discord::delivery;
+use crate::discord::messages::{self, ChannelPost};
 use crate::discord::views::{self, Reply};
 use crate::discord::{BotError, Context, Data};
 use crate::model::{
@@ -288,11 +289,12 @@ pub(crate) async fn follow_story(
                 )))
             }
         };
-        let sides = side_bits(&app.coverage(&story).by_side);
+        let view = app.summary(&story);
+        let sides = side_bits(&view.coverage.by_side);
         let growth = app.settings.subscriptions.growth_percent;
         let what = format!(
             "updates on **{}** when its coverage grows by {growth}% or reaches a new side",
-            escape_within(&story.title, 200)
+            escape_within(&view.title, 200)
         );
         let follow = Follow::Story {
             story: story.id.clone(),
@@ -509,7 +511,7 @@ pub(super) fn refusal(e: SubscribeError) -> BotError {
     match e {
         SubscribeError::Store(e) => e.into(),
         e if e.is_refusal() => BotError::User(e.to_string()),
-        e => BotError::Internal(crate::error::chain(&e)),
+        e => BotError::Internal(Box::new(e)),
     }
 }
 
@@ -531,7 +533,7 @@ impl Poster for ChannelPoster<'_> {
             enforce_nonce: true,
             message_reference: None,
         };
-        delivery::post(self.data, channel, &post, Vec::new())
+        messages::post(self.data, channel, &post, Vec::new())
             .await
             .map_err(|e| post_error(e, channel))
     }
@@ -543,7 +545,7 @@ impl Poster for ChannelPoster<'_> {
     }
 
     async fn retract(&self, channel: u64, message: u64) {
-        if let Err(e) = delivery::delete_post(self.data, channel, message).await {
+        if let Err(e) = messages::delete_post(self.data, channel, message).await {
             tracing::warn!(error = %crate::error::Chain(&e), "cannot delete the confirmation of a refused subscription");
         }
     }

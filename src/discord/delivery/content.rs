@@ -3,7 +3,7 @@
 //! over `max_per_day`; in the channel, as a reply, in a thread, or as a forum post. Also what
 //! the sent delivery records besides itself (a story post, listed rows, a thread).
 
-use super::{ChannelPost, MessageReference};
+use crate::discord::messages::{ChannelPost, MessageReference};
 use crate::discord::posting::Target;
 use crate::discord::Data;
 use crate::model::{ChannelKind, Delivery, Follow, StoryId, Subscription, Updates};
@@ -222,7 +222,9 @@ async fn story_post(
         return Ok(None);
     };
     let reply = crate::discord::digest_reply(app, &story).await?;
-    let c = app.coverage(&story);
+    // The title a post carries is the digest's (the model's when it wrote one).
+    let view = app.summary(&story);
+    let c = &view.coverage;
     let sides = crate::subscriptions::matcher::side_bits(&c.by_side);
     let mut tags = vec![c.dominant().map_or("", |s| s.label()).to_string()];
     if let Some(side) = c.blindspot {
@@ -238,7 +240,7 @@ async fn story_post(
             let Some(post) = app.store.story_post(sub.id, id.as_str()).await? else {
                 return Ok(None);
             };
-            let target = update(sub, post.channel_id, post.message_id, &story.title);
+            let target = update(sub, post.channel_id, post.message_id, &view.title);
             (grew, target, false, After::default())
         }
         Follow::Topic { query } => {
@@ -252,7 +254,7 @@ async fn story_post(
                 story_post: Some((story.article_count, sides)),
                 ..After::default()
             };
-            (line, new_post(sub, &story.title, tags), true, after)
+            (line, new_post(sub, &view.title, tags), true, after)
         }
         Follow::Blindspot { .. } => {
             let who = c.blindspot.map_or("one side", |s| s.label());
@@ -264,9 +266,9 @@ async fn story_post(
                 story_post: Some((story.article_count, sides)),
                 ..After::default()
             };
-            (line, new_post(sub, &story.title, tags), true, after)
+            (line, new_post(sub, &view.title, tags), true, after)
         }
-        _ => followed(sub, d, &story, c.sources, tags),
+        _ => followed(sub, d, &story, &view.title, c.sources, tags),
     };
     Ok(Some(Rendered {
         content: Some(content),
@@ -284,6 +286,7 @@ fn followed(
     sub: &Subscription,
     d: &Delivery,
     story: &crate::model::Story,
+    title: &str,
     sources: usize,
     tags: Vec<String>,
 ) -> (String, Target, bool, After) {
@@ -305,14 +308,14 @@ fn followed(
                 thread: true,
                 ..After::default()
             };
-            (line, new_post(sub, &story.title, tags), true, after)
+            (line, new_post(sub, title, tags), true, after)
         }
         (ChannelKind::Forum, Some(thread), _) => {
             (line, Target::InThread { thread }, true, After::default())
         }
         (_, _, Some(anchor)) if sub.options.updates == Updates::Thread => (
             line,
-            update(sub, sub.channel_id, anchor, &story.title),
+            update(sub, sub.channel_id, anchor, title),
             true,
             After::default(),
         ),

@@ -1,6 +1,7 @@
 //! The public pages: the story lists (`/`, `/blindspot`, `/search`), a story's page
 //! ([`story`], with its [`timeline`]), an outlet's page ([`outlet`]), and the stylesheet.
 
+mod group;
 mod outlet;
 mod story;
 mod timeline;
@@ -126,7 +127,7 @@ fn cards(web: &Web, stories: &[Story]) -> Markup {
     html! {
         @if !stories.is_empty() {
             ol.stories {
-                @for s in stories { (layout::story_card(s, &web.app.coverage(s))) }
+                @for s in stories { (layout::story_card(&web.app.summary(s))) }
             }
         }
     }

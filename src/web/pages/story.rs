@@ -10,8 +10,9 @@ use maud::{html, Markup};
 
 use super::super::http::{self, segment, Asked, Fail, Params};
 use super::super::{cache, layout, Web};
+use super::group::Group;
 use crate::digest::{Digest, Headline};
-use crate::model::{Article, Bias, Side, Story, StoryId};
+use crate::model::{Article, Bias, Story, StoryId};
 use crate::store::Order;
 use crate::summarise::Coverage;
 
@@ -19,44 +20,6 @@ use crate::summarise::Coverage;
 const PER_PAGE: usize = 50;
 /// Characters of an article's summary shown under its headline.
 const SNIPPET_CHARS: usize = 280;
-
-/// The groups headlines are listed in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Group {
-    Side(Side),
-    Unrated,
-}
-
-impl Group {
-    pub(super) const ALL: [Group; 4] = [
-        Group::Side(Side::Left),
-        Group::Side(Side::Center),
-        Group::Side(Side::Right),
-        Group::Unrated,
-    ];
-
-    pub(super) fn key(self) -> &'static str {
-        match self {
-            Group::Side(s) => super::super::layout::side_class(s),
-            Group::Unrated => "unrated",
-        }
-    }
-
-    fn label(self) -> &'static str {
-        match self {
-            Group::Side(s) => s.label(),
-            Group::Unrated => "Unrated",
-        }
-    }
-
-    fn parse(s: &str) -> Option<Group> {
-        Group::ALL.into_iter().find(|g| g.key() == s)
-    }
-
-    pub(super) fn of(bias: Option<Bias>) -> Group {
-        bias.map_or(Group::Unrated, |b| Group::Side(b.side()))
-    }
-}
 
 /// A group's outlets (by name) and how many articles they have in the story.
 struct Members {

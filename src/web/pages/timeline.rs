@@ -5,7 +5,7 @@ use maud::{html, Markup};
 
 use super::super::http::Fail;
 use super::super::{layout, Web};
-use super::story::Group;
+use super::group::Group;
 use crate::model::Story;
 
 /// Bars at most: a story of weeks is drawn in buckets of several hours.
