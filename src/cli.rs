@@ -114,6 +114,19 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Print what article extraction gives for a saved page: its main text, title, published
+    /// time, canonical URL, lead image, and whether a paywall or consent page stood in front
+    Extract {
+        /// The page's HTML (gzip when the name ends in .gz)
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// The page's address, to resolve relative links
+        #[arg(long, value_name = "URL")]
+        url: Option<String>,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
     /// Print the slash commands' registration payload (JSON) without connecting
     Commands {
         /// Print the payload as JSON (the only format)
@@ -236,6 +249,7 @@ pub async fn run(cli: Cli) -> Result<Outcome> {
     match cli.command {
         // No store, no network: the payload depends on the code alone.
         Command::Commands { .. } => commands_payload(),
+        Command::Extract { file, url, json } => extract(&file, url.as_deref(), json),
         Command::Run {
             shards,
             total_shards,
@@ -283,7 +297,7 @@ async fn dispatch(app: &App, command: Command) -> Result<Outcome> {
         } => llm_check(app).await,
         Command::Status { json } => status(app, json).await,
         Command::Serve { listen } => serve(app, listen).await,
-        Command::Run { .. } | Command::Commands { .. } => {
+        Command::Run { .. } | Command::Commands { .. } | Command::Extract { .. } => {
             unreachable!("handled before the store is opened")
         }
     }
@@ -430,6 +444,44 @@ async fn summarise_due(app: &App, dry_run: bool) -> Result<Outcome> {
         "{written} stories written, {rejected} kept their extractive points"
     )?;
     Ok(Outcome::Done)
+}
+
+/// Bytes of a saved page read at most (after gunzip).
+const MAX_PAGE_FILE: u64 = 16 * 1024 * 1024;
+
+/// `storybot extract FILE [--url URL] [--json]`.
+fn extract(file: &std::path::Path, url: Option<&str>, json: bool) -> Result<Outcome> {
+    use std::io::Read as _;
+    let f = std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
+    let mut bytes = Vec::new();
+    let gz = file.extension().is_some_and(|e| e == "gz");
+    let read = if gz {
+        flate2::read::GzDecoder::new(f)
+            .take(MAX_PAGE_FILE)
+            .read_to_end(&mut bytes)
+    } else {
+        f.take(MAX_PAGE_FILE).read_to_end(&mut bytes)
+    };
+    read.with_context(|| format!("cannot read {}", file.display()))?;
+    let html = crate::ingest::page::decode(&bytes, None);
+    let e = crate::ingest::extract::extract(&html, url);
+    let mut out = anstream::stdout().lock();
+    if json {
+        writeln!(out, "{}", serde_json::to_string_pretty(&e)?)?;
+    } else {
+        if let Some(t) = &e.title {
+            writeln!(out, "{t}\n")?;
+        }
+        match e.wall {
+            Some(w) => writeln!(out, "(behind a {w:?} wall: no article text)")?,
+            None => writeln!(out, "{}", e.text)?,
+        }
+    }
+    Ok(if e.text.is_empty() {
+        Outcome::NothingFound
+    } else {
+        Outcome::Done
+    })
 }
 
 fn commands_payload() -> Result<Outcome> {

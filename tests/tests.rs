@@ -1,6 +1,7 @@
 //! The integration tests, one binary (as ripgrep's): the crate is linked once, not once per
 //! file. Each module is a part of the program seen from outside:
 //!
+//! - `articles`: reading an article's page, politely and safely, and its main text;
 //! - `cli`: the `storybot` binary as a user runs it, on a fresh folder and the shipped config;
 //! - `digest_payload`: Discord payloads within every limit, valid against Discord's OpenAPI;
 //! - `discord_bot`: the real serenity/poise client against the fake Discord;
@@ -21,6 +22,8 @@
 
 mod common;
 
+#[path = "suite/articles.rs"]
+mod articles;
 #[path = "suite/cli.rs"]
 mod cli;
 #[path = "suite/digest_payload.rs"]

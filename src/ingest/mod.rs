@@ -5,10 +5,13 @@
 //! [`RawArticle`]s; [`normalise()`] turns each into an [`IncomingArticle`] with a canonical URL,
 //! bounded clean text and its outlet from the [`crate::outlets`] directory.
 
+pub mod address;
 pub mod demo;
+pub mod extract;
 pub mod feeds;
 pub mod import;
 pub mod normalise;
+pub mod page;
 pub mod poll;
 
 pub use normalise::{normalise, IncomingArticle, RawArticle};

@@ -445,14 +445,16 @@ async fn two_thousand_channels_are_delivered_exactly_once_across_three_processes
     let dir = tempfile::tempdir().unwrap();
     let more = "[subscriptions]\nmax_delivery_age_minutes = 1440\nmatch_interval_seconds = 1\n";
     let config = write_config(dir.path(), &pg.url, Some(&fake), more);
-    // 46 of Discord's 50 a second: room for the test machine's scheduling under a full test
-    // run (the benchmark measures the shipped 48).
+    // 40 of Discord's 50 a second: room for the test machine's scheduling under a full test
+    // run on two cores, where a starved process sends a few paced requests late and in a
+    // bunch (the benchmark measures the shipped 48). Three processes without the shared
+    // budget would still send up to 120 a second.
     let text = std::fs::read_to_string(&config).unwrap();
     std::fs::write(
         &config,
         text.replace(
             "summary_minutes = 1\n",
-            "summary_minutes = 1\nrequests_per_second = 46\n",
+            "summary_minutes = 1\nrequests_per_second = 40\n",
         ),
     )
     .unwrap();
