@@ -7,7 +7,7 @@
 //! The check runs where the connection is made: [`PublicOnly`] is the HTTP client's resolver,
 //! so the address checked is the address connected to (a name that resolves to a public
 //! address for a check and to 127.0.0.1 for the connection gets nowhere), on every redirect.
-//! A URL whose host is an address literal never reaches a resolver; [`check_url`] refuses it
+//! A URL whose host is an address literal never reaches a resolver; [`Policy::check_url`] refuses it
 //! before the request and on every redirect. `allowed` networks (off by default) let tests and
 //! intranets through.
 
