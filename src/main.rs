@@ -60,6 +60,9 @@ fn init_log(service: bool) {
     tracing_subscriber::fmt()
         .with_writer(|| storybot::secrets::RedactingWriter(std::io::stderr()))
         .with_ansi(colour)
+        // A log line that cannot be written is dropped: never reported on stderr with a
+        // printing macro, which would panic on a closed stream.
+        .log_internal_errors(false)
         .with_env_filter(filter)
         .init();
 }
