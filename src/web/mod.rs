@@ -226,3 +226,32 @@ fn public_router(web: Web) -> Router {
 fn admin_router(web: Web) -> Router {
     http::finish(admin::routes(), web)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_public_cap_is_kept_under_what_the_process_may_open() {
+        let limits = crate::config::ConnectionLimits {
+            header_timeout: std::time::Duration::from_secs(10),
+            idle_timeout: std::time::Duration::from_secs(60),
+            max_connections: usize::MAX,
+            max_per_address: Some(64),
+        };
+        let lowered = within_descriptors(limits);
+        let (soft, _) = rlimit::getrlimit(rlimit::Resource::NOFILE).unwrap();
+        let room = soft.saturating_sub(RESERVED_FDS + ADMIN_CONNECTIONS as u64);
+        assert_eq!(lowered.max_connections as u64, room.max(8));
+        assert_eq!(
+            lowered.max_per_address,
+            Some(64),
+            "only the cap in all changes"
+        );
+        let small = crate::config::ConnectionLimits {
+            max_connections: 16,
+            ..limits
+        };
+        assert_eq!(within_descriptors(small), small, "a cap that fits is kept");
+    }
+}
