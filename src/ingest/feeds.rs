@@ -95,13 +95,7 @@ impl Fetcher {
             "http" | "https" => {}
             _ => return Err(bad_url()),
         }
-        let mut request = self.client.get(parsed);
-        if let Some(e) = etag {
-            request = request.header(reqwest::header::IF_NONE_MATCH, e);
-        }
-        if let Some(m) = last_modified {
-            request = request.header(reqwest::header::IF_MODIFIED_SINCE, m);
-        }
+        let request = conditional(self.client.get(parsed), etag, last_modified);
         let response = request.send().await.map_err(|e| self.failure(e))?;
         let status = response.status();
         if status == reqwest::StatusCode::NOT_MODIFIED {
@@ -202,6 +196,22 @@ impl Fetcher {
             last_modified: None,
         })
     }
+}
+
+/// A request with the validators of an earlier fetch, so an unchanged document costs a 304
+/// (feeds and article pages alike).
+pub(crate) fn conditional(
+    mut request: reqwest::RequestBuilder,
+    etag: Option<&str>,
+    last_modified: Option<&str>,
+) -> reqwest::RequestBuilder {
+    if let Some(e) = etag {
+        request = request.header(reqwest::header::IF_NONE_MATCH, e);
+    }
+    if let Some(m) = last_modified {
+        request = request.header(reqwest::header::IF_MODIFIED_SINCE, m);
+    }
+    request
 }
 
 /// Markup of an entry's summary looked at, at most: far more than the text kept

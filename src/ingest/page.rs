@@ -307,16 +307,11 @@ impl PageFetcher {
         etag: Option<&str>,
         last_modified: Option<&str>,
     ) -> Result<Fetched, PageError> {
-        let mut request = self.client.get(url.clone()).header(
+        let request = self.client.get(url.clone()).header(
             reqwest::header::ACCEPT,
             "text/html,application/xhtml+xml;q=0.9",
         );
-        if let Some(e) = etag {
-            request = request.header(reqwest::header::IF_NONE_MATCH, e);
-        }
-        if let Some(m) = last_modified {
-            request = request.header(reqwest::header::IF_MODIFIED_SINCE, m);
-        }
+        let request = super::feeds::conditional(request, etag, last_modified);
         let response = request.send().await.map_err(|e| self.failure(e))?;
         let status = response.status();
         if status == reqwest::StatusCode::NOT_MODIFIED {
