@@ -108,15 +108,8 @@ impl Fetcher {
         if response.content_length().is_some_and(|n| n > max) {
             return Err(FeedError::TooLarge(max));
         }
-        let header = |name: reqwest::header::HeaderName| {
-            response
-                .headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string)
-        };
-        let etag = header(reqwest::header::ETAG);
-        let last_modified = header(reqwest::header::LAST_MODIFIED);
+        let etag = header(&response, reqwest::header::ETAG);
+        let last_modified = header(&response, reqwest::header::LAST_MODIFIED);
         Ok(Fetched::Body {
             bytes: self.read_body(response).await?,
             etag,
@@ -212,6 +205,18 @@ pub(crate) fn conditional(
         request = request.header(reqwest::header::IF_MODIFIED_SINCE, m);
     }
     request
+}
+
+/// A response header as text, when it is one.
+pub(crate) fn header(
+    response: &reqwest::Response,
+    name: reqwest::header::HeaderName,
+) -> Option<String> {
+    response
+        .headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
 }
 
 /// Markup of an entry's summary looked at, at most: far more than the text kept

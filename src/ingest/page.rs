@@ -332,13 +332,7 @@ impl PageFetcher {
         if !status.is_success() {
             return Err(PageError::Status(status.as_u16()));
         }
-        let header = |name| {
-            response
-                .headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string)
-        };
+        let header = |name| super::feeds::header(&response, name);
         let content_type = header(reqwest::header::CONTENT_TYPE);
         let etag = header(reqwest::header::ETAG);
         let last_modified = header(reqwest::header::LAST_MODIFIED);
