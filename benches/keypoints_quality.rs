@@ -29,7 +29,7 @@ use chrono::Utc;
 use rust_stemmers::{Algorithm, Stemmer};
 use storybot::cluster::{Clusterer, Params};
 use storybot::model::Article;
-use storybot::summarise::keypoints::{StoryText, SummaryParams};
+use storybot::summarise::keypoints::{StoryText, SummaryParams, ARTICLE_LEAD_CHARS};
 
 fn tokens(stemmer: &Stemmer, s: &str) -> Vec<String> {
     s.to_lowercase()
@@ -403,5 +403,116 @@ fn main() -> anyhow::Result<()> {
     let (centroid, lead) = baselines(&data);
     centroid.print("baseline: TF-IDF centroid", n);
     lead.print("baseline: first sentences", n);
+    roundups(&data, clusterer)
+}
+
+/// A news round-up's event: its articles' (title, first paragraphs) and the editors' summary.
+struct Event {
+    articles: Vec<(String, String)>,
+    summary: String,
+}
+
+fn events(path: &std::path::Path) -> anyhow::Result<Vec<Event>> {
+    let mut out = Vec::new();
+    for line in std::fs::read_to_string(path)?.lines() {
+        let e: serde_json::Value = serde_json::from_str(line)?;
+        let articles = ["left", "center", "right"]
+            .iter()
+            .filter_map(|side| e["news"].get(*side))
+            .map(|a| {
+                let body: Vec<&str> = a["newBody"]
+                    .as_array()
+                    .map(|p| p.iter().filter_map(|x| x.as_str()).collect())
+                    .unwrap_or_default();
+                (
+                    a["newsTitle"].as_str().unwrap_or_default().to_string(),
+                    body.join(" "),
+                )
+            })
+            .collect();
+        let summary = e["roundup"][0].as_str().unwrap_or_default().to_string();
+        out.push(Event { articles, summary });
+    }
+    Ok(out)
+}
+
+/// Title + key points against the editors' summary on the April-June 2021 round-ups, with
+/// each article's text as a feed gives it (300 characters, cut at a sentence end) and as its
+/// page gives it (the lead storybot summarises from), beside the two baselines.
+fn roundups(data: &Data, mut clusterer: Clusterer) -> anyhow::Result<()> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/data/clustering/allsides_roundups_2021-04_to_2021-06.jsonl");
+    if !path.is_file() {
+        println!("round-ups skipped: {} is absent", path.display());
+        return Ok(());
+    }
+    let events = events(&path)?;
+    for e in &events {
+        for (t, b) in &e.articles {
+            clusterer.observe(t, b);
+        }
+    }
+    let stemmer = Stemmer::create(Algorithm::English);
+    let idf = Idf::learn(
+        &stemmer,
+        data.train
+            .lines()
+            .flat_map(articles)
+            .map(|(t, b)| format!("{t} {b}"))
+            .collect::<Vec<_>>()
+            .iter()
+            .map(String::as_str),
+    );
+    let params = SummaryParams::default();
+    let summarise = |arts: &[(String, String)], cut: &dyn Fn(&str) -> String| {
+        let now = Utc::now();
+        let stored: Vec<Article> = arts
+            .iter()
+            .enumerate()
+            .map(|(i, (title, body))| Article {
+                url: format!("https://outlet{i}.example/a"),
+                title: title.clone(),
+                summary: cut(body),
+                outlet: format!("Outlet {i}"),
+                domain: format!("outlet{i}.example"),
+                published: now,
+                fetched: now,
+            })
+            .collect();
+        let mut text = StoryText::read(&stored, &params);
+        text.set_rarity(|stem| clusterer.rarity(stem));
+        let s = text.summarise(&params);
+        format!("{} {}", s.title, s.key_points.join(" "))
+    };
+    let feed = |b: &str| storybot::text::lead(b, 300).to_string();
+    let page = |b: &str| storybot::text::lead(b, ARTICLE_LEAD_CHARS).to_string();
+    let mut totals: [Totals; 5] = Default::default();
+    for e in &events {
+        let short: Vec<(String, String)> = e
+            .articles
+            .iter()
+            .map(|(t, b)| (t.clone(), feed(b)))
+            .collect();
+        totals[0].add(&stemmer, &summarise(&e.articles, &feed), &e.summary);
+        totals[1].add(&stemmer, &summarise(&e.articles, &page), &e.summary);
+        totals[2].add(&stemmer, &lead_summary(&e.articles), &e.summary);
+        totals[3].add(
+            &stemmer,
+            &centroid_summary(&stemmer, &idf, &e.articles),
+            &e.summary,
+        );
+        totals[4].add(
+            &stemmer,
+            &centroid_summary(&stemmer, &idf, &short),
+            &e.summary,
+        );
+    }
+    let n = events.len() as f64;
+    println!("\nApril-June 2021 round-ups: {n} events, title + key points against roundup[0]");
+    totals[0].print("storybot: feed text (300 chars)", n);
+    totals[1].print("storybot: article text (page lead)", n);
+    totals[2].print("baseline: first sentences", n);
+    totals[3].print("baseline: centroid, article text", n);
+    totals[4].print("baseline: centroid, 300 chars", n);
     Ok(())
 }

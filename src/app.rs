@@ -211,8 +211,29 @@ impl App {
     /// of at most [`WRITE_BATCH`] articles.
     pub async fn ingest(
         &self,
+        articles: Vec<IncomingArticle>,
+        now: DateTime<Utc>,
+    ) -> Result<BatchReport, StoreError> {
+        self.ingest_with(articles, now, None).await
+    }
+
+    /// Stores what feeds delivered, as [`Self::ingest`] does, and queues the pages of the
+    /// articles whose feed text is short to be read (when `[articles]` is on).
+    pub async fn ingest_from_feeds(
+        &self,
+        articles: Vec<IncomingArticle>,
+        now: DateTime<Utc>,
+    ) -> Result<BatchReport, StoreError> {
+        let a = &self.settings.articles;
+        let pages = a.enabled.then_some(a.min_feed_chars);
+        self.ingest_with(articles, now, pages).await
+    }
+
+    async fn ingest_with(
+        &self,
         mut articles: Vec<IncomingArticle>,
         now: DateTime<Utc>,
+        read_pages_under: Option<usize>,
     ) -> Result<BatchReport, StoreError> {
         let mut report = BatchReport::default();
         // Publication order across the batches, as one transaction would have it.
@@ -222,7 +243,7 @@ impl App {
         let mut rest = articles.into_iter().peekable();
         while rest.peek().is_some() {
             let batch: Vec<IncomingArticle> = rest.by_ref().take(WRITE_BATCH).collect();
-            report += self.write_batch(batch, now).await?;
+            report += self.write_batch(batch, now, read_pages_under).await?;
         }
         Ok(report)
     }
@@ -234,20 +255,15 @@ impl App {
         &self,
         batch: Vec<IncomingArticle>,
         now: DateTime<Utc>,
+        read_pages_under: Option<usize>,
     ) -> Result<BatchReport, StoreError> {
         let mut guard = self.clusterer.lock().await;
         let mut tx = self.store.begin_clustering().await?;
-        let generation = tx.write_generation().await?;
-        if guard.as_ref().is_none_or(|s| s.generation != generation) {
-            let clusterer = pipeline::restore_clusterer(&mut tx, self.cluster_params()).await?;
-            *guard = Some(Synced {
-                clusterer,
-                generation,
-            });
-        }
-        let synced = guard.as_mut().expect("restored above");
+        let synced = self.synced(&mut guard, &mut tx).await?;
         let result = async {
-            let report = pipeline::apply(&mut tx, &mut synced.clusterer, batch, now).await?;
+            let report =
+                pipeline::apply(&mut tx, &mut synced.clusterer, batch, now, read_pages_under)
+                    .await?;
             let generation = tx.bump_generation().await?;
             tx.commit().await?;
             Ok::<_, StoreError>((report, generation))
@@ -264,6 +280,39 @@ impl App {
                 Err(e)
             }
         }
+    }
+
+    /// The clusterer as the store is now: the one kept, or one rebuilt when another process
+    /// (or a failed write) changed the store since it last wrote.
+    async fn synced<'g>(
+        &self,
+        guard: &'g mut Option<Synced>,
+        tx: &mut crate::store::StoreTx,
+    ) -> Result<&'g mut Synced, StoreError> {
+        let generation = tx.write_generation().await?;
+        if guard.as_ref().is_none_or(|s| s.generation != generation) {
+            let clusterer = pipeline::restore_clusterer(tx, self.cluster_params()).await?;
+            *guard = Some(Synced {
+                clusterer,
+                generation,
+            });
+        }
+        Ok(guard.as_mut().expect("restored above"))
+    }
+
+    /// Summarises these stories again from their articles (their pages' text where read),
+    /// in one transaction under the write lock.
+    pub async fn resummarise(&self, stories: &[crate::model::StoryKey]) -> Result<(), StoreError> {
+        if stories.is_empty() {
+            return Ok(());
+        }
+        let mut guard = self.clusterer.lock().await;
+        let mut tx = self.store.begin_clustering().await?;
+        let synced = self.synced(&mut guard, &mut tx).await?;
+        for &story in stories {
+            pipeline::refresh_story(&mut tx, &synced.clusterer, story).await?;
+        }
+        tx.commit().await
     }
 
     /// Counts an ingest cycle's new articles and failed feeds into the metrics.
@@ -414,13 +463,14 @@ impl App {
     }
 
     /// The first article of up to `n` covering outlets, sides interleaved (what a digest
-    /// shows, and what a model is given to summarise).
+    /// shows, and what a model is given to summarise), each with its page's text in place of
+    /// the feed's where the page was read.
     pub async fn lead_articles(&self, story: &Story, n: usize) -> Result<Vec<Article>, StoreError> {
         let leads: Vec<i64> = lead_outlets(story, &self.outlets, n)
             .iter()
             .map(|o| o.first_article)
             .collect();
-        self.store.articles_by_seq(&leads).await
+        self.store.article_texts_by_seq(&leads).await
     }
 
     /// What every list shows of a story ([`Digest::summary`]); reads nothing.
@@ -435,12 +485,18 @@ impl App {
             .map(|o| o.first_article)
             .collect();
         let articles = self.store.articles_by_seq(&leads).await?;
-        Ok(Digest::build(
-            story,
-            &articles,
-            &self.outlets,
-            &self.settings,
-        ))
+        let mut digest = Digest::build(story, &articles, &self.outlets, &self.settings);
+        digest.image = self.store.lead_image(&leads).await?;
+        Ok(digest)
+    }
+
+    /// A story's lead image: the first of its lead articles' pages that gave one.
+    pub async fn lead_image(&self, story: &Story) -> Result<Option<String>, StoreError> {
+        let leads: Vec<i64> = lead_outlets(story, &self.outlets, self.settings.digest.headlines)
+            .iter()
+            .map(|o| o.first_article)
+            .collect();
+        self.store.lead_image(&leads).await
     }
 
     /// Calls `f` with every article of a story, oldest first, read a page at a time (a story
@@ -514,7 +570,7 @@ impl crate::ingest::poll::Sink for App {
         batch: Vec<IncomingArticle>,
         now: DateTime<Utc>,
     ) -> impl std::future::Future<Output = Result<BatchReport, StoreError>> + Send {
-        self.ingest(batch, now)
+        self.ingest_from_feeds(batch, now)
     }
 }
 

@@ -702,6 +702,15 @@ async fn ingest_once(app: &App) -> Result<Outcome> {
     if r.failed > 0 {
         writeln!(out, "see `storybot feeds` for the failing feeds")?;
     }
+    if app.settings.articles.enabled {
+        let p = crate::page_queue::drain(app).await?;
+        let failed: usize = p.failed.values().sum();
+        writeln!(
+            out,
+            "article pages: {} read, {} walls, {} unchanged, {failed} failed; {} stories summarised again",
+            p.read, p.walls, p.unchanged, p.stories_summarised
+        )?;
+    }
     Ok(Outcome::Done)
 }
 
@@ -751,7 +760,27 @@ async fn feeds(app: &App, enable: Option<String>) -> Result<Outcome> {
         let s = app.store.feed_state(&feed.url).await?;
         write!(out, "{}", feed_health(&redact_url(&feed.url), &s))?;
     }
+    write!(out, "{}", page_health(app).await?)?;
     Ok(Outcome::Done)
+}
+
+/// The article pages read, in all and by host, as `storybot feeds` prints them.
+async fn page_health(app: &App) -> Result<String> {
+    use crate::fleet::status::Pages;
+    let pages = Pages::of(app.store.page_counts(usize::MAX).await?);
+    let mut text = if app.settings.articles.enabled {
+        format!("article pages: {}\n", pages.line())
+    } else {
+        format!(
+            "article pages: not read ([articles] enabled = false); {}\n",
+            pages.line()
+        )
+    };
+    for h in &pages.hosts {
+        let single = Pages::of(vec![h.clone()]);
+        text.push_str(&format!("  {:<32} {}\n", h.host, single.line()));
+    }
+    Ok(text)
 }
 
 /// A feed's health as `storybot feeds` prints it.

@@ -38,6 +38,7 @@ pub mod llm_queue;
 pub mod metrics;
 pub mod model;
 pub mod outlets;
+pub mod page_queue;
 pub mod payload;
 mod pipeline;
 pub mod secrets;

@@ -17,7 +17,7 @@ use crate::cluster::{Assignment, Clusterer, Placement};
 use crate::ingest::IncomingArticle;
 use crate::model::{StoryId, StoryKey};
 use crate::store::{NewArticle, NewStory, StoreError, StoreTx, StoryUpdate};
-use crate::summarise::keypoints::{StoryText, SummaryParams};
+use crate::summarise::keypoints::{StoryText, SummaryParams, ARTICLE_LEAD_CHARS};
 
 /// What a batch changed.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -77,12 +77,15 @@ pub(crate) async fn restore_clusterer(
 /// the merge step, then recomputes the summary of every story that changed.
 ///
 /// `clusterer` must reflect the store; if this returns an error the caller must drop it (its
-/// state ran ahead of a transaction that rolled back) and restore a new one.
+/// state ran ahead of a transaction that rolled back) and restore a new one. With
+/// `read_pages_under`, every new article whose text is shorter than that many characters is
+/// queued to have its page read, in the same transaction.
 pub(crate) async fn apply(
     tx: &mut StoreTx,
     clusterer: &mut Clusterer,
     mut batch: Vec<IncomingArticle>,
     now: DateTime<Utc>,
+    read_pages_under: Option<usize>,
 ) -> Result<BatchReport, StoreError> {
     // Publication order, so clustering and story ids do not depend on the input order.
     batch.sort_by(|a, b| {
@@ -102,6 +105,7 @@ pub(crate) async fn apply(
         merged: BTreeSet::new(),
         clustered: 0,
         pending: Vec::new(),
+        read_pages_under,
     };
     for incoming in batch {
         w.add(incoming).await?;
@@ -129,6 +133,8 @@ struct Write<'a> {
     clustered: usize,
     /// Articles waiting to go in by the hundred (before each merge step, and at the end).
     pending: Vec<NewArticle>,
+    /// Articles whose text is shorter than this have their pages queued to be read.
+    read_pages_under: Option<usize>,
 }
 
 impl Write<'_> {
@@ -225,7 +231,14 @@ impl Write<'_> {
     /// Inserts the queued articles, then runs the merge step and applies its merges.
     async fn flush(&mut self) -> Result<(), StoreError> {
         let pending = std::mem::take(&mut self.pending);
-        self.report.new_articles += self.tx.insert_articles(&pending).await?;
+        let read_page = |a: &NewArticle| {
+            self.read_pages_under
+                .is_some_and(|min| a.article.summary.chars().count() < min)
+        };
+        self.report.new_articles += self
+            .tx
+            .insert_articles_queueing(&pending, read_page, self.now)
+            .await?;
         for (from, into) in self.clusterer.merge_pass() {
             self.tx.merge_story(from, into).await?;
             self.merged.insert(from);
@@ -268,14 +281,20 @@ const SAMPLE_LATEST: i64 = 40;
 
 /// Recomputes a story's title, key points and counts from its articles, with the rarity of
 /// their words as the clusterer has seen it in the stream.
-async fn refresh_story(
+pub(crate) async fn refresh_story(
     tx: &mut StoreTx,
     clusterer: &Clusterer,
     story: StoryKey,
 ) -> Result<(), StoreError> {
-    let articles = tx
+    let mut articles = tx
         .article_sample(story, SAMPLE_FIRST, SAMPLE_LATEST)
         .await?;
+    for a in &mut articles {
+        let lead = crate::text::lead(&a.summary, ARTICLE_LEAD_CHARS);
+        if lead.len() < a.summary.len() {
+            a.summary = lead.to_string();
+        }
+    }
     let params = SummaryParams::default();
     let (articles, mut text) = crate::workers::joined(
         tokio::task::spawn_blocking(move || {

@@ -2,7 +2,8 @@
 //! [`crate::discord`]) and `storybot ingest` (in [`crate::cli`]): the leader's lock (taken at
 //! once on SQLite, where a second service process is refused; campaigned for on Postgres),
 //! this process's row in the process table with its heartbeat, and the leader's work while
-//! this process leads: feed ingest when feeds are configured, written key points when a
+//! this process leads: feed ingest when feeds are configured (and the reading of the articles'
+//! pages beside it, unless `[articles]` is off), written key points when a
 //! model is, and what the front end adds (the bot's subscription matching). The front end
 //! starts its own workers beside these ([`Service::workers`]) and stops them all with
 //! [`Service::shutdown`], in the order they were started.
@@ -94,10 +95,12 @@ impl Service {
     }
 }
 
-/// The leader's work: feed ingest, written key points, and the front end's own.
+/// The leader's work: feed ingest (with its article pages), written key points, and the
+/// front end's own.
 fn leader_work(app: &App, poller: Option<Poller>, extra: Option<LeaderWork>) -> Workers {
     let mut workers = Workers::new();
     let ingested = Arc::new(Notify::new());
+    let reads_feeds = poller.is_some();
     if let Some(poller) = poller {
         let (app, ingested) = (app.clone(), ingested.clone());
         workers.spawn("feed ingest", move |stop| {
@@ -110,6 +113,11 @@ fn leader_work(app: &App, poller: Option<Poller>, extra: Option<LeaderWork>) -> 
                 .await;
             }
         });
+    }
+    if reads_feeds {
+        if let Err(e) = crate::page_queue::spawn(&mut workers, app) {
+            tracing::error!(error = %crate::error::Chain(&e), "cannot start reading article pages");
+        }
     }
     if let Err(e) = crate::llm_queue::spawn(&mut workers, app) {
         tracing::error!(error = %crate::error::Chain(&e), "cannot start the written key points");

@@ -111,6 +111,22 @@ pub(crate) fn is_stop_word(w: &str) -> bool {
     STOP.binary_search(&w).is_ok()
 }
 
+/// The lead of a text: all of it when it has at most `max_chars` characters, else its
+/// sentences that fit in `max_chars` (at least the first `max_chars` characters' worth when
+/// no sentence ends in the second half).
+pub fn lead(s: &str, max_chars: usize) -> &str {
+    let Some((cut, _)) = s.char_indices().nth(max_chars) else {
+        return s;
+    };
+    let head = &s[..cut];
+    let end = head
+        .rmatch_indices(['.', '!', '?'])
+        .map(|(i, _)| i + 1)
+        .find(|&i| s[i..].starts_with(char::is_whitespace))
+        .filter(|&i| i >= cut / 2);
+    &s[..end.unwrap_or(cut)]
+}
+
 /// Splits prose into sentences (on `.`, `!`, `?` followed by a space and an upper-case
 /// letter, digit or quote), trimmed, dropping fragments of fewer than three words.
 pub(crate) fn sentences(s: &str) -> Vec<String> {
@@ -169,6 +185,15 @@ fn push_sentence(out: &mut Vec<String>, s: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_lead_ends_at_a_sentence_that_fits() {
+        let t = "One two three. Four five six. Seven eight nine.";
+        assert_eq!(lead(t, 100), t);
+        assert_eq!(lead(t, 32), "One two three. Four five six.");
+        // No sentence end in the second half: the characters that fit.
+        assert_eq!(lead("Ééééééééééé, é.", 5), "Ééééé");
+    }
 
     #[test]
     fn stop_words_are_sorted_for_binary_search() {

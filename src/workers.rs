@@ -23,6 +23,11 @@ const MAX_RESTART_PAUSE: Duration = Duration::from_secs(60);
 pub struct Stop(Option<watch::Receiver<bool>>);
 
 impl Stop {
+    /// A signal that never fires, for work run to its end.
+    pub fn never() -> Stop {
+        Stop(None)
+    }
+
     /// Whether shutdown has been asked for.
     pub(crate) fn requested(&self) -> bool {
         self.0.as_ref().is_some_and(|r| *r.borrow())

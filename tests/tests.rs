@@ -2,6 +2,7 @@
 //! file. Each module is a part of the program seen from outside:
 //!
 //! - `articles`: reading an article's page, politely and safely, and its main text;
+//! - `article_queue`: the pages read beside ingest, and the stories told from them;
 //! - `cli`: the `storybot` binary as a user runs it, on a fresh folder and the shipped config;
 //! - `digest_payload`: Discord payloads within every limit, valid against Discord's OpenAPI;
 //! - `discord_bot`: the real serenity/poise client against the fake Discord;
@@ -22,6 +23,8 @@
 
 mod common;
 
+#[path = "suite/article_queue.rs"]
+mod article_queue;
 #[path = "suite/articles.rs"]
 mod articles;
 #[path = "suite/cli.rs"]

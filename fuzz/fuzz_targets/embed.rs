@@ -89,6 +89,7 @@ fuzz_target!(|input: Input| {
                 title,
             }),
         },
+        image: None,
     };
     let m = message(&digest);
     assert!(m.allowed_mentions.parse.is_empty());

@@ -10,6 +10,7 @@
 //!
 //! Secrets (the Discord token) are never read from here: they come from the environment.
 
+mod articles;
 pub(crate) mod raw;
 
 use std::fmt::Display;
@@ -21,6 +22,8 @@ pub use raw::{
     FeedConfig, IngestConfig, LlmConfig, OutletOverride, StoreConfig, SubscriptionsConfig,
     WebConfig,
 };
+
+pub use articles::{ArticleSettings, ArticlesConfig};
 
 use crate::model::{Bias, Factuality, Outlet};
 
@@ -149,6 +152,8 @@ pub struct Settings {
     /// Key points written by a language model, when `[llm] base_url` is set.
     pub llm: Option<LlmSettings>,
     pub web: WebSettings,
+    /// `[articles]`: reading articles' own pages.
+    pub articles: ArticleSettings,
 }
 
 /// A validated `[web]` section.
@@ -498,6 +503,7 @@ impl Settings {
         let discord = discord_settings(&check, &c.discord)?;
         let subscriptions = subscription_settings(&check, &c.subscriptions)?;
         let llm = llm_settings(&check, &c.llm)?;
+        let articles = articles::article_settings(&check, &c.articles)?;
         if c.store.url.trim().is_empty() {
             return Err(check.invalid("store.url is empty".into()));
         }
@@ -519,6 +525,7 @@ impl Settings {
             subscriptions,
             llm,
             web,
+            articles,
         })
     }
 

@@ -23,6 +23,7 @@ pub struct Config {
     pub subscriptions: SubscriptionsConfig,
     pub llm: LlmConfig,
     pub web: WebConfig,
+    pub articles: super::ArticlesConfig,
     /// The feeds to poll.
     pub feeds: Vec<FeedConfig>,
     /// Outlets added to, or overriding, the bundled ratings table.

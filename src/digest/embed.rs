@@ -72,6 +72,7 @@ pub fn embed(d: &Digest) -> Embed {
         image: Some(Image {
             url: format!("attachment://{BIAS_PNG}"),
         }),
+        thumbnail: d.image.as_ref().map(|url| Image { url: url.clone() }),
         footer,
         timestamp: c
             .last_updated

@@ -80,6 +80,8 @@ pub struct Digest {
     pub headlines: Vec<Headline>,
     /// The previous and next events of the same topic.
     pub sequence: Sequence,
+    /// The lead image of the first lead article whose page gave one (https only).
+    pub image: Option<String>,
 }
 
 impl Digest {
@@ -127,6 +129,7 @@ impl Digest {
             coverage,
             headlines,
             sequence: story.sequence.clone(),
+            image: None,
         }
     }
 }

@@ -132,6 +132,7 @@ pub(crate) fn headlines(
         };
     }
     let embed = Embed {
+        thumbnail: None,
         title: escape_within(&story.title, TITLE_MAX),
         description,
         color: payload::colour(match filter {
@@ -232,6 +233,7 @@ pub(crate) fn story_list(title: &str, digests: &[Digest], empty: &str) -> Messag
         description = empty.to_string();
     }
     let embed = Embed {
+        thumbnail: None,
         title: truncate_utf16(title, TITLE_MAX),
         description,
         color: payload::colour(None),
@@ -267,6 +269,7 @@ pub(crate) fn not_found(query: &str, suggestions: &[StoryRow]) -> Message {
         }
     }
     Message::embeds(vec![Embed {
+        thumbnail: None,
         title: "No matching story".into(),
         description,
         color: payload::colour(None),
@@ -279,6 +282,7 @@ pub(crate) fn not_found(query: &str, suggestions: &[StoryRow]) -> Message {
 pub(crate) fn notice(text: &str) -> Message {
     let mut m = Message::embeds(Vec::new()).ephemeral();
     m.embeds.push(Embed {
+        thumbnail: None,
         description: truncate_utf16(text, DESCRIPTION_MAX),
         color: payload::colour(None),
         ..Embed::default()
@@ -315,6 +319,7 @@ pub(crate) fn about(feeds: usize, outlets: usize) -> Message {
         "Stories are built from {feeds} configured feeds; digests cite {outlets} rated outlets."
     );
     Message::embeds(vec![Embed {
+        thumbnail: None,
         title: "About storybot".into(),
         description: description.into(),
         color: payload::colour(None),

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::{now_ms, shards_text, LIVE_WITHIN};
-use crate::store::{Backend, ProcessRow, Store, StoreError};
+use crate::store::{Backend, HostPages, ProcessRow, Store, StoreError};
 
 /// What `storybot status` reports.
 #[derive(Debug, Clone, Serialize)]
@@ -17,6 +17,60 @@ pub struct Status {
     pub leader: Option<String>,
     pub outbox: Outbox,
     pub ingest: Ingest,
+    pub pages: Pages,
+}
+
+/// Article pages read (`[articles]`): totals, and the busiest hosts.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Pages {
+    pub queued: i64,
+    pub read: i64,
+    pub walls: i64,
+    /// Failed pages by reason (`robots`: refused by robots.txt).
+    pub failed: std::collections::BTreeMap<String, i64>,
+    /// The busiest [`Self::HOSTS`] hosts.
+    pub hosts: Vec<HostPages>,
+}
+
+impl Pages {
+    pub const HOSTS: usize = 20;
+
+    /// Totals over `hosts`, keeping the busiest [`Self::HOSTS`].
+    pub fn of(mut hosts: Vec<HostPages>) -> Pages {
+        let mut p = Pages::default();
+        for h in &hosts {
+            p.queued += h.queued;
+            p.read += h.read;
+            p.walls += h.walls;
+            for (reason, n) in &h.failed {
+                *p.failed.entry(reason.clone()).or_default() += n;
+            }
+        }
+        hosts.truncate(Self::HOSTS);
+        p.hosts = hosts;
+        p
+    }
+
+    /// One line: `article pages: 12 read, 1 walls, 3 queued, 2 failed (robots 2)`.
+    pub fn line(&self) -> String {
+        let failed: i64 = self.failed.values().sum();
+        let reasons: Vec<String> = self
+            .failed
+            .iter()
+            .map(|(r, n)| format!("{r} {n}"))
+            .collect();
+        format!(
+            "{} read, {} walls, {} queued, {failed} failed{}",
+            self.read,
+            self.walls,
+            self.queued,
+            if reasons.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", reasons.join(", "))
+            }
+        )
+    }
 }
 
 /// One process of the table.
@@ -98,6 +152,7 @@ pub async fn read(store: &Store) -> Result<Status, StoreError> {
             feeds_failing: feeds.failing,
             feeds_disabled: feeds.disabled,
         },
+        pages: Pages::of(store.page_counts(usize::MAX).await?),
     })
 }
 
@@ -172,5 +227,6 @@ pub fn text(s: &Status) -> String {
             ""
         }
     ));
+    out.push_str(&format!("article pages: {}\n", s.pages.line()));
     out
 }

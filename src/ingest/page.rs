@@ -66,6 +66,19 @@ impl PageError {
         }
     }
 
+    /// Whether asking again later may succeed (a timeout, a server error, a resting host);
+    /// a refusal, robots.txt or a 404 will give the same answer.
+    pub fn may_pass(&self) -> bool {
+        matches!(
+            self,
+            PageError::HostResting { .. }
+                | PageError::Connect(_)
+                | PageError::Timeout(_)
+                | PageError::Read(_)
+                | PageError::Status(408 | 429 | 500..=599)
+        )
+    }
+
     /// Whether the host, not the page, failed (counted against the host's budget).
     fn is_host_failure(&self) -> bool {
         matches!(
@@ -87,6 +100,21 @@ pub struct PageSettings {
     pub host_failure_budget: u32,
     pub host_rest: Duration,
     pub policy: Policy,
+}
+
+impl PageSettings {
+    /// The settings `[articles]` gives.
+    pub fn of(a: &crate::config::ArticleSettings) -> PageSettings {
+        PageSettings {
+            user_agent: a.user_agent.clone(),
+            timeout: a.timeout,
+            max_bytes: a.max_page_bytes,
+            per_host_interval: a.per_host_interval,
+            host_failure_budget: a.host_failure_budget,
+            host_rest: a.host_rest,
+            policy: Policy::new(a.allow_private_networks.clone()),
+        }
+    }
 }
 
 /// A page as fetched.

@@ -266,6 +266,9 @@ pub struct Embed {
     pub fields: Vec<Field>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub image: Option<Image>,
+    /// The small image at the top right (a story's lead image).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub thumbnail: Option<Image>,
     pub footer: Footer,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timestamp: Option<String>,

@@ -13,6 +13,15 @@ use crate::model::{Article, StoryKey};
 pub(super) const ARTICLE_COLUMNS: &str =
     "seq, url, title, summary, outlet_name, domain, published, fetched";
 
+/// Articles as `a`, each with its page's text in place of the feed's where it was read.
+const WITH_PAGE_TEXT: &str =
+    "SELECT a.seq, a.url, a.title, COALESCE(p.text, a.summary) AS summary, \
+    a.outlet_name, a.domain, a.published, a.fetched FROM articles a \
+    LEFT JOIN article_pages p ON p.article_seq = a.seq AND p.state = 'read'";
+/// Articles as `a`, with the feed's text.
+const FEED_TEXT: &str = "SELECT a.seq, a.url, a.title, a.summary, a.outlet_name, a.domain, \
+    a.published, a.fetched FROM articles a";
+
 /// The `ON CONFLICT` clause that folds one outlet aggregate into another: counts add up, the
 /// earlier first article and the later last publication win.
 pub(super) const MERGE_OUTLET: &str = "ON CONFLICT (story_seq, outlet_name) DO UPDATE SET \
@@ -68,7 +77,41 @@ impl StoreTx {
     /// Adds articles a hundred rows per statement, and folds them into their stories' outlet
     /// aggregates; returns how many were new (a URL already stored is skipped).
     pub async fn insert_articles(&mut self, articles: &[NewArticle]) -> Result<usize, StoreError> {
-        let mut inserted = 0;
+        let inserted = self.insert_rows(articles, |_| false).await?;
+        Ok(inserted.len())
+    }
+
+    /// As [`Self::insert_articles`], and queues the pages of the new articles `read_page`
+    /// picks, due at `now`, in the same transaction.
+    pub(crate) async fn insert_articles_queueing(
+        &mut self,
+        articles: &[NewArticle],
+        read_page: impl Fn(&NewArticle) -> bool,
+        now: DateTime<Utc>,
+    ) -> Result<usize, StoreError> {
+        let inserted = self.insert_rows(articles, read_page).await?;
+        let pages: Vec<(i64, &str)> = inserted
+            .iter()
+            .filter_map(|&(seq, page)| page.map(|i| (seq, articles[i].article.domain.as_str())))
+            .collect();
+        self.queue_pages(&pages, now).await?;
+        Ok(inserted.len())
+    }
+
+    /// Inserts, returning each new article's row and, where `read_page` picks it, its
+    /// index in `articles`.
+    async fn insert_rows(
+        &mut self,
+        articles: &[NewArticle],
+        read_page: impl Fn(&NewArticle) -> bool,
+    ) -> Result<Vec<(i64, Option<usize>)>, StoreError> {
+        let mut inserted = Vec::new();
+        let by_url: std::collections::HashMap<&str, usize> = articles
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| read_page(a))
+            .map(|(i, a)| (a.article.url.as_str(), i))
+            .collect();
         let mut aggregates: BTreeMap<(i64, String), Aggregate> = BTreeMap::new();
         for chunk in articles.chunks(100) {
             let rows: Vec<String> = (0..chunk.len())
@@ -77,7 +120,7 @@ impl StoreTx {
             let sql = format!(
                 "INSERT INTO articles (url, story_seq, title, summary, outlet_name, domain, published, fetched) \
                  VALUES {} ON CONFLICT (url) DO NOTHING \
-                 RETURNING seq, story_seq, outlet_name, domain, published",
+                 RETURNING seq, url, story_seq, outlet_name, domain, published",
                 rows.join(", ")
             );
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
@@ -93,7 +136,8 @@ impl StoreTx {
                     .bind(a.fetched.timestamp());
             }
             for row in q.fetch_all(&mut *self.tx).await? {
-                inserted += 1;
+                let url: String = row.try_get("url")?;
+                inserted.push((row.try_get("seq")?, by_url.get(url.as_str()).copied()));
                 fold(&mut aggregates, &row)?;
             }
         }
@@ -165,7 +209,8 @@ impl StoreTx {
     }
 
     /// A bounded sample of a story's articles for summarising: its first `first` and its
-    /// latest `latest`, oldest first (a big story is not re-read whole on every update).
+    /// latest `latest`, oldest first (a big story is not re-read whole on every update), each
+    /// with its page's text in place of the feed's where the page was read.
     pub(crate) async fn article_sample(
         &mut self,
         story: StoryKey,
@@ -173,11 +218,11 @@ impl StoreTx {
         latest: i64,
     ) -> Result<Vec<Article>, StoreError> {
         let sql = format!(
-            "SELECT {ARTICLE_COLUMNS} FROM articles WHERE seq IN ( \
+            "{WITH_PAGE_TEXT} WHERE a.seq IN ( \
                SELECT seq FROM (SELECT seq FROM articles WHERE story_seq = $1 ORDER BY published, seq LIMIT $2) f \
                UNION \
                SELECT seq FROM (SELECT seq FROM articles WHERE story_seq = $1 ORDER BY published DESC, seq DESC LIMIT $3) l \
-             ) ORDER BY published, seq"
+             ) ORDER BY a.published, a.seq"
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(story.0)
@@ -244,15 +289,25 @@ impl Store {
     }
 
     pub(crate) async fn articles_by_seq(&self, seqs: &[i64]) -> Result<Vec<Article>, StoreError> {
+        self.by_seq(seqs, FEED_TEXT).await
+    }
+
+    /// As [`Self::articles_by_seq`], each with its page's text in place of the feed's where
+    /// the page was read: what the language model is given.
+    pub(crate) async fn article_texts_by_seq(
+        &self,
+        seqs: &[i64],
+    ) -> Result<Vec<Article>, StoreError> {
+        self.by_seq(seqs, WITH_PAGE_TEXT).await
+    }
+
+    async fn by_seq(&self, seqs: &[i64], select: &str) -> Result<Vec<Article>, StoreError> {
         if seqs.is_empty() {
             return Ok(Vec::new());
         }
         let mut out = Vec::with_capacity(seqs.len());
         for chunk in seqs.chunks(500) {
-            let sql = format!(
-                "SELECT {ARTICLE_COLUMNS} FROM articles WHERE seq IN ({})",
-                placeholders(chunk.len(), 1)
-            );
+            let sql = format!("{select} WHERE a.seq IN ({})", placeholders(chunk.len(), 1));
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
             for s in chunk {
                 q = q.bind(*s);

@@ -16,6 +16,7 @@
 //! `top`, `blindspot` and subscription matching cost the same for a story of ten articles and
 //! one of two hundred thousand. Articles are read only as many as are shown.
 
+mod article_pages;
 mod articles;
 pub(crate) mod feeds;
 mod fleet;
@@ -36,6 +37,7 @@ use sqlx::{Any, AnyPool, Executor, Row, Transaction};
 
 use crate::model::{OutletCoverage, Sequence, Story, StoryId, StoryKey, StoryLink, WrittenSummary};
 
+pub use article_pages::{DuePage, HostPages, PageOutcome, PageText};
 pub use articles::{NewArticle, Order};
 pub(crate) use feeds::FeedState;
 pub use fleet::{FeedSummary, OutboxSummary, ProcessRow};

@@ -37,6 +37,10 @@ pub struct Summary {
     pub key_points: Vec<String>,
 }
 
+/// Characters of an article's text (its page's, where it was read) that key points are
+/// chosen from: news puts the facts first, and the lead keeps a big story's update cheap.
+pub const ARTICLE_LEAD_CHARS: usize = 1_500;
+
 /// Tuning of the summariser; the defaults are the shipped configuration.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SummaryParams {

@@ -76,6 +76,7 @@ async fn feeds(State(web): State<Web>, headers: HeaderMap) -> Result<Response, F
             web.app.store.feed_state(&feed.url).await?,
         ));
     }
+    let pages = crate::fleet::status::Pages::of(web.app.store.page_counts(MAX_PAGE_HOSTS).await?);
     let body = layout::page(
         "Feeds",
         html! {
@@ -104,9 +105,41 @@ async fn feeds(State(web): State<Web>, headers: HeaderMap) -> Result<Response, F
                     }
                 }
             }
+            (page_hosts(&pages))
         },
     );
     Ok(http::html(&headers, body.into_string()))
+}
+
+/// Hosts shown in the article pages' table, the busiest first.
+const MAX_PAGE_HOSTS: usize = 200;
+
+/// The article pages read, by host: read, walls, queued, and failures by reason.
+fn page_hosts(pages: &crate::fleet::status::Pages) -> Markup {
+    html! {
+        h2 { "Article pages" }
+        p.muted { (pages.line()) }
+        table {
+            thead { tr { th { "Host" } th { "Read" } th { "Walls" } th { "Queued" } th { "Robots" } th { "Failed" } } }
+            tbody {
+                @for h in &pages.hosts {
+                    tr {
+                        td { (h.host) }
+                        td { (h.read) }
+                        td { (h.walls) }
+                        td { (h.queued) }
+                        td { (h.failed.get("robots").copied().unwrap_or(0)) }
+                        td {
+                            @for (i, (reason, n)) in h.failed.iter().filter(|(r, _)| r.as_str() != "robots").enumerate() {
+                                @if i > 0 { ", " }
+                                (reason) " " (n)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 fn follows(f: &Follow) -> String {
@@ -271,6 +304,7 @@ async fn metrics(State(web): State<Web>) -> Result<Response, Fail> {
         "Articles in the store.",
         store.article_count().await? as f64,
     );
+    page_metrics(&mut out, &store.page_counts(MAX_PAGE_HOSTS).await?);
     Ok((
         [
             (
@@ -282,4 +316,31 @@ async fn metrics(State(web): State<Web>) -> Result<Response, Fail> {
         out,
     )
         .into_response())
+}
+
+/// `storybot_article_pages{host, outcome}`: pages by host and outcome (`read`, `wall`,
+/// `queued`, `failed_REASON`, `failed_robots` for robots.txt's refusals).
+fn page_metrics(out: &mut String, hosts: &[crate::store::HostPages]) {
+    use std::fmt::Write;
+    crate::metrics::family(
+        out,
+        "storybot_article_pages",
+        "gauge",
+        "Article pages by host and outcome (the busiest hosts).",
+    );
+    for h in hosts {
+        let host = h.host.replace(['\\', '"', '\n'], "_");
+        let mut line = |outcome: &str, n: i64| {
+            let _ = writeln!(
+                out,
+                "storybot_article_pages{{host=\"{host}\",outcome=\"{outcome}\"}} {n}"
+            );
+        };
+        line("read", h.read);
+        line("wall", h.walls);
+        line("queued", h.queued);
+        for (reason, n) in &h.failed {
+            line(&format!("failed_{reason}"), *n);
+        }
+    }
 }

@@ -10,9 +10,11 @@ use axum::Router;
 use super::{layout, Web};
 use crate::store::StoreError;
 
-/// No script of any kind, styles and images from this origin only, no framing, forms to
-/// this origin only.
-const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; \
+/// No script of any kind, styles from this origin only, images from this origin (the bias
+/// bar) and over https (a story's lead image, sent no referrer), no framing, forms to this
+/// origin only.
+const CSP: &str =
+    "default-src 'none'; style-src 'self'; img-src 'self' https:; form-action 'self'; \
                    base-uri 'none'; frame-ancestors 'none'";
 /// Query parameters read at most (the rest are ignored).
 const MAX_PARAMS: usize = 16;

@@ -23,7 +23,7 @@ h1{font-size:1.6rem;line-height:1.25;margin:1.25rem 0 .5rem}h2{font-size:1.2rem;
 .meta,.muted{color:var(--muted);font-size:.9rem}.badge{display:inline-block;padding:.05rem .5rem;border-radius:1rem;font-size:.8rem;font-weight:600;border:1px solid var(--warn);color:var(--warn)}
 svg.bias{display:block;width:100%;height:.9rem;border-radius:3px;overflow:hidden}svg.bias .left,svg.timeline .left{fill:var(--left)}svg.bias .center,svg.timeline .center{fill:var(--center)}svg.bias .right,svg.timeline .right{fill:var(--right)}svg.bias .none,svg.timeline .unrated{fill:var(--unrated)}
 .bias-text{margin:.35rem 0 0;font-size:.95rem}.pct.left{color:var(--left)}.pct.right{color:var(--right)}
-ul.keypoints li{margin:.3rem 0}ol.stories{list-style:none;padding:0}ol.stories li{background:var(--card);border:1px solid var(--line);border-radius:6px;padding:.75rem 1rem;margin:.75rem 0}
+ul.keypoints li{margin:.3rem 0}img.lead{display:block;max-width:100%;max-height:20rem;height:auto;border-radius:6px}ol.stories{list-style:none;padding:0}ol.stories li{background:var(--card);border:1px solid var(--line);border-radius:6px;padding:.75rem 1rem;margin:.75rem 0}
 ol.stories h2{margin:0 0 .25rem;font-size:1.1rem}dl.coverage{display:grid;grid-template-columns:max-content 1fr;gap:.15rem 1rem;margin:0}dl.coverage dt{color:var(--muted)}dl.coverage dd{margin:0}
 nav.filters a{display:inline-block;margin:.2rem .6rem .2rem 0}nav.filters a[aria-current]{font-weight:700;color:var(--fg);text-decoration:none}
 ul.headlines{list-style:none;padding:0}ul.headlines li{border-top:1px solid var(--line);padding:.6rem 0}ul.headlines .outlet{font-weight:600}ul.headlines p{margin:.2rem 0 0;color:var(--muted);font-size:.92rem}

@@ -79,6 +79,9 @@ impl Proc {
     }
 }
 
+/// Feed items here link to the internet: their pages are never read.
+const NO_PAGES: &str = "[articles]\nenabled = false\n";
+
 fn write_config(dir: &Path, store: &str, fake: Option<&FakeDiscord>, more: &str) -> PathBuf {
     let discord = fake.map_or(String::new(), |f| {
         format!(
@@ -89,7 +92,7 @@ fn write_config(dir: &Path, store: &str, fake: Option<&FakeDiscord>, more: &str)
     let path = dir.join("config.toml");
     std::fs::write(
         &path,
-        format!("[store]\nurl = \"{store}\"\nseed_demo = true\n{discord}{more}"),
+        format!("[store]\nurl = \"{store}\"\nseed_demo = true\n{NO_PAGES}{discord}{more}"),
     )
     .unwrap();
     path

@@ -204,7 +204,7 @@ async fn import_while_ingest_runs_leaves_ingest_running() {
     std::fs::write(
         &config,
         format!(
-            "[store]\nurl = \"sqlite://{}\"\n[ingest]\nmax_age_hours = 0\n[[feeds]]\nurl = \"{}/wire.xml\"\n",
+            "[store]\nurl = \"sqlite://{}\"\n[articles]\nenabled = false\n[ingest]\nmax_age_hours = 0\n[[feeds]]\nurl = \"{}/wire.xml\"\n",
             db.display(),
             server.uri()
         ),
@@ -552,7 +552,7 @@ fn a_poll_cycle_holds_few_feed_bodies_at_once() {
     std::fs::write(
         &config,
         format!(
-            "[store]\nurl = \"sqlite://f.db\"\n[ingest]\nconcurrency = 2\nmax_age_hours = 0\n\
+            "[store]\nurl = \"sqlite://f.db\"\n[articles]\nenabled = false\n[ingest]\nconcurrency = 2\nmax_age_hours = 0\n\
              max_body_bytes = 8388608\n{feeds}"
         ),
     )
@@ -808,7 +808,7 @@ async fn a_whole_bot_session_at_trace_level_logs_no_secret() {
         format!(
             "[store]\nurl = \"sqlite://{}\"\nseed_demo = true\n\
              [discord]\napi_base_url = \"{}\"\ndefer_after_ms = 0\n\
-             [subscriptions]\nmatch_interval_seconds = 1\n\
+             [subscriptions]\nmatch_interval_seconds = 1\n[articles]\nenabled = false\n\
              [[feeds]]\nurl = \"{}/feed.xml\"\n\
              [[feeds]]\nurl = \"http://reader:feedpass99secret@127.0.0.1:1/f.xml?apikey=KEY123456789secret\"\n",
             dir.path().join("bot.db").display(),

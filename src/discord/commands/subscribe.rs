@@ -524,6 +524,7 @@ impl Poster for ChannelPoster<'_> {
     async fn confirm(&self, channel: u64, text: &str, nonce: &str) -> Result<u64, PostError> {
         let post = ChannelPost {
             message: Message::embeds(vec![Embed {
+                thumbnail: None,
                 description: text.to_string(),
                 color: crate::digest::embed::colour(None),
                 ..Embed::default()

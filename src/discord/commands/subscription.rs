@@ -36,6 +36,7 @@ pub(crate) async fn subscriptions(ctx: Context<'_>) -> Result<(), BotError> {
         }
         let limit = ctx.data().app.settings.subscriptions.max_per_guild;
         let m = Message::embeds(vec![Embed {
+            thumbnail: None,
             title: format!("Subscriptions ({} of {limit})", subs.len()),
             description: crate::text::truncate_utf16(&text, DESCRIPTION_MAX),
             ..Embed::default()

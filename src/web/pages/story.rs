@@ -83,7 +83,8 @@ pub(super) async fn page(
         })?),
     };
     // The page lists its own headlines: the digest's lead articles are not read.
-    let digest = Digest::build(&story, &[], &web.app.outlets, &web.app.settings);
+    let mut digest = Digest::build(&story, &[], &web.app.outlets, &web.app.settings);
+    digest.image = web.app.lead_image(&story).await?;
     let groups = members(&web, &story);
     let mut sections = Vec::new();
     for m in groups
@@ -145,6 +146,9 @@ fn render(
         html! {
             article.story {
                 h1 { (d.title) }
+                @if let Some(image) = &d.image {
+                    img.lead src=(image) alt="" loading="lazy" referrerpolicy="no-referrer";
+                }
                 p.meta {
                     span.counts { (c.articles) " articles · " (c.sources) " sources" }
                     @if let Some(t) = c.last_updated { " · updated " (layout::time(t)) }
