@@ -6,6 +6,12 @@
 //! the **catch rate**. The rejections are split into those whose flagged term appears nowhere
 //! in the story's articles (the reference says more than its articles: the check is right to
 //! refuse) and the rest, and a fixed sample of each is printed for reading by hand.
+//!
+//! **Faithful and swapped points**, as a model writes them: the first sentences of each
+//! article, lightly edited, citing their article, should pass (at most 5% dropped); each
+//! forged one way a summariser errs (another first name, a name in the middle, a title or
+//! department word, another person's first name from the same article, a number, a weekday)
+//! should fail (at least 95% caught).
 //! `cargo bench --bench grounding`.
 
 mod common;
@@ -243,5 +249,248 @@ fn main() -> anyhow::Result<()> {
     for m in missed {
         println!("  missed: {m}");
     }
+    faithful_and_swapped(&stories, &grounding);
     Ok(())
+}
+
+/// Sentences of the articles themselves, lightly edited as a model would (a leading "On
+/// Monday," or a trailing attribution dropped), each citing its article: the share dropped
+/// should be at most 5%. Then each one that passes, forged the ways a summariser errs: a
+/// first name, a title or department word, a name inserted in the middle, a number, a
+/// weekday: the share caught, per form, should be at least 95%.
+fn faithful_and_swapped(stories: &[Story], grounding: &Grounding) {
+    const TITLES: &[&str] = &[
+        "Treasury",
+        "Defense",
+        "Senate",
+        "House",
+        "Justice",
+        "Commerce",
+        "Energy",
+        "Former",
+        "Secretary",
+        "Senator",
+        "Governor",
+        "Attorney",
+        "Labor",
+        "Homeland",
+        "Interior",
+    ];
+    const FIRST: &[&str] = &[
+        "Monty", "Lloyd", "Reddit", "Larry", "Gerald", "Wendy", "Otis", "Priya", "Dmitri",
+        "Harriet", "Barr", "Colin", "Marisol",
+    ];
+    const DAYS: &[&str] = &[
+        "Monday",
+        "Tuesday",
+        "Wednesday",
+        "Thursday",
+        "Friday",
+        "Saturday",
+        "Sunday",
+    ];
+    let (mut faithful, mut dropped) = (0, 0);
+    let mut forms: std::collections::BTreeMap<&str, (usize, usize)> = Default::default();
+    let mut dropped_examples = Vec::new();
+    let mut missed = Vec::new();
+    for s in stories {
+        let sources: Vec<Source<'_>> = s
+            .articles
+            .iter()
+            .map(|(title, text)| Source { title, text })
+            .collect();
+        let story_text = s
+            .articles
+            .iter()
+            .map(|(t, b)| format!("{t} {b}"))
+            .collect::<String>();
+        let absent = |w: &str| !story_text.contains(w);
+        for (k, (_, body)) in s.articles.iter().enumerate() {
+            for sentence in common::sentences(body).into_iter().take(3) {
+                let text = lightly_edited(&sentence);
+                if text.split_whitespace().count() < 6 {
+                    continue;
+                }
+                let point = Point {
+                    text: text.clone(),
+                    citations: vec![k + 1],
+                };
+                faithful += 1;
+                if let Err(e) = grounding.check(&point, &sources) {
+                    dropped += 1;
+                    if dropped_examples.len() < 12 {
+                        dropped_examples.push(format!("{e}: {text}"));
+                    }
+                    continue;
+                }
+                let mut forged_points = forgeries(&text, TITLES, FIRST, DAYS, &absent);
+                forged_points.extend(borrowed_first_name(&text, body, &story_text));
+                for (form, forged) in forged_points {
+                    let e = forms.entry(form).or_default();
+                    e.0 += 1;
+                    let forged_point = Point {
+                        text: forged.clone(),
+                        citations: vec![k + 1],
+                    };
+                    if grounding.check(&forged_point, &sources).is_err() {
+                        e.1 += 1;
+                    } else if missed.len() < 25 {
+                        missed.push(format!("{form}: {forged}"));
+                    }
+                }
+            }
+        }
+    }
+    println!(
+        "\nfaithful points (the articles' own sentences, lightly edited): {dropped} of \
+         {faithful} dropped ({:.1}%; target at most 5%)",
+        100.0 * dropped as f64 / faithful.max(1) as f64
+    );
+    let (all, caught) = forms.values().fold((0, 0), |(a, c), (n, k)| (a + n, c + k));
+    println!(
+        "swapped points: {caught} of {all} dropped ({:.1}%; target at least 95%)",
+        100.0 * caught as f64 / all.max(1) as f64
+    );
+    for (form, (n, k)) in &forms {
+        println!(
+            "  {form:<22} {k} of {n} ({:.1}%)",
+            100.0 * *k as f64 / (*n).max(1) as f64
+        );
+    }
+    for e in dropped_examples {
+        println!("  faithful but dropped: {e}");
+    }
+    for m in missed {
+        println!("  swapped but shown: {m}");
+    }
+}
+
+/// A sentence as a model might restate it: without a leading "On Monday," and without a
+/// trailing ", officials said".
+fn lightly_edited(sentence: &str) -> String {
+    let mut s = sentence.trim().to_string();
+    if let Some(rest) = s.strip_prefix("On ") {
+        if let Some((day, rest)) = rest.split_once(", ") {
+            if day.split_whitespace().count() <= 2 {
+                let mut c = rest.chars();
+                if let Some(first) = c.next() {
+                    s = first.to_uppercase().collect::<String>() + c.as_str();
+                }
+            }
+        }
+    }
+    if let Some(i) = s.rfind(", ") {
+        let tail = &s[i + 2..];
+        let words = tail.split_whitespace().count();
+        if (2..=5).contains(&words) && (tail.ends_with(" said.") || tail.ends_with(" says.")) {
+            s = format!("{}.", &s[..i]);
+        }
+    }
+    s
+}
+
+/// Runs of capitalised words inside a sentence (not its first word): (first index, length).
+fn runs_of(words: &[&str]) -> Vec<(usize, usize)> {
+    let name = |w: &str| {
+        w.chars().next().is_some_and(char::is_uppercase)
+            && w.chars().all(|c| c.is_alphabetic() || c == '\'')
+            && w.chars().count() > 1
+    };
+    let mut out = Vec::new();
+    let mut i = 1;
+    while i < words.len() {
+        if name(words[i]) {
+            let start = i;
+            while i < words.len() && name(words[i]) {
+                i += 1;
+            }
+            out.push((start, i - start));
+        } else {
+            i += 1;
+        }
+    }
+    out
+}
+
+/// The point with the first name of its first multi-word name replaced by the first name of
+/// another person its article names ("Barack Mnuchin" where the article has Barack Obama and
+/// Steven Mnuchin), when the result is no name of the story.
+fn borrowed_first_name(
+    text: &str,
+    article: &str,
+    story_text: &str,
+) -> Option<(&'static str, String)> {
+    let words: Vec<&str> = text.split(' ').collect();
+    let &(start, len) = runs_of(&words).iter().find(|(_, len)| *len >= 2)?;
+    let last = start + len - 1;
+    let ours = &words[start..=last];
+    let article_words: Vec<&str> = article.split(' ').collect();
+    let other = runs_of(&article_words)
+        .into_iter()
+        .filter(|(_, n)| *n >= 2)
+        .map(|(i, n)| (article_words[i + n - 2], article_words[i + n - 1]))
+        // A first name: not "The" of "The Associated Press", nor "Mr" of "Mr Trump".
+        .filter(|(first, _)| !["The", "A", "An", "Mr", "Mrs", "Ms"].contains(first))
+        .find(|(first, surname)| !ours.contains(first) && !ours.contains(surname))?
+        .0;
+    let forged_name = format!("{other} {}", words[last]);
+    if story_text.contains(&forged_name) {
+        return None;
+    }
+    let mut v: Vec<String> = words.iter().map(ToString::to_string).collect();
+    v[last - 1] = other.to_string();
+    Some(("another's first name", v.join(" ")))
+}
+
+/// The forged versions of a point, one per form that applies.
+fn forgeries<'a>(
+    text: &str,
+    titles: &[&'a str],
+    first: &[&'a str],
+    days: &[&'a str],
+    absent: &dyn Fn(&str) -> bool,
+) -> Vec<(&'static str, String)> {
+    let words: Vec<&str> = text.split(' ').collect();
+    let mut out = Vec::new();
+    let pick = |pool: &[&'a str]| pool.iter().copied().find(|w| absent(w));
+    let with = |i: usize, w: &str| {
+        let mut v: Vec<String> = words.iter().map(ToString::to_string).collect();
+        v[i] = w.to_string();
+        v.join(" ")
+    };
+    if let Some(&(start, len)) = runs_of(&words).iter().find(|(_, len)| *len >= 2) {
+        let last = start + len - 1;
+        if let Some(f) = pick(first) {
+            out.push(("first name", with(last - 1, f)));
+            let mut v: Vec<String> = words.iter().map(ToString::to_string).collect();
+            v.insert(last, f.to_string());
+            out.push(("name in the middle", v.join(" ")));
+        }
+        if let Some(t) = pick(titles) {
+            out.push(("title or department", with(start, t)));
+        }
+    }
+    if let Some(i) = words.iter().position(|w| {
+        w.trim_end_matches([',', '.'])
+            .parse::<u32>()
+            .is_ok_and(|n| n > 1)
+    }) {
+        let w = words[i];
+        let n: u32 = w.trim_end_matches([',', '.']).parse().unwrap();
+        let other = (n + 7).to_string();
+        if absent(&other) {
+            out.push(("number", with(i, &w.replacen(&n.to_string(), &other, 1))));
+        }
+    }
+    if let Some(i) = words
+        .iter()
+        .position(|w| days.contains(&w.trim_end_matches([',', '.'])))
+    {
+        if let Some(d) = pick(days) {
+            let w = words[i];
+            let day = w.trim_end_matches([',', '.']);
+            out.push(("weekday", with(i, &w.replacen(day, d, 1))));
+        }
+    }
+    out
 }

@@ -24,7 +24,7 @@ use crate::app::App;
 use crate::config::LlmSettings;
 use crate::llm::{self, Client, LlmError, Written, WrittenError};
 use crate::model::{Article, StoryId, StoryKey};
-use crate::store::{Attempt, Due, StoreError, StoryRow};
+use crate::store::{Attempt, DroppedPoint, Due, StoreError, StoryRow};
 use crate::summarise::grounding::Grounding;
 use crate::workers::{Backoff, Stop, Workers};
 
@@ -169,15 +169,39 @@ pub async fn ask(
             (Ok(written), _) => {
                 let summary =
                     written.summary(&articles, client.model(), row.article_count, Utc::now());
-                app.store.save_written(row.key, &summary).await?;
+                app.store
+                    .save_written(row.key, &summary, &dropped_points(&answer))
+                    .await?;
             }
             (_, StoryOutcome::Rejected(why)) => {
-                record_failure(app, client.model(), row, &why).await?;
+                record_failure(app, client.model(), row, &why, &dropped_points(&answer)).await?;
             }
             _ => {}
         }
     }
     Ok(Asked { articles, answer })
+}
+
+/// The points an answer's check dropped, with why, as stored for operators.
+fn dropped_points(answer: &Result<Written, WrittenError>) -> Vec<DroppedPoint> {
+    let dropped = match answer {
+        Ok(w) => &w.dropped,
+        Err(WrittenError::TooFewGrounded { dropped, .. }) => dropped,
+        Err(WrittenError::UngroundedTitle { title, why }) => {
+            return vec![DroppedPoint {
+                text: format!("Title: {title}"),
+                reason: why.to_string(),
+            }]
+        }
+        Err(_) => return Vec::new(),
+    };
+    dropped
+        .iter()
+        .map(|(text, why)| DroppedPoint {
+            text: text.clone(),
+            reason: why.to_string(),
+        })
+        .collect()
 }
 
 /// Records a failed attempt at `row` with `model` and today's prompt.
@@ -186,6 +210,7 @@ async fn record_failure(
     model: &str,
     row: &StoryRow,
     error: &str,
+    dropped: &[DroppedPoint],
 ) -> Result<(), StoreError> {
     app.store
         .record_failed_attempt(&Attempt {
@@ -195,6 +220,7 @@ async fn record_failure(
             prompt_version: i64::from(llm::prompt::PROMPT_VERSION),
             at: Utc::now(),
             error,
+            dropped,
         })
         .await
 }
@@ -306,7 +332,7 @@ impl Queue {
             if *n >= MAX_TRANSIENT {
                 self.transient.remove(&row.key);
                 let why = format!("{MAX_TRANSIENT} server failures in a row, the last: {e}");
-                record_failure(&self.app, &self.settings.model, &row, &why).await?;
+                record_failure(&self.app, &self.settings.model, &row, &why, &[]).await?;
             }
         } else {
             self.transient.remove(&row.key);

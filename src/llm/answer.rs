@@ -1,12 +1,14 @@
-//! The model's answer: parsed, validated against the schema's rules, and grounded point by
-//! point; what was dropped is kept with the reason.
+//! The model's answer: parsed, validated against the schema's rules, and grounded: the title
+//! against every article (a title that fails refuses the answer), each point against the
+//! articles it cites and each side's framing against that side's articles (what fails is
+//! dropped and kept with the reason).
 
 use serde::Deserialize;
 
 use super::client::LlmError;
 use super::prompt::Prompt;
 use crate::model::Framing;
-use crate::summarise::grounding::{Grounding, Point, Ungrounded};
+use crate::summarise::grounding::{Grounding, Point, Source, Ungrounded};
 
 /// Longest title, in characters.
 const MAX_TITLE_CHARS: usize = 100;
@@ -37,6 +39,8 @@ pub enum WrittenError {
     NotJson(String),
     #[error("the model's answer breaks the schema: {0}")]
     Schema(String),
+    #[error("the model's title {title:?} {why}")]
+    UngroundedTitle { title: String, why: Ungrounded },
     #[error("only {kept} of the model's points are grounded in the articles (at least {MIN_POINTS} needed); dropped: {}", dropped.iter().map(|(p, why)| format!("{p:?} ({why})")).collect::<Vec<_>>().join("; "))]
     TooFewGrounded {
         kept: usize,
@@ -128,6 +132,14 @@ pub fn check(raw: &str, prompt: &Prompt, grounding: &Grounding) -> Result<Writte
         )));
     }
     let sources = prompt.sources();
+    // The title is checked against every article, as a point citing them all.
+    let every = Point {
+        text: title.clone(),
+        citations: (1..=sources.len()).collect(),
+    };
+    if let Err(why) = grounding.check(&every, &sources) {
+        return Err(WrittenError::UngroundedTitle { title, why });
+    }
     let (mut points, mut dropped) = (Vec::new(), Vec::new());
     for p in parsed.key_points {
         let point = Point {
@@ -148,28 +160,69 @@ pub fn check(raw: &str, prompt: &Prompt, grounding: &Grounding) -> Result<Writte
             dropped,
         });
     }
+    let framing = framing(
+        parsed.framing.unwrap_or_default(),
+        prompt,
+        grounding,
+        &mut dropped,
+    );
     Ok(Written {
         title,
         points,
         dropped,
-        framing: framing(parsed.framing.unwrap_or_default(), prompt),
+        framing,
     })
 }
 
-/// The framing sentences of the sides that cover the story.
-fn framing(f: RawFraming, prompt: &Prompt) -> Vec<Framing> {
+/// What a framing sentence may call the sides, whatever the articles say.
+const SIDE_NAMES: Source<'static> = Source {
+    title: "Left Center Centre Right Left-leaning Right-leaning",
+    text: "left center centre right liberal conservative progressive outlets",
+};
+
+/// The framing sentences of the sides that cover the story, each checked against that side's
+/// articles as a point citing them; one that fails is dropped (into `dropped`, with why).
+fn framing(
+    f: RawFraming,
+    prompt: &Prompt,
+    grounding: &Grounding,
+    dropped: &mut Vec<(String, Ungrounded)>,
+) -> Vec<Framing> {
     use crate::model::Side;
-    [
+    // The sides' own names are no claim about the story ("Left outlets stress ...").
+    let mut sources = prompt.sources();
+    sources.push(SIDE_NAMES);
+    let mut out = Vec::new();
+    for (side, s) in [
         (Side::Left, f.left),
         (Side::Center, f.center),
         (Side::Right, f.right),
-    ]
-    .into_iter()
-    .filter(|(side, _)| prompt.articles.iter().any(|a| a.side == Some(*side)))
-    .filter_map(|(side, s)| {
-        let sentence = crate::text::clean(&s?, MAX_POINT_CHARS);
-        let plain = crate::summarise::grounding::markup(&sentence).is_none();
-        (plain && !sentence.is_empty()).then_some(Framing { side, sentence })
-    })
-    .collect()
+    ] {
+        let mut citations: Vec<usize> = (1..=prompt.articles.len())
+            .filter(|&n| prompt.articles[n - 1].side == Some(side))
+            .collect();
+        let Some(sentence) = s.map(|s| crate::text::clean(&s, MAX_POINT_CHARS)) else {
+            continue;
+        };
+        if citations.is_empty() || sentence.is_empty() {
+            continue;
+        }
+        citations.push(sources.len());
+        let point = Point {
+            text: sentence,
+            citations,
+        };
+        match grounding.check(&point, &sources) {
+            Ok(()) => out.push(Framing {
+                side,
+                sentence: point.text,
+            }),
+            Err(why) => {
+                let text = format!("How the {} covers it: {}", side.label(), point.text);
+                tracing::info!(point = %text, reason = %why, "written framing dropped");
+                dropped.push((text, why));
+            }
+        }
+    }
+    out
 }

@@ -44,7 +44,7 @@ pub use fleet::{FeedSummary, OutboxSummary, ProcessRow};
 pub use locks::{LockRequest, SessionLock};
 pub use pages::{OutletArticle, SubscriptionOverview, TimelineCell};
 pub(crate) use search::{Mode, Scope, SearchTerms};
-pub use written::{Attempt, Due};
+pub use written::{Attempt, DroppedPoint, Due, WrittenAttempt};
 
 /// How long a writer waits for another process's write to finish before giving up.
 pub(crate) const LOCK_WAIT: Duration = Duration::from_secs(120);

@@ -1,6 +1,7 @@
 //! The operators' pages: `/feeds` (each feed's health, as `storybot feeds` prints it),
 //! `/subscriptions` (per server: active or paused and why, last post, pending posts),
-//! `/healthz` (store reachable, gateway connected, last ingest) and `/metrics` (Prometheus
+//! `/written` (the latest attempts at written key points: kept, failed and why, and each point
+//! the grounding check dropped with its reason), `/healthz` (store reachable, gateway connected, last ingest) and `/metrics` (Prometheus
 //! text). Served on their own loopback listener, or under `/admin/` behind the token.
 
 use axum::extract::{Request, State};
@@ -20,11 +21,14 @@ use crate::secrets::redact_url;
 
 /// Subscriptions listed at most.
 const MAX_SUBSCRIPTIONS: i64 = 5_000;
+/// Attempts at written key points listed at most.
+const MAX_ATTEMPTS: i64 = 500;
 
 pub(super) fn routes() -> Router<Web> {
     Router::new()
         .route("/feeds", get(feeds))
         .route("/subscriptions", get(subscriptions))
+        .route("/written", get(written))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
 }
@@ -140,6 +144,52 @@ fn page_hosts(pages: &crate::fleet::status::Pages) -> Markup {
             }
         }
     }
+}
+
+/// The latest attempts at written key points, the newest first: what was kept, why an attempt
+/// failed, and every point the grounding check dropped, with its reason.
+async fn written(State(web): State<Web>, headers: HeaderMap) -> Result<Response, Fail> {
+    let attempts = web.app.store.written_attempts(MAX_ATTEMPTS).await?;
+    let dropped: usize = attempts.iter().map(|a| a.dropped.len()).sum();
+    let body = layout::page(
+        "Written key points",
+        html! {
+            h1 { "Written key points" }
+            p.muted {
+                (attempts.len()) " latest attempts, " (dropped)
+                " points dropped by the grounding check."
+            }
+            table {
+                thead { tr { th { "Story" } th { "Asked" } th { "Model" } th { "Outcome" } th { "Dropped points" } } }
+                tbody {
+                    @for a in &attempts {
+                        tr class=(if a.error.is_some() { "failed" } else { "written" }) {
+                            td { code { (a.story) } " " (a.title) }
+                            td { (layout::time(a.at)) }
+                            td { (a.model) }
+                            td {
+                                @match (&a.error, a.kept) {
+                                    (Some(e), _) => { "failed: " (e) }
+                                    (None, Some(k)) => { (k) " kept, " (a.dropped.len()) " dropped" }
+                                    (None, None) => "written earlier",
+                                }
+                            }
+                            td {
+                                @if !a.dropped.is_empty() {
+                                    ul.dropped {
+                                        @for d in &a.dropped {
+                                            li { (d.text) br; span.muted { "because it " (d.reason) } }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        },
+    );
+    Ok(http::html(&headers, body.into_string()))
 }
 
 fn follows(f: &Follow) -> String {

@@ -86,6 +86,16 @@ pub(crate) fn prompt_titles(request: &Request) -> Vec<String> {
         .collect()
 }
 
+/// The first three headlines of a prompt as points, each citing its article.
+pub(crate) fn headline_points(titles: &[String]) -> Vec<Value> {
+    titles
+        .iter()
+        .take(3)
+        .enumerate()
+        .map(|(i, t)| json!({"text": format!("{t}."), "sources": [i + 1]}))
+        .collect()
+}
+
 /// A fake model server answering as [`Grounded`].
 async fn grounded_server() -> MockServer {
     let server = MockServer::start().await;
@@ -102,18 +112,19 @@ pub(crate) struct Grounded;
 impl Respond for Grounded {
     fn respond(&self, request: &Request) -> ResponseTemplate {
         let titles = prompt_titles(request);
-        let mut points: Vec<Value> = titles
-            .iter()
-            .take(3)
-            .enumerate()
-            .map(|(i, t)| json!({"text": format!("{t}."), "sources": [i + 1]}))
-            .collect();
+        let mut points = headline_points(&titles);
         points.push(json!({
             "text": "Senator Zorblax Quux said the recall cost 987 million dollars.",
             "sources": [1]
         }));
+        // A title of its own for the GM story; another story's first headline for the rest.
+        let title = if titles.iter().any(|t| t.contains("GM")) {
+            "GM faces investigations over its ignition recall".to_string()
+        } else {
+            titles[0].clone()
+        };
         let answer = json!({
-            "title": "GM faces investigations over its ignition recall",
+            "title": title,
             "key_points": points,
             "framing": {"left": "Left outlets stress the deaths.", "center": null, "right": null}
         });
@@ -208,6 +219,17 @@ async fn every_bad_answer_is_a_clear_error() {
     );
     assert!(
         e.contains("Zorblax") && e.contains("987") && e.contains("source 99"),
+        "{e}"
+    );
+    let invented_title = json!({"title": "Zorblax Quux faces a GM probe", "framing": null, "key_points": [
+        {"text": "GM recall.", "sources": [1]}, {"text": "GM probe.", "sources": [1]},
+        {"text": "GM cars.", "sources": [1]}]});
+    let (e, _) = failure(completion(&invented_title.to_string()), 30).await;
+    assert!(
+        e.contains(
+            "the model's title \"Zorblax Quux faces a GM probe\" names \"Zorblax Quux\", which \
+             no cited source has"
+        ),
         "{e}"
     );
     let (e, _) = failure(

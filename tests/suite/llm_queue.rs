@@ -23,14 +23,9 @@ struct Headlines;
 impl Respond for Headlines {
     fn respond(&self, request: &Request) -> ResponseTemplate {
         let titles = crate::llm::prompt_titles(request);
-        let points: Vec<Value> = titles
-            .iter()
-            .take(3)
-            .enumerate()
-            .map(|(i, t)| json!({"text": format!("{t}."), "sources": [i + 1]}))
-            .collect();
+        let points = crate::llm::headline_points(&titles);
         let answer = json!({
-            "title": format!("Written: {}", titles[0]),
+            "title": format!("Council vote: {}", titles[0]),
             "key_points": points,
             "framing": {"left": "The left stresses the cost.", "center": null, "right": "The right stresses the delay."}
         });
@@ -129,7 +124,7 @@ async fn each_revision_once(url: String) {
     let w = alpha.written.clone().expect("written points stored");
     assert_eq!((w.model.as_str(), w.prompt_version), ("test-model", 1));
     assert_eq!(w.article_count, 3);
-    assert!(w.title.starts_with("Written: "), "{}", w.title);
+    assert!(w.title.starts_with("Council vote: "), "{}", w.title);
     assert_eq!(w.points.len(), 3);
     assert!(w
         .points
@@ -276,4 +271,111 @@ async fn a_rate_limited_server_pauses_the_worker_for_its_retry_after() {
     tokio::time::timeout(Duration::from_secs(5), workers.shutdown())
         .await
         .expect("the worker stops at once");
+}
+
+/// Answers the bridge story with its first three headlines, each citing its article, and a
+/// point naming a senator no article names; the harbour story with invented names only.
+struct Checked;
+
+impl Respond for Checked {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let titles = crate::llm::prompt_titles(request);
+        let invented = |name: &str| json!({"text": format!("Senator {name} said the council had settled it."), "sources": [1]});
+        let points: Vec<Value> = if titles[0].contains("bridge") {
+            let mut points = crate::llm::headline_points(&titles);
+            points.push(invented("Zorblax Quux"));
+            points
+        } else {
+            ["Mirela Vantz", "Oskar Threnody", "Ilse Marwood"]
+                .into_iter()
+                .map(invented)
+                .collect()
+        };
+        let answer = json!({
+            "title": format!("Council vote: {}", titles[0]),
+            "key_points": points,
+            "framing": {
+                "left": "Left outlets blame Governor Zorblax Quux.",
+                "center": "The council settles it, officials said.",
+                "right": null
+            }
+        });
+        completion(&answer.to_string())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_story_page_links_what_each_point_cites_and_operators_see_what_was_dropped() {
+    let server = MockServer::start().await;
+    mount(&server, Checked).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = config(
+        format!("sqlite://{}", dir.path().join("c.db").display()),
+        &server,
+    );
+    config.web.admin_listen = "127.0.0.1:0".into();
+    let app = App::open(config).await.expect("open the store");
+    import(&app, stories("a", 3)).await;
+    let mut queue = Queue::new(app.clone(), app.settings.llm.clone().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(drain(&mut queue).await.len(), 2);
+    let storybot::app::Lookup::Found(alpha) = app.find_story("bridge vote").await.unwrap() else {
+        panic!("no bridge story")
+    };
+    let written = alpha.written.clone().expect("written points stored");
+    assert_eq!(written.points.len(), 3);
+    // Framing is checked against its side's articles: the left's names nobody.
+    let sides: Vec<_> = written.framing.iter().map(|f| f.side).collect();
+    assert_eq!(
+        sides,
+        [storybot::model::Side::Center],
+        "{:?}",
+        written.framing
+    );
+
+    let web = crate::web::serve(&app).await;
+    let (status, _, page) = crate::web::get(&format!("{}/story/{}", web.base, alpha.id)).await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{page:.500}");
+    // Each written point, in its own item, links the article it cites and no other.
+    for p in &written.points {
+        let at = page
+            .find(&p.text)
+            .unwrap_or_else(|| panic!("{} on the page", p.text));
+        let item = &page[at..at + page[at..].find("</li>").expect("the point's item ends")];
+        assert_eq!(crate::web::hrefs(item), p.sources, "{item}");
+    }
+    assert!(!page.contains("Zorblax"), "a dropped point is never shown");
+
+    // The operators' view: the points dropped from each story's latest attempt, and why.
+    let admin = web.admin.clone().expect("an operators' listener");
+    let (status, _, ops) = crate::web::get(&format!("{admin}/written")).await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{ops:.500}");
+    let dropped = |name: &str| {
+        let at = ops
+            .find(&format!("<li>Senator {name} said"))
+            .unwrap_or_else(|| panic!("{name} dropped on the operators' page: {ops}"));
+        let reason = &ops[at..at + ops[at..].find("</li>").unwrap()];
+        // The point, then the reason naming the name.
+        assert!(
+            reason.contains("which no cited source has") && reason.matches(name).count() == 2,
+            "{reason}"
+        );
+    };
+    dropped("Zorblax Quux");
+    assert!(
+        ops.contains("<li>How the Left covers it: Left outlets blame Governor Zorblax Quux."),
+        "{ops}"
+    );
+    for name in ["Mirela Vantz", "Oskar Threnody", "Ilse Marwood"] {
+        dropped(name);
+    }
+    assert!(ops.contains("3 kept, 2 dropped"), "{ops}");
+    assert!(
+        ops.contains("only 0 of the model&#39;s points are grounded")
+            || ops.contains("only 0 of the model's points are grounded"),
+        "the failed attempt and why: {ops}"
+    );
+    assert!(ops.contains(alpha.id.as_str()), "the story's id: {ops}");
+    app.store.close().await;
 }

@@ -49,7 +49,10 @@ async fn every_surface_shows_the_written_points_when_stored() {
         written_at: chrono::Utc::now(),
         article_count: story.article_count,
     };
-    app.store.save_written(story.key, &written).await.unwrap();
+    app.store
+        .save_written(story.key, &written, &[])
+        .await
+        .unwrap();
     let id = story.id.to_string();
     let db = app.settings.store.url.clone();
 

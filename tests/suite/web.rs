@@ -13,13 +13,13 @@ use storybot::model::StoryKey;
 use crate::common;
 
 /// A web server on loopback for `app`, stopped when the guard drops.
-struct Served {
-    base: String,
-    admin: Option<String>,
+pub(crate) struct Served {
+    pub(crate) base: String,
+    pub(crate) admin: Option<String>,
     _stop: tokio::sync::oneshot::Sender<()>,
 }
 
-async fn serve(app: &App) -> Served {
+pub(crate) async fn serve(app: &App) -> Served {
     let listen: SocketAddr = "127.0.0.1:0".parse().unwrap();
     let server = storybot::web::Server::bind(app.clone(), listen)
         .await
@@ -56,7 +56,7 @@ fn client() -> reqwest::Client {
         .unwrap()
 }
 
-async fn get(url: &str) -> (StatusCode, reqwest::header::HeaderMap, String) {
+pub(crate) async fn get(url: &str) -> (StatusCode, reqwest::header::HeaderMap, String) {
     let r = client().get(url).send().await.unwrap();
     let (status, headers) = (r.status(), r.headers().clone());
     (status, headers, r.text().await.unwrap())
@@ -72,7 +72,7 @@ fn unescape(s: &str) -> String {
 }
 
 /// Every `href="..."` value in a page, unescaped.
-fn hrefs(html: &str) -> Vec<String> {
+pub(crate) fn hrefs(html: &str) -> Vec<String> {
     html.split("href=\"")
         .skip(1)
         .filter_map(|rest| rest.split('"').next())

@@ -1,4 +1,5 @@
-//! `/story/{id}`: a story's page. Title, key points, "N articles · M sources", the bias bar
+//! `/story/{id}`: a story's page. Title, key points (written ones with a link to each article
+//! they cite), "N articles · M sources", the bias bar
 //! with its text, coverage details, the blindspot badge, the coverage timeline, and every
 //! headline grouped by side (a page of each; `?side=left&page=2` walks one side). A merged
 //! story's old id redirects (301) to the story it joined.
@@ -158,7 +159,12 @@ fn render(
                 @if d.key_points.is_empty() {
                     p.muted { "No key points yet." }
                 } @else {
-                    ul.keypoints { @for p in &d.key_points { li { (p) } } }
+                    @match &story.written {
+                        Some(w) => ul.keypoints {
+                            @for p in &w.points { li { (p.text) (cites(story, &p.sources)) } }
+                        },
+                        None => ul.keypoints { @for p in &d.key_points { li { (p) } } },
+                    }
                     @if let Some(model) = &d.key_points_by {
                         p.muted { "Written by " (model) ", checked against the sources." }
                     }
@@ -179,6 +185,30 @@ fn render(
             }
         },
     )
+}
+
+/// The articles a written point cites, each linked by its outlet's name (or its domain).
+fn cites(story: &Story, urls: &[String]) -> Markup {
+    let name = |url: &str| {
+        let domain = crate::outlets::normalise_domain(url).unwrap_or_default();
+        story
+            .outlets
+            .iter()
+            .find(|o| o.domain == domain)
+            .map_or(domain, |o| o.name.clone())
+    };
+    html! {
+        @if !urls.is_empty() {
+            br;
+            span.cites.muted {
+                "Cites "
+                @for (i, url) in urls.iter().enumerate() {
+                    @if i > 0 { ", " }
+                    a href=(url) rel="noopener nofollow" { (name(url)) }
+                }
+            }
+        }
+    }
 }
 
 fn coverage_details(c: &Coverage) -> Markup {
