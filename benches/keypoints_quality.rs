@@ -514,5 +514,13 @@ fn roundups(data: &Data, mut clusterer: Clusterer) -> anyhow::Result<()> {
     totals[2].print("baseline: first sentences", n);
     totals[3].print("baseline: centroid, article text", n);
     totals[4].print("baseline: centroid, 300 chars", n);
+    // The lead at the length storybot may write (80 words): the same settings.
+    let mut capped = Totals::default();
+    for e in &events {
+        let full = lead_summary(&e.articles);
+        let lead: Vec<&str> = full.split_whitespace().take(80).collect();
+        capped.add(&stemmer, &lead.join(" "), &e.summary);
+    }
+    capped.print("baseline: first sentences, 80 words", n);
     Ok(())
 }
