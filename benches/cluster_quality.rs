@@ -129,13 +129,26 @@ fn fnv1a(s: &str) -> u32 {
 /// Pairwise precision over pairs of one round-up topic ("Congress", "Coronavirus") joined in
 /// one story: the share from one event. (precision, joined pairs)
 fn same_topic_precision(items: &[Item], topics: &[String], pred: &[i64]) -> (f64, usize) {
+    topic_precision(items, pred, |i| Some(topics[i].as_str()))
+}
+
+/// Over pairs of articles of one topic (`topic` of each item's index, if it has one) that
+/// share a predicted story, the share from one gold event: (precision, joined pairs).
+fn topic_precision<'t>(
+    items: &[Item],
+    pred: &[i64],
+    topic: impl Fn(usize) -> Option<&'t str>,
+) -> (f64, usize) {
+    // (story, topic) -> articles per event
     let mut groups: HashMap<(i64, &str), HashMap<&str, usize>> = HashMap::new();
-    for ((it, topic), &p) in items.iter().zip(topics).zip(pred) {
-        *groups
-            .entry((p, topic.as_str()))
-            .or_default()
-            .entry(&it.gold)
-            .or_default() += 1;
+    for (i, (it, &p)) in items.iter().zip(pred).enumerate() {
+        if let Some(t) = topic(i) {
+            *groups
+                .entry((p, t))
+                .or_default()
+                .entry(&it.gold)
+                .or_default() += 1;
+        }
     }
     let pairs = |m: usize| m * m.saturating_sub(1) / 2;
     let (mut same, mut all) = (0, 0);
@@ -206,25 +219,12 @@ const TOPICS: &[(&str, &[&str])] = &[
 
 /// Pairwise precision over same-topic pairs joined in one story: (precision, joined pairs).
 fn successive_events(items: &[Item], pred: &[i64]) -> (f64, usize) {
-    let topic_of = |gold: &str| TOPICS.iter().position(|(_, events)| events.contains(&gold));
-    // (story, topic) -> articles per event
-    let mut groups: HashMap<(i64, usize), HashMap<&str, usize>> = HashMap::new();
-    for (it, &p) in items.iter().zip(pred) {
-        if let Some(t) = topic_of(&it.gold) {
-            *groups
-                .entry((p, t))
-                .or_default()
-                .entry(&it.gold)
-                .or_default() += 1;
-        }
-    }
-    let pairs = |m: usize| m * m.saturating_sub(1) / 2;
-    let (mut same, mut all) = (0, 0);
-    for events in groups.values() {
-        same += events.values().map(|&m| pairs(m)).sum::<usize>();
-        all += pairs(events.values().sum());
-    }
-    (same as f64 / all.max(1) as f64, all)
+    topic_precision(items, pred, |i| {
+        TOPICS
+            .iter()
+            .find(|(_, events)| events.contains(&items[i].gold.as_str()))
+            .map(|(name, _)| *name)
+    })
 }
 
 /// Clusters items in order; returns the predicted story per item.
