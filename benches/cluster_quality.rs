@@ -27,6 +27,11 @@ use storybot::cluster::{Clusterer, Params, Placement};
 use storybot::model::StoryKey;
 
 struct Item {
+    /// The article's URL (made up where the set has none): the merge step runs after the
+    /// articles it picks, as in the pipeline.
+    url: String,
+    /// The outlet (the round-ups only).
+    outlet: String,
     title: String,
     summary: String,
     time: i64,
@@ -45,6 +50,8 @@ fn uci(dir: &Path) -> anyhow::Result<Vec<Item>> {
     for r in reader.records() {
         let r = r?;
         items.push(Item {
+            url: r[2].to_string(),
+            outlet: r[3].to_string(),
             title: r[1].replace('\\', ""),
             summary: String::new(),
             time: r[7].parse()?,
@@ -65,6 +72,8 @@ fn neus(dir: &Path) -> anyhow::Result<Vec<Item>> {
             };
             let (title, body) = rest.split_once("ARTICLE=>").unwrap_or((rest, ""));
             items.push(Item {
+                url: format!("https://neus.example/{line_no}/{k}"),
+                outlet: String::new(),
                 title: title.trim().to_string(),
                 summary: body.trim().to_string(),
                 // Interleave the events: one a minute, the three articles a few seconds apart.
@@ -104,8 +113,14 @@ fn roundups(dir: &Path) -> anyhow::Result<(Vec<Item>, Vec<String>)> {
             let summary: String = body.chars().take(300).collect();
             // Spread over the day around the round-up's time, the same offset per outlet.
             let offset = i64::from(fnv1a(outlet) % 86_400) - 43_200;
+            let url = article["newsLink"].as_str().map_or_else(
+                || format!("https://roundup.example/{}", rows.len()),
+                str::to_string,
+            );
             rows.push((
                 Item {
+                    url,
+                    outlet: outlet.to_string(),
                     title: title.to_string(),
                     summary,
                     time: (date.timestamp() + offset) * 1000,
@@ -232,7 +247,7 @@ fn cluster(items: &[Item], params: Params) -> Vec<i64> {
     let mut c = Clusterer::new(params);
     let mut next = 0;
     let mut keys = Vec::with_capacity(items.len());
-    for (n, it) in items.iter().enumerate() {
+    for it in items {
         let t = Utc.timestamp_millis_opt(it.time).unwrap();
         let p = c.prepare(&it.title, &it.summary, t);
         let key = match c.place(&p) {
@@ -244,12 +259,132 @@ fn cluster(items: &[Item], params: Params) -> Vec<i64> {
         };
         c.add(key, &p);
         keys.push(key);
-        if n % 50 == 49 {
+        if Clusterer::merge_due(&it.url) {
             c.merge_pass();
         }
     }
-    c.merge_pass();
     keys.iter().map(|&k| c.resolve(k).unwrap_or(k).0).collect()
+}
+
+/// The round-ups through the store, as `storybot import` takes them: as one file, as two
+/// interleaved halves imported one after the other, and as five shuffled files imported at
+/// once by five processes on one SQLite file. Prints each one's stories and scores: the same
+/// articles in any files and order should give the same stories.
+fn arrival(items: &[Item]) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let lines: Vec<String> = items
+            .iter()
+            .map(|it| {
+                let line = serde_json::json!({
+                    "url": it.url, "title": it.title, "summary": it.summary,
+                    "outlet": it.outlet, "published": it.time,
+                });
+                format!("{line}\n")
+            })
+            .collect();
+        // By the canonical URL, as the store keeps it (an article in two round-ups is one).
+        let mut gold: HashMap<String, &str> = HashMap::new();
+        for it in items {
+            if let Ok(url) = storybot::ingest::normalise::canonical_url(&it.url) {
+                gold.entry(url.to_string()).or_insert(it.gold.as_str());
+            }
+        }
+        let one: Vec<String> = vec![lines.concat()];
+        let halves: Vec<String> = (0..2)
+            .map(|h| lines.iter().skip(h).step_by(2).cloned().collect())
+            .collect();
+        let mut shuffled: Vec<&String> = lines.iter().collect();
+        shuffled.sort_by_key(|l| fnv1a(l));
+        let fifths: Vec<String> = (0..5)
+            .map(|f| shuffled.iter().skip(f).step_by(5).map(|l| l.as_str()).collect())
+            .collect();
+        let dir = tempfile::tempdir()?;
+        let cases = [
+            ("one import", one, false),
+            ("two halves in turn", halves, false),
+            ("five files at once", fifths, true),
+        ];
+        for (n, (name, files, at_once)) in cases.into_iter().enumerate() {
+            let url = format!("sqlite://{}", dir.path().join(format!("{n}.db")).display());
+            let t = std::time::Instant::now();
+            let app = import_files(&url, files, at_once).await?;
+            let elapsed = t.elapsed();
+            let (g, p) = stored_stories(&app, &gold).await?;
+            let s = score(&g, &p);
+            println!(
+                "round-ups, {name:<19} -> {} stories | B-cubed P {:.3} R {:.3} F1 {:.3} | pairwise F1 {:.3} | {elapsed:.1?}",
+                s.clusters, s.b3_p, s.b3_r, s.b3_f, s.pair_f
+            );
+        }
+        Ok(())
+    })
+}
+
+/// Imports the files into a store (through one app one after another, or each through an
+/// app of its own at once); returns an app on the store.
+async fn import_files(
+    url: &str,
+    files: Vec<String>,
+    at_once: bool,
+) -> anyhow::Result<storybot::app::App> {
+    let open = || {
+        let mut config = storybot::config::Config::default();
+        config.store.url = url.to_string();
+        config.store.seed_demo = false;
+        storybot::app::App::open(config)
+    };
+    let app = open().await?;
+    if !at_once {
+        for f in files {
+            app.import(std::io::Cursor::new(f)).await?;
+        }
+        return Ok(app);
+    }
+    let mut tasks = Vec::new();
+    for f in files {
+        let other = open().await?;
+        tasks.push(tokio::spawn(async move {
+            other.import(std::io::Cursor::new(f)).await
+        }));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    Ok(app)
+}
+
+/// Each stored article's gold event and story.
+async fn stored_stories<'g>(
+    app: &storybot::app::App,
+    gold: &HashMap<String, &'g str>,
+) -> anyhow::Result<(Vec<&'g str>, Vec<i64>)> {
+    let (mut g, mut p) = (Vec::new(), Vec::new());
+    let mut after = None;
+    loop {
+        let rows = app.store.stories_after(after, 500).await?;
+        let Some(last) = rows.last() else {
+            return Ok((g, p));
+        };
+        after = Some(last.key);
+        for row in rows {
+            let mut from = None;
+            loop {
+                let page = app.store.story_articles_after(row.key, from, 1_000).await?;
+                let Some((seq, a)) = page.last() else { break };
+                from = Some((a.published, *seq));
+                for (_, a) in &page {
+                    if let Some(&e) = gold.get(a.url.as_str()) {
+                        g.push(e);
+                        p.push(row.key.0);
+                    }
+                }
+            }
+        }
+    }
 }
 
 struct Scores {
@@ -498,5 +633,5 @@ fn main() -> anyhow::Result<()> {
          pairs in one story: precision {precision:.3} over {pairs} pairs",
         s.b3_f, s.pair_f
     );
-    Ok(())
+    arrival(&items)
 }

@@ -4,7 +4,8 @@
 //! memory (VmHWM) once the store holds `--total` articles.
 //!
 //! `cargo bench --bench ingest_throughput` (50,000 preloaded, 20,000 measured; `-- --no-pages`
-//! queues no article page);
+//! queues no article page), then a backfill of 2,000 articles 24 hours back (`--backfill N`,
+//! `--backfill-hours H`);
 //! `cargo bench --bench ingest_throughput -- --total 1000000` for the memory figure at 1M.
 //! The synthetic stream: events of 2 to 40 articles, each a headline and a two-sentence
 //! summary drawn from an event vocabulary plus common words, 100 items per feed document,
@@ -183,6 +184,25 @@ async fn main() -> anyhow::Result<()> {
         app.store.story_count().await?,
         app.store.article_count().await?
     );
+    // A backfill: articles published `--backfill-hours` before the newest, as a second
+    // archive of the same hours would bring; the stored articles since are placed again.
+    let backfill = arg("--backfill", 2_000);
+    let hours = arg("--backfill-hours", 24);
+    if backfill > 0 {
+        let shift = (hours * 3600) as i64;
+        let docs = documents(&mut rng, preload + measured, backfill, t0 - shift, per_hour);
+        let before = app.store.story_count().await?;
+        let (mut parse_time, mut store_time) = Default::default();
+        let t = Instant::now();
+        let n = ingest(&app, &docs, &mut parse_time, &mut store_time).await?;
+        println!(
+            "a backfill of {n} articles reaching back {hours} h (about {:.0} stored articles \
+             placed again): {:.1?}; stories {before} -> {}",
+            hours as f64 * per_hour,
+            t.elapsed(),
+            app.store.story_count().await?
+        );
+    }
     if total > preload + measured {
         let mut done = preload + measured;
         let t = Instant::now();

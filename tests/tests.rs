@@ -1,6 +1,7 @@
 //! The integration tests, one binary (as ripgrep's): the crate is linked once, not once per
 //! file. Each module is a part of the program seen from outside:
 //!
+//! - `arrival_order`: the same articles in any files and order give the same stories;
 //! - `articles`: reading an article's page, politely and safely, and its main text;
 //! - `article_queue`: the pages read beside ingest, and the stories told from them;
 //! - `cli`: the `storybot` binary as a user runs it, on a fresh folder and the shipped config;
@@ -23,6 +24,8 @@
 
 mod common;
 
+#[path = "suite/arrival_order.rs"]
+mod arrival_order;
 #[path = "suite/article_queue.rs"]
 mod article_queue;
 #[path = "suite/articles.rs"]

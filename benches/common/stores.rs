@@ -38,6 +38,7 @@ pub async fn build_store(path: &Path, stories: usize) -> anyhow::Result<()> {
             .insert_story(NewStory {
                 id: &id,
                 upstream_key: None,
+                seed_url: None,
                 title: &title,
                 published: t0,
                 now: t0,
@@ -121,6 +122,7 @@ pub async fn write_story(
         .insert_story(NewStory {
             id: &id,
             upstream_key: Some(key),
+            seed_url: None,
             title,
             published: t0,
             now: t0,

@@ -2,7 +2,7 @@
 //! active story or starts a new one; a merge step joins stories that turn out to be one event.
 //!
 //! - **Similarity**: cosine between the article's TF-IDF vector and the story's centroid (the
-//!   mean of its articles' TF-IDF vectors, pruned to its heaviest terms). Document frequencies
+//!   mean of its articles' TF-IDF vectors, cut to its heaviest terms). Document frequencies
 //!   are counted online over every article seen, so rarity reflects the stream itself.
 //! - **Candidates**: stories sharing one of the article's rarest terms, through an inverted
 //!   index over active stories; nothing scans the whole store.
@@ -115,8 +115,10 @@ struct Cluster {
     size: usize,
     first: DateTime<Utc>,
     last: DateTime<Utc>,
-    /// Sum of member term-frequency vectors (each normalised).
-    sum: HashMap<TermId, f32>,
+    /// Sum of member term-frequency vectors (each normalised), in fixed point: whole numbers
+    /// add up the same in any order, so a story holds the same sum however it was assembled
+    /// (article by article, or by a merge).
+    sum: HashMap<TermId, u64>,
     /// Pruned, normalised centroid, sorted by term.
     centroid: Vector,
     /// Total distinct terms over members (for the mean text length).
@@ -174,6 +176,29 @@ impl Clusterer {
             touched: HashSet::default(),
             newest: None,
         }
+    }
+
+    /// The clusterer's tuning.
+    pub fn params(&self) -> Params {
+        self.params
+    }
+
+    /// The newest publication time placed or added so far.
+    pub fn newest(&self) -> Option<DateTime<Utc>> {
+        self.newest
+    }
+
+    /// Whether the merge step runs after the article with this URL: after one article in
+    /// [`MERGE_EVERY`] on average, chosen by its URL, so that where the merges fall in the
+    /// stream does not depend on how the stream was cut into batches.
+    pub fn merge_due(url: &str) -> bool {
+        crate::fnv::hash(url.as_bytes()).is_multiple_of(MERGE_EVERY)
+    }
+
+    /// Forgets which stories grew, without merging: after a replay of stored stories, whose
+    /// merges the store holds already.
+    pub(crate) fn settle(&mut self) {
+        self.touched.clear();
     }
 
     /// Vectorises an article and counts its terms' document frequencies.
@@ -265,7 +290,10 @@ impl Clusterer {
             if let Some(list) = self.index.get(&t) {
                 for &i in list.iter().rev() {
                     let c = &self.clusters[i];
-                    if c.alive && at - c.last <= self.params.window && seen.insert(i) {
+                    // The index may hold a term the centroid has since dropped: a story is a
+                    // candidate by what it is now, not by what it once was.
+                    let has = || c.centroid.binary_search_by_key(&t, |(t, _)| *t).is_ok();
+                    if c.alive && at - c.last <= self.params.window && has() && seen.insert(i) {
                         out.push(i);
                     }
                 }
@@ -308,7 +336,7 @@ impl Clusterer {
         c.first = c.first.min(a.published);
         c.last = c.last.max(a.published);
         for &(t, w) in &tf {
-            *c.sum.entry(t).or_default() += w;
+            *c.sum.entry(t).or_default() += fixed(w);
         }
         self.refresh(i);
         self.touched.insert(i);
@@ -317,23 +345,22 @@ impl Clusterer {
     /// Recomputes a cluster's centroid from its sum and indexes its terms.
     /// The centroid weighs the members' summed term frequencies by the *current* rarity of
     /// each term, so stories formed early in a stream (when rarity was poorly known) are
-    /// re-weighted as the stream goes on.
+    /// re-weighted as the stream goes on. The sum keeps every term: the centroid is then a
+    /// function of the members, not of when it was last recomputed.
     fn refresh(&mut self, i: usize) {
         let limit = self.params.centroid_terms;
         let mut terms: Vec<(TermId, f32)> = self.clusters[i]
             .sum
             .iter()
-            .map(|(&t, &w)| (t, w * self.idf(t)))
+            .map(|(&t, &w)| (t, unfixed(w) * self.idf(t)))
             .collect();
-        terms.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        let c = &mut self.clusters[i];
-        if terms.len() > limit * 2 {
-            // Keep the sum bounded too: drop the long tail.
-            terms.truncate(limit * 2);
-            let keep: HashSet<TermId> = terms.iter().map(|(t, _)| *t).collect();
-            c.sum.retain(|t, _| keep.contains(t));
+        let heaviest =
+            |a: &(TermId, f32), b: &(TermId, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
+        if terms.len() > limit {
+            terms.select_nth_unstable_by(limit, heaviest);
+            terms.truncate(limit);
         }
-        terms.truncate(limit);
+        let c = &mut self.clusters[i];
         let old: HashSet<TermId> = c.centroid.iter().map(|(t, _)| *t).collect();
         terms.sort_unstable_by_key(|(t, _)| *t);
         normalise(&mut terms);
@@ -400,7 +427,6 @@ impl Clusterer {
                 };
                 merges.push((self.clusters[small].key, self.clusters[big].key));
                 self.absorb(small, big);
-                self.touched.insert(big);
             }
         }
         merges
@@ -428,6 +454,25 @@ impl Clusterer {
         }
         self.by_key.insert(key, big);
         self.refresh(big);
+        // The merged story is compared again at the next pass.
+        self.touched.insert(big);
+    }
+
+    /// Folds story `from` into `into` as a merge step did before (when replaying the store,
+    /// after [`Self::settle`] at the article the step ran after). When `into` is not held (all its articles are older than the replay), `from` takes its
+    /// key.
+    pub(crate) fn replay_merge(&mut self, from: StoryKey, into: StoryKey) {
+        let Some(&small) = self.by_key.get(&from) else {
+            return;
+        };
+        match self.by_key.get(&into) {
+            Some(&big) if big != small && self.clusters[big].alive => self.absorb(small, big),
+            Some(_) => {}
+            None => {
+                self.clusters[small].key = into;
+                self.by_key.insert(into, small);
+            }
+        }
     }
 
     /// Records that story `key` began at `first` (when its early articles are not replayed).
@@ -485,6 +530,20 @@ impl Clusterer {
         self.features.prune(DF_LIMIT);
     }
 }
+
+/// The fixed-point scale of a story's summed term weights (each weight is at most 1).
+const FIXED_ONE: f32 = (1u32 << 24) as f32;
+
+fn fixed(w: f32) -> u64 {
+    (w * FIXED_ONE).round() as u64
+}
+
+fn unfixed(w: u64) -> f32 {
+    w as f32 / FIXED_ONE
+}
+
+/// The merge step runs after one article in this many (see [`Clusterer::merge_due`]).
+const MERGE_EVERY: u64 = 50;
 
 /// Distinct terms kept in the document-frequency table before singletons are dropped.
 const DF_LIMIT: usize = 2_000_000;

@@ -3,6 +3,7 @@
 //! Whatever the source (JSONL import, feeds), an article passes through [`normalise`] before
 //! it reaches clustering, so the rest of the pipeline sees the same shape everywhere.
 
+use chrono::SubsecRound;
 use chrono::{DateTime, Utc};
 
 use crate::model::Article;
@@ -164,8 +165,9 @@ pub fn normalise(
             Match::Unknown => publisher.unwrap_or_else(|| domain.clone()),
         },
     };
-    // A date in the future is a feed's clock error: it counts as now.
-    let published = raw.published.map_or(now, |p| p.min(now));
+    // A date in the future is a feed's clock error: it counts as now. Whole seconds, as the
+    // store keeps it: an article placed again from the store sorts where it first did.
+    let published = raw.published.map_or(now, |p| p.min(now)).trunc_subsecs(0);
     Ok(IncomingArticle {
         article: crate::model::Article {
             url: url.to_string(),
@@ -220,7 +222,11 @@ mod tests {
         assert_eq!(a.article.outlet, "Reuters");
         assert_eq!(a.article.domain, "reuters.com");
         assert_eq!(a.article.title.chars().count(), MAX_TITLE_CHARS);
-        assert_eq!(a.article.published, now);
+        assert_eq!(
+            a.article.published,
+            now.trunc_subsecs(0),
+            "the future is now, in whole seconds"
+        );
         let unknown = RawArticle {
             url: "https://blog.unknown-site.example/x".into(),
             title: "Hello there".into(),

@@ -42,6 +42,18 @@ pub struct NewArticle {
     pub article: Article,
 }
 
+/// A stored article of a clustered story.
+#[derive(Debug, Clone)]
+pub(crate) struct ClusteredArticle {
+    pub story: StoryKey,
+    /// The story the clusterer placed it in, before any merge moved it.
+    pub placed: StoryKey,
+    /// When the story's first article was published.
+    pub story_first: DateTime<Utc>,
+    pub seq: i64,
+    pub article: Article,
+}
+
 /// One outlet's share of the articles a batch inserted into one story.
 struct Aggregate {
     domain: String,
@@ -115,10 +127,10 @@ impl StoreTx {
         let mut aggregates: BTreeMap<(i64, String), Aggregate> = BTreeMap::new();
         for chunk in articles.chunks(100) {
             let rows: Vec<String> = (0..chunk.len())
-                .map(|r| format!("({})", placeholders(8, r * 8 + 1)))
+                .map(|r| format!("({})", placeholders(9, r * 9 + 1)))
                 .collect();
             let sql = format!(
-                "INSERT INTO articles (url, story_seq, title, summary, outlet_name, domain, published, fetched) \
+                "INSERT INTO articles (url, story_seq, placed_seq, title, summary, outlet_name, domain, published, fetched) \
                  VALUES {} ON CONFLICT (url) DO NOTHING \
                  RETURNING seq, url, story_seq, outlet_name, domain, published",
                 rows.join(", ")
@@ -127,6 +139,7 @@ impl StoreTx {
             for NewArticle { story, article: a } in chunk {
                 q = q
                     .bind(&a.url)
+                    .bind(story.0)
                     .bind(story.0)
                     .bind(&a.title)
                     .bind(&a.summary)
@@ -175,28 +188,45 @@ impl StoreTx {
         Ok(())
     }
 
-    /// Articles of clustered stories (no upstream key) published at or after `since`, oldest
-    /// first, with their story's seq and first publication time (which may be older than
-    /// `since`): what the clusterer replays to rebuild its state.
-    pub(crate) async fn clustered_articles_since(
+    /// Articles of clustered stories (no upstream key) published at or after `since` (and
+    /// before `until`, if given), oldest first, each with its story and the story's first
+    /// publication time (which may be older than `since`): what the clusterer replays to
+    /// rebuild its state, or places again.
+    pub(crate) async fn clustered_articles(
         &mut self,
         since: DateTime<Utc>,
-    ) -> Result<Vec<(StoryKey, DateTime<Utc>, Article)>, StoreError> {
+        until: Option<DateTime<Utc>>,
+    ) -> Result<Vec<ClusteredArticle>, StoreError> {
         let rows = sqlx::query(
-            "SELECT a.story_seq, s.first_published AS story_first, a.seq, a.url, a.title, a.summary, a.outlet_name, a.domain, a.published, a.fetched \
+            "SELECT a.story_seq, COALESCE(a.placed_seq, a.story_seq) AS placed_seq, \
+               s.first_published AS story_first, a.seq, a.url, a.title, a.summary, \
+               a.outlet_name, a.domain, a.published, a.fetched \
              FROM articles a JOIN stories s ON s.seq = a.story_seq \
-             WHERE a.published >= $1 AND s.upstream_key IS NULL AND s.merged_into IS NULL \
-             ORDER BY a.published, a.seq",
+             WHERE a.published >= $1 AND a.published < $2 \
+               AND s.upstream_key IS NULL AND s.merged_into IS NULL",
         )
         .bind(since.timestamp())
+        .bind(until.map_or(i64::MAX, |t| t.timestamp()))
         .fetch_all(&mut *self.tx)
         .await?;
-        rows.iter()
+        let mut out = rows
+            .iter()
             .map(|r| {
-                let first = time(r.try_get("story_first")?)?;
-                Ok((StoryKey(r.try_get("story_seq")?), first, article(r)?))
+                Ok(ClusteredArticle {
+                    story: StoryKey(r.try_get("story_seq")?),
+                    placed: StoryKey(r.try_get("placed_seq")?),
+                    story_first: time(r.try_get("story_first")?)?,
+                    seq: r.try_get("seq")?,
+                    article: article(r)?,
+                })
             })
-            .collect()
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        // Publication order, ties by URL as Rust orders strings (a database's collation may
+        // not), as the pipeline orders a batch.
+        out.sort_by(|a, b| {
+            (a.article.published, &a.article.url).cmp(&(b.article.published, &b.article.url))
+        });
+        Ok(out)
     }
 
     /// The newest publication time of any article.
@@ -209,7 +239,8 @@ impl StoreTx {
     }
 
     /// A bounded sample of a story's articles for summarising: its first `first` and its
-    /// latest `latest`, oldest first (a big story is not re-read whole on every update), each
+    /// latest `latest`, oldest first (a big story is not re-read whole on every update; ties
+    /// in time go by URL, so the sample does not depend on the order articles arrived), each
     /// with its page's text in place of the feed's where the page was read.
     pub(crate) async fn article_sample(
         &mut self,
@@ -219,10 +250,10 @@ impl StoreTx {
     ) -> Result<Vec<Article>, StoreError> {
         let sql = format!(
             "{WITH_PAGE_TEXT} WHERE a.seq IN ( \
-               SELECT seq FROM (SELECT seq FROM articles WHERE story_seq = $1 ORDER BY published, seq LIMIT $2) f \
+               SELECT seq FROM (SELECT seq FROM articles WHERE story_seq = $1 ORDER BY published, url LIMIT $2) f \
                UNION \
-               SELECT seq FROM (SELECT seq FROM articles WHERE story_seq = $1 ORDER BY published DESC, seq DESC LIMIT $3) l \
-             ) ORDER BY a.published, a.seq"
+               SELECT seq FROM (SELECT seq FROM articles WHERE story_seq = $1 ORDER BY published DESC, url DESC LIMIT $3) l \
+             ) ORDER BY a.published, a.url"
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(story.0)

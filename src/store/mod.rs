@@ -22,6 +22,7 @@ pub(crate) mod feeds;
 mod fleet;
 mod locks;
 mod pages;
+mod replace;
 pub(crate) mod search;
 pub mod subscriptions;
 mod written;
@@ -38,11 +39,13 @@ use sqlx::{Any, AnyPool, Executor, Row, Transaction};
 use crate::model::{OutletCoverage, Sequence, Story, StoryId, StoryKey, StoryLink, WrittenSummary};
 
 pub use article_pages::{DuePage, HostPages, PageOutcome, PageText};
+pub(crate) use articles::ClusteredArticle;
 pub use articles::{NewArticle, Order};
 pub(crate) use feeds::FeedState;
 pub use fleet::{FeedSummary, OutboxSummary, ProcessRow};
 pub use locks::{LockRequest, SessionLock};
 pub use pages::{OutletArticle, SubscriptionOverview, TimelineCell};
+pub(crate) use replace::LoggedMerge;
 pub(crate) use search::{Mode, Scope, SearchTerms};
 pub use written::{Attempt, DroppedPoint, Due, WrittenAttempt};
 
@@ -877,6 +880,8 @@ pub struct StoreTx {
 pub struct NewStory<'a> {
     pub id: &'a StoryId,
     pub upstream_key: Option<&'a str>,
+    /// The URL of the article that starts a clustered story (its id is derived from it).
+    pub seed_url: Option<&'a str>,
     pub title: &'a str,
     pub published: DateTime<Utc>,
     pub now: DateTime<Utc>,
@@ -923,11 +928,12 @@ impl StoreTx {
     pub async fn insert_story(&mut self, s: NewStory<'_>) -> Result<StoryKey, StoreError> {
         let t = s.published.timestamp();
         let row = sqlx::query(
-            "INSERT INTO stories (id, upstream_key, title, key_points, first_published, last_updated, created) \
-             VALUES ($1, $2, $3, '[]', $4, $5, $6) RETURNING seq",
+            "INSERT INTO stories (id, upstream_key, seed_url, title, key_points, first_published, last_updated, created) \
+             VALUES ($1, $2, $3, $4, '[]', $5, $6, $7) RETURNING seq",
         )
         .bind(s.id.as_str())
         .bind(s.upstream_key)
+        .bind(s.seed_url)
         .bind(s.title)
         .bind(t)
         .bind(t)
@@ -1189,6 +1195,7 @@ mod tests {
             .insert_story(NewStory {
                 id: &id,
                 upstream_key: None,
+                seed_url: None,
                 title: seed,
                 published: now,
                 now,

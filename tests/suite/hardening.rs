@@ -96,6 +96,7 @@ async fn big_story(store: &Store, key: &str, title: &str, n: usize, outlets: usi
         .insert_story(NewStory {
             id: &id,
             upstream_key: Some(key),
+            seed_url: None,
             title,
             published: t0,
             now: t0,

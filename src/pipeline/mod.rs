@@ -6,17 +6,28 @@
 //! articles, so a large batch never holds a worker away from the bot's interactions.
 //!
 //! Articles with an upstream story key join that story; the others go through the online
-//! [`Clusterer`], in publication order. After the batch the clusterer's merge step may fold
-//! stories together; then every story that changed gets a fresh title and key points.
+//! [`Clusterer`], in publication order, and its merge step may fold stories together; then
+//! every story that changed gets a fresh title and key points. A batch that reaches back
+//! before the stories stored places the stored articles from its time on again ([`again`]),
+//! against the clusterer as it stood then ([`restore`]): how articles arrive does not change
+//! the stories they make.
+
+mod again;
+mod restore;
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use chrono::{DateTime, Utc};
 
+use again::{in_order, reaching_back, Item};
+pub(crate) use restore::restore_clusterer;
+
 use crate::cluster::{Assignment, Clusterer, Placement};
 use crate::ingest::IncomingArticle;
-use crate::model::{StoryId, StoryKey};
-use crate::store::{NewArticle, NewStory, StoreError, StoreTx, StoryUpdate};
+use crate::model::{Article, StoryId, StoryKey};
+use crate::store::{
+    ClusteredArticle, LoggedMerge, NewArticle, NewStory, StoreError, StoreTx, StoryUpdate,
+};
 use crate::summarise::keypoints::{StoryText, SummaryParams, ARTICLE_LEAD_CHARS};
 
 /// What a batch changed.
@@ -42,39 +53,17 @@ impl std::ops::AddAssign for BatchReport {
     }
 }
 
-/// Rebuilds a clusterer from the store, as the transaction sees it: the articles of
-/// clustered stories within the clustering window of the newest article, replayed in
-/// publication order (on the blocking pool: it is pure CPU work).
-pub(crate) async fn restore_clusterer(
-    tx: &mut StoreTx,
-    params: crate::cluster::Params,
-) -> Result<Clusterer, StoreError> {
-    let Some(newest) = tx.newest_article().await? else {
-        return Ok(Clusterer::new(params));
-    };
-    let since = newest
-        .checked_sub_signed(params.window)
-        .unwrap_or(chrono::DateTime::<Utc>::MIN_UTC);
-    let articles = tx.clustered_articles_since(since).await?;
-    let replay = move || {
-        let mut clusterer = Clusterer::new(params);
-        for (seq, first, a) in articles {
-            let prepared = clusterer.prepare(&a.title, &a.summary, a.published);
-            clusterer.add(seq, &prepared);
-            // A story's span counts from its first article, even one older than the replay.
-            clusterer.began(seq, first);
-        }
-        // What was merged before was merged in the store already.
-        let _ = clusterer.merge_pass();
-        clusterer
-    };
-    Ok(crate::workers::joined(
-        tokio::task::spawn_blocking(replay).await,
-    ))
-}
-
 /// Stores a batch: assigns each article to a story, inserts it (once per canonical URL), runs
 /// the merge step, then recomputes the summary of every story that changed.
+///
+/// A batch that reaches back more than [`LATE`](again::LATE) before the stories stored (a second archive
+/// of the same months, a backfill after downtime) is placed as one import of everything
+/// would have placed it: the clusterer is restored to just before the batch's earliest
+/// article, and the stored articles from then on are placed again with the batch, in
+/// publication order; articles that land in another story move there, and a story left
+/// empty points to where its articles went, as a merged one does. The merge step runs after
+/// articles picked by their URL ([`Clusterer::merge_due`]), so how the articles arrived does
+/// not move it either.
 ///
 /// `clusterer` must reflect the store; if this returns an error the caller must drop it (its
 /// state ran ahead of a transaction that rolled back) and restore a new one. With
@@ -94,6 +83,7 @@ pub(crate) async fn apply(
     // Which URLs are stored already: one query per few hundred, not one per article.
     let urls: Vec<&str> = batch.iter().map(|i| i.article.url.as_str()).collect();
     let known = tx.existing_urls(&urls).await?;
+    let again = reaching_back(tx, clusterer, &batch, &known).await?;
     let mut w = Write {
         tx,
         clusterer,
@@ -105,12 +95,22 @@ pub(crate) async fn apply(
         merged: BTreeSet::new(),
         clustered: 0,
         pending: Vec::new(),
+        moves: Vec::new(),
+        went: BTreeMap::new(),
+        vacated: again.changed.clone(),
         read_pages_under,
     };
-    for incoming in batch {
-        w.add(incoming).await?;
+    w.touched.extend(again.changed.iter().map(|&s| (s, false)));
+    for item in in_order(batch, again.stored) {
+        match item {
+            Item::New(incoming) => w.add(incoming).await?,
+            Item::Stored(c) => w.place_again(c).await?,
+        }
     }
-    w.flush().await?;
+    // No merge step at the end of a batch: where a batch ends depends on how the articles
+    // arrived. The next merge-due article runs it.
+    w.write_pending().await?;
+    w.retire_vacated().await?;
     w.clusterer.compact();
     w.refresh().await?;
     Ok(w.report)
@@ -128,11 +128,17 @@ struct Write<'a> {
     touched: BTreeMap<StoryKey, bool>,
     /// Stories found or created for upstream keys in this batch.
     by_upstream: BTreeMap<String, StoryKey>,
-    /// Stories folded into others by the merge step.
+    /// Stories folded into others by the merge step, or left empty and pointed elsewhere.
     merged: BTreeSet<StoryKey>,
     clustered: usize,
     /// Articles waiting to go in by the hundred (before each merge step, and at the end).
     pending: Vec<NewArticle>,
+    /// Stored articles placed in another story than the store has them in, waiting to move.
+    moves: Vec<(i64, StoryKey)>,
+    /// For each story that stored articles were placed out of: how many went to which story.
+    went: BTreeMap<StoryKey, BTreeMap<StoryKey, usize>>,
+    /// Stories that lost articles to a move: they may be left empty.
+    vacated: BTreeSet<StoryKey>,
     /// Articles whose text is shorter than this have their pages queued to be read.
     read_pages_under: Option<usize>,
 }
@@ -148,27 +154,46 @@ impl Write<'_> {
             Some(key) => {
                 let a = &incoming.article;
                 self.clusterer.observe(&a.title, &a.summary);
-                self.upstream_story(key, &incoming).await?
+                self.upstream_story(key, &incoming.article).await?
             }
-            None => self.cluster(&incoming).await?,
+            None => self.cluster(&incoming.article, false).await?,
         };
         self.touched.entry(story).or_insert(false);
+        let point = (incoming.story_key.is_none() && Clusterer::merge_due(&incoming.article.url))
+            .then(|| (incoming.article.published, incoming.article.url.clone()));
         self.pending.push(NewArticle {
             story,
             article: incoming.article,
         });
-        if self.clustered > 0 && self.clustered.is_multiple_of(MERGE_EVERY) {
-            self.flush().await?;
+        if let Some((published, url)) = point {
+            self.write_pending().await?;
+            self.merge(published, url).await?;
+        }
+        Ok(())
+    }
+
+    /// Places a stored article again; it moves if it lands in another story.
+    async fn place_again(&mut self, c: ClusteredArticle) -> Result<(), StoreError> {
+        let story = self.cluster(&c.article, true).await?;
+        self.touched.entry(story).or_insert(false);
+        if story != c.story || story != c.placed {
+            self.moves.push((c.seq, story));
+            *self
+                .went
+                .entry(c.story)
+                .or_default()
+                .entry(story)
+                .or_default() += 1;
+        }
+        if Clusterer::merge_due(&c.article.url) {
+            self.write_pending().await?;
+            self.merge(c.article.published, c.article.url).await?;
         }
         Ok(())
     }
 
     /// The story of an upstream key: found, or created.
-    async fn upstream_story(
-        &mut self,
-        key: &str,
-        incoming: &IncomingArticle,
-    ) -> Result<StoryKey, StoreError> {
+    async fn upstream_story(&mut self, key: &str, a: &Article) -> Result<StoryKey, StoreError> {
         if let Some(&story) = self.by_upstream.get(key) {
             return Ok(story);
         }
@@ -176,26 +201,21 @@ impl Write<'_> {
             Some((story, _)) => story,
             None => {
                 let assignment = Assignment::Upstream(key.to_string());
-                self.create(&assignment, Some(key), incoming).await?
+                self.create(&assignment, a).await?
             }
         };
         self.by_upstream.insert(key.to_string(), story);
         Ok(story)
     }
 
-    /// The story the clusterer places an article in (a new one when none is close).
-    async fn cluster(&mut self, incoming: &IncomingArticle) -> Result<StoryKey, StoreError> {
-        let a = &incoming.article;
+    /// The story the clusterer places an article in (a new one when none is close; for a
+    /// `stored` article, the one it started before, if there is one).
+    async fn cluster(&mut self, a: &Article, stored: bool) -> Result<StoryKey, StoreError> {
         let prepared = self.clusterer.prepare(&a.title, &a.summary, a.published);
         let placement = self.clusterer.place(&prepared);
         let story = match placement {
             Placement::Join(story) => story,
-            Placement::New | Placement::Continue(_) => {
-                let assignment = Assignment::New {
-                    seed_url: a.url.clone(),
-                };
-                self.create(&assignment, None, incoming).await?
-            }
+            Placement::New | Placement::Continue(_) => self.seed(a, stored).await?,
         };
         if let Placement::Continue(previous) = placement {
             self.tx.set_follows(story, previous).await?;
@@ -208,28 +228,40 @@ impl Write<'_> {
         Ok(story)
     }
 
+    /// A new story started by `a`: for a stored article, the story it started before (brought
+    /// back if it was merged away), unless the clusterer holds that story already.
+    async fn seed(&mut self, a: &Article, stored: bool) -> Result<StoryKey, StoreError> {
+        let assignment = Assignment::New {
+            seed_url: a.url.clone(),
+        };
+        if stored {
+            for len in ID_LENGTHS {
+                let id = assignment.story_id(len);
+                let Some(story) = self.tx.seeded_story(&id, &a.url).await? else {
+                    continue;
+                };
+                if self.clusterer.resolve(story).is_none() {
+                    self.tx.revive_story(story).await?;
+                    self.merged.remove(&story);
+                    return Ok(story);
+                }
+            }
+        }
+        self.create(&assignment, a).await
+    }
+
     async fn create(
         &mut self,
         assignment: &Assignment,
-        upstream_key: Option<&str>,
-        incoming: &IncomingArticle,
+        a: &Article,
     ) -> Result<StoryKey, StoreError> {
-        let a = &incoming.article;
-        let story = create_story(
-            self.tx,
-            assignment,
-            upstream_key,
-            &a.title,
-            a.published,
-            self.now,
-        )
-        .await?;
+        let story = create_story(self.tx, assignment, a, self.now).await?;
         self.touched.insert(story, true);
         Ok(story)
     }
 
-    /// Inserts the queued articles, then runs the merge step and applies its merges.
-    async fn flush(&mut self) -> Result<(), StoreError> {
+    /// Inserts the queued articles and moves the stored ones placed elsewhere.
+    async fn write_pending(&mut self) -> Result<(), StoreError> {
         let pending = std::mem::take(&mut self.pending);
         let read_page = |a: &NewArticle| {
             self.read_pages_under
@@ -239,12 +271,58 @@ impl Write<'_> {
             .tx
             .insert_articles_queueing(&pending, read_page, self.now)
             .await?;
-        for (from, into) in self.clusterer.merge_pass() {
+        let moves = std::mem::take(&mut self.moves);
+        if !moves.is_empty() {
+            for left in self.tx.move_articles(&moves).await? {
+                self.touched.entry(left).or_insert(false);
+                self.vacated.insert(left);
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs the merge step (after the article published at `published` with this URL),
+    /// applies its merges and logs them.
+    async fn merge(
+        &mut self,
+        published: DateTime<Utc>,
+        point_url: String,
+    ) -> Result<(), StoreError> {
+        for (order, (from, into)) in self.clusterer.merge_pass().into_iter().enumerate() {
             self.tx.merge_story(from, into).await?;
+            let logged = LoggedMerge {
+                from,
+                into,
+                point_url: point_url.clone(),
+            };
+            self.tx.log_merge(&logged, published, order).await?;
             self.merged.insert(from);
             let was_new = self.touched.remove(&from).unwrap_or(false);
             let into_new = self.touched.get(&into).copied().unwrap_or(false);
             self.touched.insert(into, was_new && into_new);
+            self.report.merged_stories += 1;
+        }
+        Ok(())
+    }
+
+    /// Points every story that moves left empty to the story most of its articles went to,
+    /// as a merge would (its id keeps finding them).
+    async fn retire_vacated(&mut self) -> Result<(), StoreError> {
+        let vacated = std::mem::take(&mut self.vacated);
+        for story in self.tx.empty_stories(&vacated).await? {
+            let target = self.went.get(&story).and_then(|to| {
+                to.iter()
+                    .filter_map(|(&s, &n)| Some((self.clusterer.resolve(s)?, n)))
+                    .filter(|&(s, _)| s != story)
+                    .max_by_key(|&(s, n)| (n, std::cmp::Reverse(s)))
+            });
+            let Some((into, _)) = target else {
+                tracing::warn!(story = story.0, "a story left empty has nowhere to point");
+                continue;
+            };
+            self.tx.merge_story(story, into).await?;
+            self.merged.insert(story);
+            self.touched.remove(&story);
             self.report.merged_stories += 1;
         }
         Ok(())
@@ -267,12 +345,11 @@ impl Write<'_> {
     }
 }
 
+/// The lengths a story id takes, shortest first: longer ones only after a collision.
+const ID_LENGTHS: [usize; 3] = [StoryId::MIN_LEN, 10, StoryId::MAX_LEN];
+
 /// Clustering hands its worker back to the runtime after this many articles.
 const YIELD_EVERY: usize = 16;
-
-/// The merge step runs after this many clustered articles (and at the end of a batch), so a
-/// long batch clusters as a stream of smaller ones would.
-const MERGE_EVERY: usize = 50;
 
 /// A story's title, key points and search entry come from its first this-many articles...
 const SAMPLE_FIRST: i64 = 10;
@@ -318,33 +395,33 @@ pub(crate) async fn refresh_story(
     .await
 }
 
-/// Creates a story with the shortest free id for its seed.
+/// Creates a story, started by `a`, with the shortest free id for its seed.
 async fn create_story(
     tx: &mut StoreTx,
     assignment: &Assignment,
-    upstream_key: Option<&str>,
-    title: &str,
-    published: DateTime<Utc>,
+    a: &Article,
     now: DateTime<Utc>,
 ) -> Result<StoryKey, StoreError> {
-    let mut id = assignment.story_id(StoryId::MIN_LEN);
-    for len in [10, StoryId::MAX_LEN] {
+    let (upstream_key, seed_url) = match assignment {
+        Assignment::Upstream(key) => (Some(key.as_str()), None),
+        Assignment::New { seed_url } => (None, Some(seed_url.as_str())),
+    };
+    for len in ID_LENGTHS {
+        let id = assignment.story_id(len);
         if !tx.id_taken(&id).await? {
-            break;
+            let new = NewStory {
+                id: &id,
+                upstream_key,
+                seed_url,
+                title: &a.title,
+                published: a.published,
+                now,
+            };
+            return tx.insert_story(new).await;
         }
-        id = assignment.story_id(len);
     }
-    if tx.id_taken(&id).await? {
-        return Err(StoreError::Corrupt(format!(
-            "story id {id} collides at every length"
-        )));
-    }
-    tx.insert_story(NewStory {
-        id: &id,
-        upstream_key,
-        title,
-        published,
-        now,
-    })
-    .await
+    Err(StoreError::Corrupt(format!(
+        "story id {} collides at every length",
+        assignment.story_id(StoryId::MAX_LEN)
+    )))
 }

@@ -1,0 +1,195 @@
+//! Stories do not depend on how their articles arrived. The same articles imported as one
+//! file, or dealt into several files imported one after another in any order, or all at once
+//! by several processes, give the same stories: the same ids holding the same articles under
+//! the same titles, on a SQLite file and on Postgres.
+
+use std::collections::BTreeMap;
+
+use crate::common;
+
+use storybot::app::App;
+use storybot::config::Config;
+
+/// Each story by id: its title and its articles' URLs.
+type Stories = BTreeMap<String, (String, Vec<String>)>;
+
+async fn stories(app: &App) -> Stories {
+    let mut out = Stories::new();
+    let mut after = None;
+    loop {
+        let rows = app.store.stories_after(after, 500).await.unwrap();
+        let Some(last) = rows.last() else {
+            return out;
+        };
+        after = Some(last.key);
+        for row in rows {
+            let mut urls: Vec<String> = common::articles(app, row.key)
+                .await
+                .into_iter()
+                .map(|a| a.url)
+                .collect();
+            urls.sort();
+            assert!(
+                !urls.is_empty(),
+                "story {} is listed with no articles",
+                row.id
+            );
+            out.insert(row.id.to_string(), (row.title, urls));
+        }
+    }
+}
+
+/// The lines shuffled (a fixed xorshift, so a failure can be replayed) and dealt into
+/// `files` files.
+fn deal(lines: &[&str], files: usize, seed: u64) -> Vec<String> {
+    let mut order: Vec<&str> = lines.to_vec();
+    let mut x = seed | 1;
+    for i in (1..order.len()).rev() {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        order.swap(i, (x % (i as u64 + 1)) as usize);
+    }
+    let mut out = vec![String::new(); files];
+    for (i, line) in order.into_iter().enumerate() {
+        out[i % files].push_str(line);
+        out[i % files].push('\n');
+    }
+    out
+}
+
+/// The lines in publication order, cut into `files` spans of time, newest span first: a
+/// backfill imported after the newer archive.
+fn newest_first(lines: &[&str], files: usize) -> Vec<String> {
+    let mut order: Vec<&str> = lines.to_vec();
+    order.sort_by_key(|l| {
+        let v: serde_json::Value = serde_json::from_str(l).unwrap();
+        v["published"].as_i64().unwrap()
+    });
+    let size = order.len().div_ceil(files);
+    order
+        .chunks(size)
+        .rev()
+        .map(|c| c.iter().map(|l| format!("{l}\n")).collect())
+        .collect()
+}
+
+fn config(url: &str) -> Config {
+    let mut config = Config::default();
+    config.store.url = url.to_string();
+    config.store.seed_demo = false;
+    config
+}
+
+/// Imports the files one after another through one process.
+async fn one_after_another(url: &str, files: &[String]) -> Stories {
+    let app = App::open(config(url)).await.unwrap();
+    for f in files {
+        app.import(std::io::Cursor::new(f.clone())).await.unwrap();
+    }
+    stories(&app).await
+}
+
+/// Imports every file at once, each through a process of its own (an app on the same store).
+async fn at_once(url: &str, files: &[String]) -> Stories {
+    let mut apps = Vec::new();
+    for _ in files {
+        apps.push(App::open(config(url)).await.unwrap());
+    }
+    let imports: Vec<_> = apps
+        .iter()
+        .zip(files)
+        .map(|(app, f)| {
+            let (app, f) = (app.clone(), f.clone());
+            tokio::spawn(async move { app.import(std::io::Cursor::new(f)).await.unwrap() })
+        })
+        .collect();
+    for i in imports {
+        i.await.unwrap();
+    }
+    stories(&apps[0]).await
+}
+
+fn assert_same(expected: &Stories, got: &Stories, how: &str) {
+    let mut differ = Vec::new();
+    for id in expected
+        .keys()
+        .chain(got.keys().filter(|id| !expected.contains_key(*id)))
+    {
+        let (a, b) = (expected.get(id), got.get(id));
+        if a == b {
+            continue;
+        }
+        let urls = |s: Option<&(String, Vec<String>)>| s.map(|s| s.1.clone()).unwrap_or_default();
+        let (ua, ub) = (urls(a), urls(b));
+        differ.push(format!(
+            "{id}: title {:?} vs {:?}; only in one import: {:?}; only here: {:?}",
+            a.map(|s| &s.0),
+            b.map(|s| &s.0),
+            ua.iter().filter(|u| !ub.contains(u)).collect::<Vec<_>>(),
+            ub.iter().filter(|u| !ua.contains(u)).collect::<Vec<_>>(),
+        ));
+    }
+    assert!(
+        differ.is_empty(),
+        "{how}: {} stories where one import gives {}; {} differ:\n{}",
+        got.len(),
+        expected.len(),
+        differ.len(),
+        differ.join("\n")
+    );
+}
+
+fn demo_lines() -> Vec<&'static str> {
+    storybot::ingest::demo::DEMO_JSONL
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .collect()
+}
+
+fn sqlite_url(dir: &tempfile::TempDir, name: &str) -> String {
+    format!("sqlite://{}", dir.path().join(name).display())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_articles_in_any_files_and_order_give_the_same_stories() {
+    let lines = demo_lines();
+    let dir = tempfile::tempdir().unwrap();
+    let one = one_after_another(&sqlite_url(&dir, "one.db"), &deal(&lines, 1, 7)).await;
+    assert!(one.len() >= 20, "the demo data makes many stories");
+    assert!(
+        one.values().any(|(_, urls)| urls.len() >= 10),
+        "and some big ones"
+    );
+    for (files, seed) in [(2, 11), (5, 13)] {
+        let dealt = deal(&lines, files, seed);
+        let got = one_after_another(&sqlite_url(&dir, &format!("seq{files}.db")), &dealt).await;
+        assert_same(
+            &one,
+            &got,
+            &format!("{files} shuffled files, one after another"),
+        );
+        let got = at_once(&sqlite_url(&dir, &format!("once{files}.db")), &dealt).await;
+        assert_same(&one, &got, &format!("{files} shuffled files, all at once"));
+    }
+    let backfill = newest_first(&lines, 3);
+    let got = one_after_another(&sqlite_url(&dir, "backfill.db"), &backfill).await;
+    assert_same(&one, &got, "3 spans of time, the newest first");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_postgres_files_imported_at_once_give_the_stories_of_one_import() {
+    let test = "on_postgres_files_imported_at_once_give_the_stories_of_one_import";
+    let Some(one_pg) = common::PgSchema::create(test).await else {
+        return;
+    };
+    let Some(many_pg) = common::PgSchema::create(test).await else {
+        return;
+    };
+    let lines = demo_lines();
+    let one = one_after_another(&one_pg.url, &deal(&lines, 1, 7)).await;
+    let got = at_once(&many_pg.url, &deal(&lines, 5, 17)).await;
+    assert_same(&one, &got, "5 shuffled files at once on Postgres");
+    one_pg.drop().await;
+    many_pg.drop().await;
+}
