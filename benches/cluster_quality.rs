@@ -109,8 +109,12 @@ fn roundups(dir: &Path) -> anyhow::Result<(Vec<Item>, Vec<String>)> {
             ) else {
                 continue;
             };
-            let body = article["newBody"].as_str().unwrap_or("");
-            let summary: String = body.chars().take(300).collect();
+            // The first paragraphs, as a list of strings.
+            let body: Vec<&str> = article["newBody"]
+                .as_array()
+                .map(|p| p.iter().filter_map(|x| x.as_str()).collect())
+                .unwrap_or_default();
+            let summary: String = body.join(" ").chars().take(300).collect();
             // Spread over the day around the round-up's time, the same offset per outlet.
             let offset = i64::from(fnv1a(outlet) % 86_400) - 43_200;
             let url = article["newsLink"].as_str().map_or_else(

@@ -241,18 +241,21 @@ struct Data {
 /// A clusterer that has seen every NeuS article go by, for the words' rarity.
 fn stream(data: &Data) -> Clusterer {
     let mut clusterer = Clusterer::new(Params::default());
+    // One day: the stream's word counts hold all of it.
+    let now = Utc::now();
     for line in data.train.lines().chain(data.val.lines()) {
         for (title, body) in articles(line) {
-            clusterer.observe(&title, &body);
+            clusterer.observe(&title, &body, now);
         }
     }
     clusterer
 }
 
-/// The articles of a NeuS line as storybot stores them (story `n`, one outlet per article).
-fn story_articles(line: &str, n: f64) -> Vec<Article> {
+/// The articles of a NeuS line as storybot stores them (story `n`, one outlet per article),
+/// each text cut to its first `cut` characters (at a sentence end where one is near).
+fn story_articles(line: &str, n: f64, cut: usize) -> Vec<Article> {
     let now = Utc::now();
-    articles(line)
+    cut_articles(articles(line), cut)
         .into_iter()
         .enumerate()
         .map(|(i, (title, body))| Article {
@@ -267,13 +270,26 @@ fn story_articles(line: &str, n: f64) -> Vec<Article> {
         .collect()
 }
 
-/// Ours with `params`: (title + key points, key points alone).
-fn ours(data: &Data, clusterer: &Clusterer, params: &SummaryParams) -> (Totals, Totals, f64) {
+/// Each article's text cut as a feed's description is (`usize::MAX`: whole).
+fn cut_articles(arts: Vec<(String, String)>, cut: usize) -> Vec<(String, String)> {
+    arts.into_iter()
+        .map(|(t, b)| (t, storybot::text::lead(&b, cut).to_string()))
+        .collect()
+}
+
+/// Ours with `params` on texts cut to `cut` characters: (title + key points, key points
+/// alone).
+fn ours(
+    data: &Data,
+    clusterer: &Clusterer,
+    params: &SummaryParams,
+    cut: usize,
+) -> (Totals, Totals, f64) {
     let stemmer = Stemmer::create(Algorithm::English);
     let (mut full, mut points) = (Totals::default(), Totals::default());
     let mut n = 0.0;
     for (line, target) in data.val.lines().zip(data.targets.lines()) {
-        let arts = story_articles(line, n);
+        let arts = story_articles(line, n, cut);
         let mut text = StoryText::read(&arts, params);
         text.set_rarity(|stem| clusterer.rarity(stem));
         let summary = text.summarise(params);
@@ -309,7 +325,7 @@ fn written(data: &Data, clusterer: &Clusterer, url: &str, model: &str) -> anyhow
     let params = SummaryParams::default();
     let (mut full, mut fallbacks, mut dropped, mut n) = (Totals::default(), 0, 0, 0.0);
     for (line, target) in data.val.lines().zip(data.targets.lines()) {
-        let arts = story_articles(line, n);
+        let arts = story_articles(line, n, usize::MAX);
         let text =
             match runtime.block_on(storybot::llm::write(&client, &grounding, &arts, &outlets)) {
                 Ok(w) => {
@@ -335,7 +351,8 @@ fn written(data: &Data, clusterer: &Clusterer, url: &str, model: &str) -> anyhow
 }
 
 /// The two baselines.
-fn baselines(data: &Data) -> (Totals, Totals) {
+/// The baselines on texts cut to `cut` characters: (centroid, lead, lead of 80 words).
+fn baselines(data: &Data, cut: usize) -> (Totals, Totals, Totals) {
     let stemmer = Stemmer::create(Algorithm::English);
     let idf = Idf::learn(
         &stemmer,
@@ -344,14 +361,24 @@ fn baselines(data: &Data) -> (Totals, Totals) {
             .flat_map(|l| l.split("[SEP]"))
             .map(str::trim),
     );
-    let (mut centroid, mut lead) = (Totals::default(), Totals::default());
+    let (mut centroid, mut lead, mut capped): (Totals, Totals, Totals) = Default::default();
     for (line, target) in data.val.lines().zip(data.targets.lines()) {
-        let arts = articles(line);
+        let arts = cut_articles(articles(line), cut);
         let refr = reference(target);
         centroid.add(&stemmer, &centroid_summary(&stemmer, &idf, &arts), &refr);
         lead.add(&stemmer, &lead_summary(&arts), &refr);
+        capped.add(&stemmer, &capped_lead(&arts), &refr);
     }
-    (centroid, lead)
+    (centroid, lead, capped)
+}
+
+/// The lead baseline at the length storybot may write: its first 80 words.
+fn capped_lead(arts: &[(String, String)]) -> String {
+    let lead = lead_summary(arts);
+    lead.split_whitespace()
+        .take(80)
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn main() -> anyhow::Result<()> {
@@ -374,7 +401,9 @@ fn main() -> anyhow::Result<()> {
         return written(&data, &clusterer, url, model);
     }
     if args.iter().any(|a| a == "--sweep") {
-        // Development aid: how the scores move around the shipped setting.
+        // Development aid: how the scores move around the shipped setting (`--cut N`: on
+        // texts cut to N characters).
+        let sweep_cut = common::arg("--cut", usize::MAX);
         let base = SummaryParams::default();
         for word_budget in [70usize, 80, 86, 95] {
             for length_exponent in [0.4f64, 0.6, 0.8] {
@@ -385,7 +414,7 @@ fn main() -> anyhow::Result<()> {
                         max_similarity,
                         ..base
                     };
-                    let (full, _, n) = ours(&data, &clusterer, &p);
+                    let (full, _, n) = ours(&data, &clusterer, &p, sweep_cut);
                     full.print(
                         &format!("words {word_budget} exp {length_exponent} sim {max_similarity}"),
                         n,
@@ -395,14 +424,20 @@ fn main() -> anyhow::Result<()> {
         }
         return Ok(());
     }
-    let started = std::time::Instant::now();
-    let (full, points, n) = ours(&data, &clusterer, &SummaryParams::default());
-    println!("NeuS val: {n} stories in {:.1?}", started.elapsed());
-    full.print("storybot: title + key points", n);
-    points.print("storybot: key points alone", n);
-    let (centroid, lead) = baselines(&data);
-    centroid.print("baseline: TF-IDF centroid", n);
-    lead.print("baseline: first sentences", n);
+    for (name, cut) in [("in full", usize::MAX), ("cut to 300 characters", 300)] {
+        let started = std::time::Instant::now();
+        let (full, points, n) = ours(&data, &clusterer, &SummaryParams::default(), cut);
+        println!(
+            "\nNeuS val, articles {name}: {n} stories in {:.1?}",
+            started.elapsed()
+        );
+        full.print("storybot: title + key points", n);
+        points.print("storybot: key points alone", n);
+        let (centroid, lead, capped) = baselines(&data, cut);
+        centroid.print("baseline: TF-IDF centroid", n);
+        lead.print("baseline: first sentences", n);
+        capped.print("baseline: first sentences, 80 words", n);
+    }
     roundups(&data, clusterer)
 }
 
@@ -449,7 +484,7 @@ fn roundups(data: &Data, mut clusterer: Clusterer) -> anyhow::Result<()> {
     let events = events(&path)?;
     for e in &events {
         for (t, b) in &e.articles {
-            clusterer.observe(t, b);
+            clusterer.observe(t, b, Utc::now());
         }
     }
     let stemmer = Stemmer::create(Algorithm::English);

@@ -12,6 +12,7 @@ use rustc_hash::FxHashMap as HashMap;
 
 use rust_stemmers::{Algorithm, Stemmer};
 
+use super::horizon::DayCounts;
 use crate::text;
 
 /// A summary of fewer words than this leaves an article a headline alone (names boosted).
@@ -50,16 +51,16 @@ impl Default for FeatureWeights {
 pub(crate) struct Featuriser {
     stemmer: Stemmer,
     weights: FeatureWeights,
-    /// Per lower-case word: how often it was seen capitalised / lower case inside
-    /// sentence-case headlines. Learns which words are names, for Title Case headlines
-    /// (where every word is capitalised and capitals say nothing).
-    case_seen: HashMap<String, (u32, u32)>,
+    /// Per lower-case word: how often it was seen capitalised, and lower case, inside
+    /// sentence-case headlines of the last days. Learns which words are names, for Title Case
+    /// headlines (where every word is capitalised and capitals say nothing).
+    capitalised: DayCounts<String>,
+    lower_case: DayCounts<String>,
 }
 
 impl std::fmt::Debug for Featuriser {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Featuriser")
-            .field("names_seen", &self.case_seen.len())
             .field("weights", &self.weights)
             .finish()
     }
@@ -70,7 +71,8 @@ impl Featuriser {
         Featuriser {
             stemmer: Stemmer::create(Algorithm::English),
             weights,
-            case_seen: HashMap::default(),
+            capitalised: DayCounts::default(),
+            lower_case: DayCounts::default(),
         }
     }
 
@@ -78,13 +80,6 @@ impl Featuriser {
     pub(crate) fn term_id(term: &str) -> TermId {
         let h = crate::fnv::hash(term.as_bytes());
         (h ^ (h >> 32)) as TermId
-    }
-
-    /// Forgets words seen only once, when the table of name evidence grows past `limit`.
-    pub(crate) fn prune(&mut self, limit: usize) {
-        if self.case_seen.len() > limit {
-            self.case_seen.retain(|_, (caps, low)| *caps + *low > 1);
-        }
     }
 
     /// The stemmed content words of `s`, with whether each looks like a name (capitalised
@@ -130,14 +125,19 @@ impl Featuriser {
 
     /// Whether the stream has mostly seen this word capitalised inside sentence-case headlines.
     fn known_name(&self, lower: &str) -> bool {
-        self.case_seen
-            .get(lower)
-            .is_some_and(|&(caps, low)| caps >= 2 && caps > 2 * low)
+        let (caps, low) = (self.capitalised.get(lower), self.lower_case.get(lower));
+        caps >= 2 && caps > 2 * low
     }
 
     /// The term-frequency vector of an article (title and the start of its summary), and the
-    /// terms of its title that are names.
-    pub(crate) fn vectorise(&mut self, title: &str, summary: &str) -> (Vector, Vec<TermId>) {
+    /// terms of its title that are names; its title's capitals count as name evidence on its
+    /// publication `day`.
+    pub(crate) fn vectorise(
+        &mut self,
+        title: &str,
+        summary: &str,
+        day: i64,
+    ) -> (Vector, Vec<TermId>) {
         let w = self.weights;
         let mut weights: HashMap<TermId, f32> = HashMap::default();
         // Headlines written in Title Case make every word look like a name: then no boost.
@@ -146,12 +146,12 @@ impl Featuriser {
         let title_case = title_tokens.len() >= 4 && names * 10 >= title_tokens.len() * 7;
         if !title_case {
             for (_, name, lower) in title_tokens.iter().skip(1) {
-                let e = self.case_seen.entry(lower.clone()).or_default();
-                if *name {
-                    e.0 += 1;
+                let seen = if *name {
+                    &mut self.capitalised
                 } else {
-                    e.1 += 1;
-                }
+                    &mut self.lower_case
+                };
+                seen.add(day, lower.clone());
             }
         }
         // A headline alone needs its names to tell events apart; with a summary, the summary
@@ -211,12 +211,12 @@ mod tests {
     #[test]
     fn titles_give_stems_bigrams_and_boosted_names() {
         let mut f = Featuriser::new(FeatureWeights::default());
-        let (a, names) = f.vectorise("Bitcoin exchange Mt. Gox files for bankruptcy", "");
+        let (a, names) = f.vectorise("Bitcoin exchange Mt. Gox files for bankruptcy", "", 0);
         assert!(
             names.contains(&Featuriser::term_id("gox"))
                 && !names.contains(&Featuriser::term_id("bankruptci"))
         );
-        let (b, _) = f.vectorise("Mt. Gox seeks bankruptcy protection", "");
+        let (b, _) = f.vectorise("Mt. Gox seeks bankruptcy protection", "", 0);
         let shared: Vec<_> = a
             .iter()
             .filter(|(t, _)| b.iter().any(|(u, _)| u == t))
@@ -226,7 +226,7 @@ mod tests {
         let gox = Featuriser::term_id("gox");
         let weight = a.iter().find(|(t, _)| *t == gox).unwrap().1;
         assert!(weight > 2.0, "a name inside a title is boosted: {weight}");
-        let (c, _) = f.vectorise("Files", "");
+        let (c, _) = f.vectorise("Files", "", 0);
         assert_eq!(c.len(), 1);
         assert_eq!(c[0].0, Featuriser::term_id("file"), "stemmed");
     }

@@ -6,6 +6,7 @@
 //! article's URL, so they are stable as stories grow.
 
 pub(crate) mod features;
+mod horizon;
 pub(crate) mod online;
 
 pub use online::{Clusterer, Params, Placement, Prepared};

@@ -2,8 +2,9 @@
 //! active story or starts a new one; a merge step joins stories that turn out to be one event.
 //!
 //! - **Similarity**: cosine between the article's TF-IDF vector and the story's centroid (the
-//!   mean of its articles' TF-IDF vectors, cut to its heaviest terms). Document frequencies
-//!   are counted online over every article seen, so rarity reflects the stream itself.
+//!   mean of its articles' TF-IDF vectors, pruned to its heaviest terms). Document frequencies
+//!   are counted online over the articles of the stream's last days ([`super::horizon`]), so
+//!   rarity reflects the stream itself.
 //! - **Candidates**: stories sharing one of the article's rarest terms, through an inverted
 //!   index over active stories; nothing scans the whole store.
 //! - **Window**: a story is active while its newest article is at most `window` older than the
@@ -26,6 +27,7 @@ use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use chrono::{DateTime, Duration, Utc};
 
 use super::features::{FeatureWeights, Featuriser, TermId, Vector};
+use super::horizon::{day, DayCounts};
 use crate::model::StoryKey;
 
 /// Tuning of the clusterer; the defaults are the shipped configuration.
@@ -78,6 +80,14 @@ impl Default for Params {
 }
 
 impl Params {
+    /// How far before a time a rebuild must replay the stream to hold what a clusterer that
+    /// saw it go by holds then: every article of a story still open (its window after a span),
+    /// and the days its word counts cover.
+    pub(crate) fn history(&self) -> Duration {
+        let counts = Duration::days(super::horizon::RARITY_DAYS + 1);
+        (self.window + self.max_span).max(counts)
+    }
+
     /// How much of a headline-only text this is: 1 for ≤ 10 distinct terms (a headline),
     /// 0 for ≥ 40 (a headline with a summary), linear in between.
     pub(crate) fn shortness(terms: f32) -> f32 {
@@ -133,9 +143,9 @@ struct Cluster {
 pub struct Clusterer {
     params: Params,
     features: Featuriser,
-    /// Document frequency per term, and documents seen.
-    df: HashMap<TermId, u32>,
-    docs: u32,
+    /// Document frequency per term, and documents seen, over the last days of the stream.
+    df: DayCounts<TermId>,
+    docs: DayCounts<()>,
     clusters: Vec<Cluster>,
     by_key: HashMap<StoryKey, usize>,
     /// term -> clusters whose centroid has it (may hold stale entries; checked on use).
@@ -168,8 +178,8 @@ impl Clusterer {
         Clusterer {
             features: Featuriser::new(params.features),
             params,
-            df: HashMap::default(),
-            docs: 0,
+            df: DayCounts::default(),
+            docs: DayCounts::default(),
             clusters: Vec::new(),
             by_key: HashMap::default(),
             index: HashMap::default(),
@@ -203,8 +213,9 @@ impl Clusterer {
 
     /// Vectorises an article and counts its terms' document frequencies.
     pub fn prepare(&mut self, title: &str, summary: &str, published: DateTime<Utc>) -> Prepared {
-        let (vector, names) = self.features.vectorise(title, summary);
-        self.count(&vector);
+        let day = day(published);
+        let (vector, names) = self.features.vectorise(title, summary, day);
+        self.count(&vector, day);
         Prepared {
             vector,
             names,
@@ -214,16 +225,17 @@ impl Clusterer {
 
     /// Counts an article's terms in the document frequencies without placing it (an article
     /// that joins a story by its upstream key still tells how common its words are).
-    pub fn observe(&mut self, title: &str, summary: &str) {
-        let (vector, _) = self.features.vectorise(title, summary);
-        self.count(&vector);
+    pub fn observe(&mut self, title: &str, summary: &str, published: DateTime<Utc>) {
+        let day = day(published);
+        let (vector, _) = self.features.vectorise(title, summary, day);
+        self.count(&vector, day);
     }
 
-    fn count(&mut self, vector: &Vector) {
+    fn count(&mut self, vector: &Vector, day: i64) {
         for &(t, _) in vector {
-            *self.df.entry(t).or_default() += 1;
+            self.df.add(day, t);
         }
-        self.docs += 1;
+        self.docs.add(day, ());
     }
 
     /// How rare a stemmed word is in the stream so far: its inverse document frequency
@@ -233,8 +245,8 @@ impl Clusterer {
     }
 
     fn idf(&self, t: TermId) -> f32 {
-        let df = self.df.get(&t).copied().unwrap_or(0) as f32;
-        ((1.0 + self.docs as f32) / (1.0 + df)).ln() + 1.0
+        let df = self.df.get(&t) as f32;
+        ((1.0 + self.docs.get(&()) as f32) / (1.0 + df)).ln() + 1.0
     }
 
     /// The article's TF-IDF vector, normalised.
@@ -290,10 +302,7 @@ impl Clusterer {
             if let Some(list) = self.index.get(&t) {
                 for &i in list.iter().rev() {
                     let c = &self.clusters[i];
-                    // The index may hold a term the centroid has since dropped: a story is a
-                    // candidate by what it is now, not by what it once was.
-                    let has = || c.centroid.binary_search_by_key(&t, |(t, _)| *t).is_ok();
-                    if c.alive && at - c.last <= self.params.window && has() && seen.insert(i) {
+                    if c.alive && at - c.last <= self.params.window && seen.insert(i) {
                         out.push(i);
                     }
                 }
@@ -345,8 +354,7 @@ impl Clusterer {
     /// Recomputes a cluster's centroid from its sum and indexes its terms.
     /// The centroid weighs the members' summed term frequencies by the *current* rarity of
     /// each term, so stories formed early in a stream (when rarity was poorly known) are
-    /// re-weighted as the stream goes on. The sum keeps every term: the centroid is then a
-    /// function of the members, not of when it was last recomputed.
+    /// re-weighted as the stream goes on.
     fn refresh(&mut self, i: usize) {
         let limit = self.params.centroid_terms;
         let mut terms: Vec<(TermId, f32)> = self.clusters[i]
@@ -354,13 +362,15 @@ impl Clusterer {
             .iter()
             .map(|(&t, &w)| (t, unfixed(w) * self.idf(t)))
             .collect();
-        let heaviest =
-            |a: &(TermId, f32), b: &(TermId, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
-        if terms.len() > limit {
-            terms.select_nth_unstable_by(limit, heaviest);
-            terms.truncate(limit);
-        }
+        terms.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         let c = &mut self.clusters[i];
+        if terms.len() > limit * 2 {
+            // Keep the sum bounded too: drop the long tail.
+            terms.truncate(limit * 2);
+            let keep: HashSet<TermId> = terms.iter().map(|(t, _)| *t).collect();
+            c.sum.retain(|t, _| keep.contains(t));
+        }
+        terms.truncate(limit);
         let old: HashSet<TermId> = c.centroid.iter().map(|(t, _)| *t).collect();
         terms.sort_unstable_by_key(|(t, _)| *t);
         normalise(&mut terms);
@@ -522,12 +532,6 @@ impl Clusterer {
             !list.is_empty()
         });
         self.touched = self.touched.iter().filter_map(|&i| remap[i]).collect();
-        // Bound the statistics on a long run: a term seen once says little about rarity
-        // (unseen terms count as rarest anyway).
-        if self.df.len() > DF_LIMIT {
-            self.df.retain(|_, n| *n > 1);
-        }
-        self.features.prune(DF_LIMIT);
     }
 }
 
@@ -544,9 +548,6 @@ fn unfixed(w: u64) -> f32 {
 
 /// The merge step runs after one article in this many (see [`Clusterer::merge_due`]).
 const MERGE_EVERY: u64 = 50;
-
-/// Distinct terms kept in the document-frequency table before singletons are dropped.
-const DF_LIMIT: usize = 2_000_000;
 
 /// The names that at least a fifth of a story's titles carry.
 fn main_names(c: &Cluster) -> impl Iterator<Item = TermId> + '_ {

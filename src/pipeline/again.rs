@@ -38,7 +38,7 @@ pub(super) async fn reaching_back(
 ) -> Result<Again, StoreError> {
     let earliest = batch
         .iter()
-        .filter(|i| i.story_key.is_none() && !known.contains(&i.article.url))
+        .filter(|i| !known.contains(&i.article.url))
         .map(|i| i.article.published)
         .min();
     let (Some(earliest), Some(newest)) = (earliest, clusterer.newest()) else {
@@ -48,7 +48,7 @@ pub(super) async fn reaching_back(
         return Ok(Again::default());
     }
     let changed = tx.undo_merges_since(earliest).await?;
-    let stored = tx.clustered_articles(earliest, None).await?;
+    let stored = tx.clustered_articles(earliest, None, true).await?;
     *clusterer = restore_before(tx, clusterer.params(), earliest).await?;
     Ok(Again { stored, changed })
 }

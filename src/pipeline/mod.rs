@@ -153,7 +153,7 @@ impl Write<'_> {
         let story = match incoming.story_key.as_deref() {
             Some(key) => {
                 let a = &incoming.article;
-                self.clusterer.observe(&a.title, &a.summary);
+                self.clusterer.observe(&a.title, &a.summary, a.published);
                 self.upstream_story(key, &incoming.article).await?
             }
             None => self.cluster(&incoming.article, false).await?,
@@ -172,8 +172,14 @@ impl Write<'_> {
         Ok(())
     }
 
-    /// Places a stored article again; it moves if it lands in another story.
+    /// Places a stored article again; it moves if it lands in another story. An upstream
+    /// story's article is only counted in word rarity again, as it was the first time.
     async fn place_again(&mut self, c: ClusteredArticle) -> Result<(), StoreError> {
+        if c.upstream {
+            let a = &c.article;
+            self.clusterer.observe(&a.title, &a.summary, a.published);
+            return Ok(());
+        }
         let story = self.cluster(&c.article, true).await?;
         self.touched.entry(story).or_insert(false);
         if story != c.story || story != c.placed {

@@ -51,6 +51,8 @@ pub(crate) struct ClusteredArticle {
     /// When the story's first article was published.
     pub story_first: DateTime<Utc>,
     pub seq: i64,
+    /// Of a story with an upstream key: counted in word rarity, never placed.
+    pub upstream: bool,
     pub article: Article,
 }
 
@@ -188,27 +190,34 @@ impl StoreTx {
         Ok(())
     }
 
-    /// Articles of clustered stories (no upstream key) published at or after `since` (and
-    /// before `until`, if given), oldest first, each with its story and the story's first
-    /// publication time (which may be older than `since`): what the clusterer replays to
-    /// rebuild its state, or places again.
+    /// Articles of clustered stories (no upstream key; with `upstream`, of upstream stories
+    /// too) published at or after `since` (and before `until`, if given), in publication
+    /// order, each with its story and the story's first publication time (which may be older
+    /// than `since`): what the clusterer replays to rebuild its state, or places again.
     pub(crate) async fn clustered_articles(
         &mut self,
         since: DateTime<Utc>,
         until: Option<DateTime<Utc>>,
+        upstream: bool,
     ) -> Result<Vec<ClusteredArticle>, StoreError> {
-        let rows = sqlx::query(
+        let which = if upstream {
+            ""
+        } else {
+            "AND s.upstream_key IS NULL"
+        };
+        let sql = format!(
             "SELECT a.story_seq, COALESCE(a.placed_seq, a.story_seq) AS placed_seq, \
                s.first_published AS story_first, a.seq, a.url, a.title, a.summary, \
-               a.outlet_name, a.domain, a.published, a.fetched \
+               a.outlet_name, a.domain, a.published, a.fetched, \
+               CAST(CASE WHEN s.upstream_key IS NULL THEN 0 ELSE 1 END AS BIGINT) AS upstream \
              FROM articles a JOIN stories s ON s.seq = a.story_seq \
-             WHERE a.published >= $1 AND a.published < $2 \
-               AND s.upstream_key IS NULL AND s.merged_into IS NULL",
-        )
-        .bind(since.timestamp())
-        .bind(until.map_or(i64::MAX, |t| t.timestamp()))
-        .fetch_all(&mut *self.tx)
-        .await?;
+             WHERE a.published >= $1 AND a.published < $2 AND s.merged_into IS NULL {which}"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(since.timestamp())
+            .bind(until.map_or(i64::MAX, |t| t.timestamp()))
+            .fetch_all(&mut *self.tx)
+            .await?;
         let mut out = rows
             .iter()
             .map(|r| {
@@ -217,6 +226,7 @@ impl StoreTx {
                     placed: StoryKey(r.try_get("placed_seq")?),
                     story_first: time(r.try_get("story_first")?)?,
                     seq: r.try_get("seq")?,
+                    upstream: r.try_get::<i64, _>("upstream")? == 1,
                     article: article(r)?,
                 })
             })
