@@ -270,3 +270,38 @@ async fn three_months_of_events_in_any_files_and_order_give_the_same_stories() {
         "the round-ups in 4 spans of time, the newest first",
     );
 }
+
+/// README: "a story left empty points to where its articles went". A backfill imported after
+/// the newer archive moves articles out of stories the first import made; every id a user was
+/// shown keeps finding a story, one that holds at least one of the articles it last held.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ids_of_stories_emptied_by_a_backfill_still_find_their_articles() {
+    let lines = demo_lines();
+    let dir = tempfile::tempdir().unwrap();
+    let app = App::open(config(&sqlite_url(&dir, "ids.db")))
+        .await
+        .unwrap();
+    let mut shown: Stories = Stories::new();
+    for f in deal(&lines, 4, 29) {
+        app.import(std::io::Cursor::new(f)).await.unwrap();
+        // Each id as it was last shown.
+        shown.extend(stories(&app).await);
+    }
+    let last = stories(&app).await;
+    let emptied: Vec<&String> = shown.keys().filter(|id| !last.contains_key(*id)).collect();
+    assert!(
+        !emptied.is_empty(),
+        "the later files moved some stories' articles away"
+    );
+    for id in emptied {
+        let parsed = storybot::model::StoryId::parse(id).unwrap();
+        let found = app.store.story(&parsed).await.unwrap();
+        let found = found.unwrap_or_else(|| panic!("story {id} no longer resolves"));
+        let now = &last[&found.id.to_string()].1;
+        assert!(
+            shown[id].1.iter().any(|u| now.contains(u)),
+            "story {id} resolves to {}, which holds none of its articles",
+            found.id
+        );
+    }
+}
