@@ -10,7 +10,9 @@
 //!   order (see [`roundups`]), with the precision over same-topic pairs.
 //!
 //! All go through one shipped configuration (`Params::default()`). Prints B-cubed precision,
-//! recall and F1, and pairwise F1. `cargo bench --bench cluster_quality`.
+//! recall and F1, and pairwise F1. `cargo bench --bench cluster_quality` (`-- --sweep`: the
+//! neighbouring settings; `-- --errors`: UCI's biggest stories as storybot splits them;
+//! `-- --errors-roundups`: the round-ups' split events and stories of several events).
 //!
 //! **Successive events**, the development case for "a story is an event, not a topic": the UCI
 //! set holds topics that Google News split into several events (GM's recall: the criminal
@@ -237,6 +239,49 @@ const TOPICS: &[(&str, &[&str])] = &[
 ];
 
 /// Pairwise precision over same-topic pairs joined in one story: (precision, joined pairs).
+/// Development aid (`-- --errors-roundups`): the round-ups' events split over several stories
+/// and the stories holding several events, with each article's hour and headline.
+fn roundup_errors(dir: &Path) -> anyhow::Result<()> {
+    let (items, _) = roundups(dir)?;
+    let pred = cluster(&items, Params::default());
+    let line = |i: usize| {
+        format!(
+            "   [{} in {}] hour {} | {}",
+            items[i].gold,
+            pred[i],
+            items[i].time / 3_600_000,
+            items[i].title
+        )
+    };
+    let mut by_gold: HashMap<&str, Vec<usize>> = HashMap::new();
+    let mut by_story: HashMap<i64, Vec<usize>> = HashMap::new();
+    for (i, it) in items.iter().enumerate() {
+        by_gold.entry(it.gold.as_str()).or_default().push(i);
+        by_story.entry(pred[i]).or_default().push(i);
+    }
+    let mut split = 0;
+    for members in by_gold.values() {
+        let stories: std::collections::HashSet<i64> = members.iter().map(|&i| pred[i]).collect();
+        if stories.len() > 1 {
+            split += 1;
+            println!("== an event in {} stories", stories.len());
+            members.iter().for_each(|&i| println!("{}", line(i)));
+        }
+    }
+    let mut mixed = 0;
+    for members in by_story.values() {
+        let events: std::collections::HashSet<&str> =
+            members.iter().map(|&i| items[i].gold.as_str()).collect();
+        if events.len() > 1 {
+            mixed += 1;
+            println!("== a story of {} events", events.len());
+            members.iter().for_each(|&i| println!("{}", line(i)));
+        }
+    }
+    println!("{split} events split, {mixed} stories of several events");
+    Ok(())
+}
+
 fn successive_events(items: &[Item], pred: &[i64]) -> (f64, usize) {
     topic_precision(items, pred, |i| {
         TOPICS
@@ -593,6 +638,9 @@ fn main() -> anyhow::Result<()> {
             );
         }
         return Ok(());
+    }
+    if args.iter().any(|a| a == "--errors-roundups") {
+        return roundup_errors(&dir);
     }
     if args.iter().any(|a| a == "--errors") {
         let pred = cluster(&uci, Params::default());

@@ -350,9 +350,9 @@ fn written(data: &Data, clusterer: &Clusterer, url: &str, model: &str) -> anyhow
     Ok(())
 }
 
-/// The two baselines.
-/// The baselines on texts cut to `cut` characters: (centroid, lead, lead of 80 words).
-fn baselines(data: &Data, cut: usize) -> (Totals, Totals, Totals) {
+/// The baselines on texts cut to `cut` characters: (centroid, lead, lead of 80 words, lead
+/// of 80 words by storybot's splitter).
+fn baselines(data: &Data, cut: usize) -> (Totals, Totals, Totals, Totals) {
     let stemmer = Stemmer::create(Algorithm::English);
     let idf = Idf::learn(
         &stemmer,
@@ -361,21 +361,37 @@ fn baselines(data: &Data, cut: usize) -> (Totals, Totals, Totals) {
             .flat_map(|l| l.split("[SEP]"))
             .map(str::trim),
     );
-    let (mut centroid, mut lead, mut capped): (Totals, Totals, Totals) = Default::default();
+    let (mut centroid, mut lead, mut capped, mut whole): (Totals, Totals, Totals, Totals) =
+        Default::default();
     for (line, target) in data.val.lines().zip(data.targets.lines()) {
         let arts = cut_articles(articles(line), cut);
         let refr = reference(target);
         centroid.add(&stemmer, &centroid_summary(&stemmer, &idf, &arts), &refr);
         lead.add(&stemmer, &lead_summary(&arts), &refr);
         capped.add(&stemmer, &capped_lead(&arts), &refr);
+        whole.add(&stemmer, &capped_whole_lead(&arts), &refr);
     }
-    (centroid, lead, capped)
+    (centroid, lead, capped, whole)
 }
 
 /// The lead baseline at the length storybot may write: its first 80 words.
 fn capped_lead(arts: &[(String, String)]) -> String {
     let lead = lead_summary(arts);
     lead.split_whitespace()
+        .take(80)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The same, each first sentence found by storybot's own splitter (which keeps "Gov. Greg
+/// Abbott" and "the Jan. 6 attack" whole): a stronger lead.
+fn capped_whole_lead(arts: &[(String, String)]) -> String {
+    let lead: Vec<String> = arts
+        .iter()
+        .filter_map(|(_, b)| storybot::text::sentences(b).into_iter().next())
+        .collect();
+    lead.join(" ")
+        .split_whitespace()
         .take(80)
         .collect::<Vec<_>>()
         .join(" ")
@@ -401,28 +417,7 @@ fn main() -> anyhow::Result<()> {
         return written(&data, &clusterer, url, model);
     }
     if args.iter().any(|a| a == "--sweep") {
-        // Development aid: how the scores move around the shipped setting (`--cut N`: on
-        // texts cut to N characters).
-        let sweep_cut = common::arg("--cut", usize::MAX);
-        let base = SummaryParams::default();
-        for word_budget in [70usize, 80, 86, 95] {
-            for length_exponent in [0.4f64, 0.6, 0.8] {
-                for max_similarity in [0.3f64, 0.4, 0.5] {
-                    let p = SummaryParams {
-                        word_budget,
-                        length_exponent,
-                        max_similarity,
-                        ..base
-                    };
-                    let (full, _, n) = ours(&data, &clusterer, &p, sweep_cut);
-                    full.print(
-                        &format!("words {word_budget} exp {length_exponent} sim {max_similarity}"),
-                        n,
-                    );
-                }
-            }
-        }
-        return Ok(());
+        return sweep(&data, &clusterer);
     }
     for (name, cut) in [("in full", usize::MAX), ("cut to 300 characters", 300)] {
         let started = std::time::Instant::now();
@@ -433,10 +428,11 @@ fn main() -> anyhow::Result<()> {
         );
         full.print("storybot: title + key points", n);
         points.print("storybot: key points alone", n);
-        let (centroid, lead, capped) = baselines(&data, cut);
+        let (centroid, lead, capped, whole) = baselines(&data, cut);
         centroid.print("baseline: TF-IDF centroid", n);
         lead.print("baseline: first sentences", n);
         capped.print("baseline: first sentences, 80 words", n);
+        whole.print("  storybot's sentence splitter", n);
     }
     roundups(&data, clusterer)
 }
@@ -471,15 +467,40 @@ fn events(path: &std::path::Path) -> anyhow::Result<Vec<Event>> {
     Ok(out)
 }
 
-/// Title + key points against the editors' summary on the April-June 2021 round-ups, with
-/// each article's text as a feed gives it (300 characters, cut at a sentence end) and as its
-/// page gives it (the lead storybot summarises from), beside the two baselines.
-fn roundups(data: &Data, mut clusterer: Clusterer) -> anyhow::Result<()> {
+/// Title + key points of a round-up's event with `params`, each article's text cut by `cut`.
+fn roundup_summary(
+    clusterer: &Clusterer,
+    params: &SummaryParams,
+    arts: &[(String, String)],
+    cut: &dyn Fn(&str) -> String,
+) -> String {
+    let now = Utc::now();
+    let stored: Vec<Article> = arts
+        .iter()
+        .enumerate()
+        .map(|(i, (title, body))| Article {
+            url: format!("https://outlet{i}.example/a"),
+            title: title.clone(),
+            summary: cut(body),
+            outlet: format!("Outlet {i}"),
+            domain: format!("outlet{i}.example"),
+            published: now,
+            fetched: now,
+        })
+        .collect();
+    let mut text = StoryText::read(&stored, params);
+    text.set_rarity(|stem| clusterer.rarity(stem));
+    let s = text.summarise(params);
+    format!("{} {}", s.title, s.key_points.join(" "))
+}
+
+/// The round-ups' events, and a clusterer that has also seen their articles go by.
+fn roundup_events(clusterer: &mut Clusterer) -> anyhow::Result<Option<Vec<Event>>> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../shared/data/clustering/allsides_roundups_2021-04_to_2021-06.jsonl");
     if !path.is_file() {
         println!("round-ups skipped: {} is absent", path.display());
-        return Ok(());
+        return Ok(None);
     }
     let events = events(&path)?;
     for e in &events {
@@ -487,6 +508,67 @@ fn roundups(data: &Data, mut clusterer: Clusterer) -> anyhow::Result<()> {
             clusterer.observe(t, b, Utc::now());
         }
     }
+    Ok(Some(events))
+}
+
+/// Development aid (`-- --sweep`): ROUGE-1 of title + key points on the three sets the
+/// issue names (NeuS val in full, NeuS val cut to 300 characters, the round-ups' feed text)
+/// around the shipped setting.
+fn sweep(data: &Data, clusterer: &Clusterer) -> anyhow::Result<()> {
+    let mut roundup_clusterer = stream(data);
+    let events = roundup_events(&mut roundup_clusterer)?.unwrap_or_default();
+    let stemmer = Stemmer::create(Algorithm::English);
+    let feed = |b: &str| storybot::text::lead(b, 300).to_string();
+    let page = |b: &str| storybot::text::lead(b, ARTICLE_LEAD_CHARS).to_string();
+    let base = SummaryParams::default();
+    for word_budget in [80usize, 86] {
+        for lead_bonus in [0.0f64, 1.0, 2.0] {
+            for length_exponent in [0.5f64, 0.6] {
+                for max_similarity in [0.4f64, 0.5] {
+                    let p = SummaryParams {
+                        word_budget,
+                        lead_bonus,
+                        length_exponent,
+                        max_similarity,
+                        ..base
+                    };
+                    let (full, _, n) = ours(data, clusterer, &p, usize::MAX);
+                    let (cut, _, _) = ours(data, clusterer, &p, 300);
+                    let (mut round, mut read) = (Totals::default(), Totals::default());
+                    for e in &events {
+                        let text = roundup_summary(&roundup_clusterer, &p, &e.articles, &feed);
+                        round.add(&stemmer, &text, &e.summary);
+                        let text = roundup_summary(&roundup_clusterer, &p, &e.articles, &page);
+                        read.add(&stemmer, &text, &e.summary);
+                    }
+                    let m = events.len().max(1) as f64;
+                    println!(
+                        "words {word_budget} lead {lead_bonus} exp {length_exponent} sim \
+                         {max_similarity}: NeuS full R1 {:.2} ({:.0} w), cut {:.2} ({:.0} w); \
+                         round-ups R1 {:.2} ({:.0} w), from the page {:.2} ({:.0} w)",
+                        100.0 * full.r1 / n,
+                        full.words / n,
+                        100.0 * cut.r1 / n,
+                        cut.words / n,
+                        100.0 * round.r1 / m,
+                        round.words / m,
+                        100.0 * read.r1 / m,
+                        read.words / m
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Title + key points against the editors' summary on the April-June 2021 round-ups, with
+/// each article's text as a feed gives it (300 characters, cut at a sentence end) and as its
+/// page gives it (the lead storybot summarises from), beside the two baselines.
+fn roundups(data: &Data, mut clusterer: Clusterer) -> anyhow::Result<()> {
+    let Some(events) = roundup_events(&mut clusterer)? else {
+        return Ok(());
+    };
     let stemmer = Stemmer::create(Algorithm::English);
     let idf = Idf::learn(
         &stemmer,
@@ -500,24 +582,7 @@ fn roundups(data: &Data, mut clusterer: Clusterer) -> anyhow::Result<()> {
     );
     let params = SummaryParams::default();
     let summarise = |arts: &[(String, String)], cut: &dyn Fn(&str) -> String| {
-        let now = Utc::now();
-        let stored: Vec<Article> = arts
-            .iter()
-            .enumerate()
-            .map(|(i, (title, body))| Article {
-                url: format!("https://outlet{i}.example/a"),
-                title: title.clone(),
-                summary: cut(body),
-                outlet: format!("Outlet {i}"),
-                domain: format!("outlet{i}.example"),
-                published: now,
-                fetched: now,
-            })
-            .collect();
-        let mut text = StoryText::read(&stored, &params);
-        text.set_rarity(|stem| clusterer.rarity(stem));
-        let s = text.summarise(&params);
-        format!("{} {}", s.title, s.key_points.join(" "))
+        roundup_summary(&clusterer, &params, arts, cut)
     };
     let feed = |b: &str| storybot::text::lead(b, 300).to_string();
     let page = |b: &str| storybot::text::lead(b, ARTICLE_LEAD_CHARS).to_string();
@@ -549,13 +614,21 @@ fn roundups(data: &Data, mut clusterer: Clusterer) -> anyhow::Result<()> {
     totals[2].print("baseline: first sentences", n);
     totals[3].print("baseline: centroid, article text", n);
     totals[4].print("baseline: centroid, 300 chars", n);
-    // The lead at the length storybot may write (80 words): the same settings.
-    let mut capped = Totals::default();
+    // The lead at the length storybot may write (80 words), of the article and of the same
+    // feed text storybot reads, split by the plain splitter and by storybot's own.
+    let mut capped: [Totals; 3] = Default::default();
     for e in &events {
-        let full = lead_summary(&e.articles);
-        let lead: Vec<&str> = full.split_whitespace().take(80).collect();
-        capped.add(&stemmer, &lead.join(" "), &e.summary);
+        let short: Vec<(String, String)> = e
+            .articles
+            .iter()
+            .map(|(t, b)| (t.clone(), feed(b)))
+            .collect();
+        capped[0].add(&stemmer, &capped_lead(&e.articles), &e.summary);
+        capped[1].add(&stemmer, &capped_lead(&short), &e.summary);
+        capped[2].add(&stemmer, &capped_whole_lead(&short), &e.summary);
     }
-    capped.print("baseline: first sentences, 80 words", n);
+    capped[0].print("baseline: first sentences, 80 words", n);
+    capped[1].print("  of the feed text (300 chars)", n);
+    capped[2].print("  storybot's sentence splitter", n);
     Ok(())
 }

@@ -129,7 +129,7 @@ pub fn lead(s: &str, max_chars: usize) -> &str {
 
 /// Splits prose into sentences (on `.`, `!`, `?` followed by a space and an upper-case
 /// letter, digit or quote), trimmed, dropping fragments of fewer than three words.
-pub(crate) fn sentences(s: &str) -> Vec<String> {
+pub fn sentences(s: &str) -> Vec<String> {
     let mut out = Vec::new();
     let chars: Vec<(usize, char)> = s.char_indices().collect();
     let mut start = 0;
@@ -151,21 +151,8 @@ pub(crate) fn sentences(s: &str) -> Vec<String> {
             .unwrap_or("")
             .to_string();
         let abbreviation = prev_word.chars().filter(|c| c.is_alphabetic()).count() <= 1
-            || matches!(
-                prev_word.as_str(),
-                "Mr" | "Mrs"
-                    | "Ms"
-                    | "Dr"
-                    | "St"
-                    | "Jr"
-                    | "Sr"
-                    | "Gov"
-                    | "Sen"
-                    | "Rep"
-                    | "Gen"
-                    | "Lt"
-                    | "Col"
-            );
+            || is_title_abbreviation(&prev_word)
+            || (is_month_abbreviation(&prev_word) && after.is_some_and(|a| a.is_ascii_digit()));
         if boundary && !abbreviation {
             push_sentence(&mut out, &s[start..=pos]);
             start = pos + c.len_utf8();
@@ -173,6 +160,50 @@ pub(crate) fn sentences(s: &str) -> Vec<String> {
     }
     push_sentence(&mut out, &s[start..]);
     out
+}
+
+/// A title written short before a name ("Gov. Greg Abbott"): never a sentence's end.
+fn is_title_abbreviation(word: &str) -> bool {
+    matches!(
+        word.trim_start_matches(['(', '"', '“', '\'']),
+        "Mr" | "Mrs"
+            | "Ms"
+            | "Dr"
+            | "St"
+            | "Jr"
+            | "Sr"
+            | "Gov"
+            | "Sen"
+            | "Sens"
+            | "Rep"
+            | "Reps"
+            | "Gen"
+            | "Lt"
+            | "Col"
+            | "Maj"
+            | "Capt"
+            | "Sgt"
+            | "Cpl"
+            | "Adm"
+            | "Cmdr"
+            | "Det"
+            | "Insp"
+            | "Supt"
+            | "Prof"
+            | "Rev"
+            | "Hon"
+            | "Atty"
+            | "Mt"
+            | "Ft"
+    )
+}
+
+/// A month written short, which ends no sentence before a day ("the Jan. 6 attack").
+fn is_month_abbreviation(word: &str) -> bool {
+    matches!(
+        word.trim_start_matches(['(', '"', '“', '\'']),
+        "Jan" | "Feb" | "Mar" | "Apr" | "Aug" | "Sep" | "Sept" | "Oct" | "Nov" | "Dec"
+    )
 }
 
 fn push_sentence(out: &mut Vec<String>, s: &str) {
@@ -229,6 +260,19 @@ mod tests {
                 "U.S. officials met on Monday.",
                 "Talks resumed in Geneva!",
                 "Because of Mr. Smith and others."
+            ]
+        );
+        // A month before its day, and a title before a name, end nothing; a month at a
+        // sentence's end does.
+        let s = sentences(
+            "A committee will investigate the Jan. 6 attack, Sgt. Ruiz said. It first meets in Oct. The vote is Tuesday.",
+        );
+        assert_eq!(
+            s,
+            vec![
+                "A committee will investigate the Jan. 6 attack, Sgt. Ruiz said.",
+                "It first meets in Oct.",
+                "The vote is Tuesday."
             ]
         );
     }

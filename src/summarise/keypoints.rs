@@ -10,9 +10,11 @@
 //!   an opinion piece's.
 //! - **Key points**: from the other headlines and the first sentences of each article, taken
 //!   greedily by the weight of the concepts each adds that the title and the points before it
-//!   do not cover, per word (damped); never a near-repeat of a point taken (or a headline
-//!   close to the title); until nothing new is left, five points, or the word budget. So a
-//!   story whose coverage states one fact gets few points, and each point adds something.
+//!   do not cover, per word (damped), an article's first sentence (its lead) weighing more;
+//!   never a near-repeat of a point taken (or a headline close to the title), nor the last
+//!   piece of a text its feed cut off mid-sentence; until nothing new is left, five points,
+//!   or the word budget (80 words with the title). So a story whose coverage states one fact
+//!   gets few points, and each point adds something.
 //!
 //! Each point is a whole sentence of at most [`MAX_POINT_CHARS`] characters.
 
@@ -56,17 +58,21 @@ pub struct SummaryParams {
     pub echo_weight: f64,
     /// Penalty per word of a title candidate.
     pub title_word_penalty: f64,
+    /// An article's first sentence (its lead, where news puts the facts) weighs this much
+    /// more, over its gain.
+    pub lead_bonus: f64,
 }
 
 impl Default for SummaryParams {
     fn default() -> Self {
         SummaryParams {
-            word_budget: 86,
+            word_budget: 80,
             lead_sentences: 3,
-            length_exponent: 0.6,
-            max_similarity: 0.4,
+            length_exponent: 0.5,
+            max_similarity: 0.5,
             echo_weight: 0.5,
             title_word_penalty: 0.02,
+            lead_bonus: 2.0,
         }
     }
 }
@@ -88,6 +94,8 @@ struct Unit {
     opinion: bool,
     /// Cut short by its feed: never a title or a point when a whole one exists.
     truncated: bool,
+    /// The first sentence of its article.
+    lead: bool,
 }
 
 impl Unit {
@@ -137,8 +145,14 @@ impl StoryText {
             for &s in &headline.stems {
                 *terms.entry(s).or_default() += 1;
             }
-            for (i, sentence) in text::sentences(&a.summary).into_iter().enumerate() {
-                let unit = reader.unit(sentence, false, false);
+            let sentences = text::sentences(&a.summary);
+            let cut_short = !ends_whole(&a.summary);
+            let last = sentences.len().saturating_sub(1);
+            for (i, sentence) in sentences.into_iter().enumerate() {
+                let mut unit = reader.unit(sentence, false, false);
+                // A feed's description cut mid-sentence: its last piece is no point.
+                unit.truncated = cut_short && i == last;
+                unit.lead = i == 0;
                 concepts.extend(unit.concepts());
                 for &s in &unit.stems {
                     *terms.entry(s).or_default() += 1;
@@ -247,7 +261,8 @@ impl StoryText {
                             .all(|&j| dot(v, &candidates[j].1) <= params.max_similarity)
                 })
                 .map(|(i, (u, _))| {
-                    let gain = self.gain(u, &covered);
+                    let bonus = if u.lead { 1.0 + params.lead_bonus } else { 1.0 };
+                    let gain = self.gain(u, &covered) * bonus;
                     (
                         i,
                         gain / (u.words.max(1) as f64).powf(params.length_exponent),
@@ -285,14 +300,14 @@ impl StoryText {
             .filter(|c| !covered.contains(c) && seen.insert(*c))
             .map(|c| {
                 let df = self.article_df.get(&c).copied().unwrap_or(0);
-                if df < n.min(2) {
-                    return 0.0;
-                }
                 let idf = if c.1 == NONE {
                     self.idf[c.0 as usize]
                 } else {
                     (self.idf[c.0 as usize] + self.idf[c.1 as usize]) / 2.0
                 };
+                if df < n.min(2) {
+                    return 0.0;
+                }
                 f64::from(df) * idf
             })
             .sum()
@@ -367,6 +382,7 @@ impl Reader {
             headline,
             opinion,
             truncated: false,
+            lead: false,
         }
     }
 
@@ -383,6 +399,13 @@ impl Reader {
         self.words.insert(word, id);
         id
     }
+}
+
+/// Whether a text ends where a sentence does (not cut off by its feed, nor with an ellipsis).
+fn ends_whole(s: &str) -> bool {
+    let s = s.trim_end();
+    let s = s.trim_end_matches(['"', '”', '’', '\'', ')']).trim_end();
+    s.ends_with(['.', '!', '?']) && !s.ends_with("...")
 }
 
 /// Ends a headline-style point with a full stop so each point reads as a sentence.
@@ -517,6 +540,40 @@ mod tests {
         let s = summarise(&arts);
         assert!(!s.title.contains("Opinion"), "{}", s.title);
         assert!(s.key_points.iter().all(|p| !p.contains("Opinion")), "{s:?}");
+    }
+
+    #[test]
+    fn a_sentence_cut_off_by_its_feed_is_no_point_and_a_lead_comes_first() {
+        let arts = vec![
+            article(
+                "a",
+                "House votes to create Jan. 6 committee",
+                "The House voted Wednesday to create a select committee to investigate the Jan. 6 attack on the Capitol. The panel will have 13 members and the power to subpoena witnesses, and",
+            ),
+            article(
+                "b",
+                "House approves select committee on Capitol riot",
+                "House Democrats approved a select committee on the Jan. 6 Capitol attack, with 13 members named by the speaker. Republicans opposed the panel and the subpoena power it holds",
+            ),
+            article(
+                "c",
+                "Select committee on Jan. 6 attack wins House vote",
+                "A select committee will investigate the Jan. 6 attack after a House vote on Wednesday.",
+            ),
+        ];
+        let s = summarise(&arts);
+        assert!(!s.key_points.is_empty(), "{s:?}");
+        for p in &s.key_points {
+            // Whole sentences only: no piece the feed cut off, none split after "Jan.".
+            assert!(!p.ends_with("and.") && !p.contains("holds."), "{s:?}");
+            assert!(!p.ends_with("Jan.") && !p.starts_with("6 "), "{s:?}");
+        }
+        // The first key point is an article's first sentence.
+        let leads: Vec<String> = arts
+            .iter()
+            .map(|a| text::sentences(&a.summary)[0].clone())
+            .collect();
+        assert!(leads.contains(&s.key_points[0]), "{s:?}");
     }
 
     #[test]
