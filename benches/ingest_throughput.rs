@@ -6,7 +6,9 @@
 //! `cargo bench --bench ingest_throughput` (50,000 preloaded, 20,000 measured; `-- --no-pages`
 //! queues no article page), then a backfill of 2,000 articles 24 hours back (`--backfill N`,
 //! `--backfill-hours H`);
-//! `cargo bench --bench ingest_throughput -- --total 1000000` for the memory figure at 1M.
+//! `cargo bench --bench ingest_throughput -- --total 1000000` for the memory figure at 1M;
+//! `-- --count-queries` counts the store's round trips (queries, and rows sent back) per 1,000
+//! articles measured: a figure that does not move with the machine's load, as the rate does.
 //! The synthetic stream: events of 2 to 40 articles, each a headline and a two-sentence
 //! summary drawn from an event vocabulary plus common words, 100 items per feed document,
 //! publication times advancing so that about 50,000 articles fall in the 72-hour window.
@@ -136,6 +138,42 @@ async fn ingest(
     Ok(stored)
 }
 
+/// Counts the statements sqlx runs and the rows they return, from its per-query events.
+#[derive(Default, Clone)]
+struct QueryCount {
+    queries: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    rows: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl QueryCount {
+    fn read(&self) -> (u64, u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        (self.queries.load(Relaxed), self.rows.load(Relaxed))
+    }
+}
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for QueryCount {
+    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        struct Rows(u64);
+        impl tracing::field::Visit for Rows {
+            fn record_u64(&mut self, field: &tracing::field::Field, value: u64) {
+                if field.name() == "rows_returned" {
+                    self.0 = value;
+                }
+            }
+            fn record_debug(&mut self, _: &tracing::field::Field, _: &dyn std::fmt::Debug) {}
+        }
+        if event.metadata().target() != "sqlx::query" {
+            return;
+        }
+        let mut rows = Rows(0);
+        event.record(&mut rows);
+        use std::sync::atomic::Ordering::Relaxed;
+        self.queries.fetch_add(1, Relaxed);
+        self.rows.fetch_add(rows.0, Relaxed);
+    }
+}
+
 fn peak_memory_mib() -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
@@ -145,6 +183,16 @@ fn peak_memory_mib() -> Option<f64> {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
+    let counter = QueryCount::default();
+    if std::env::args().any(|a| a == "--count-queries") {
+        use tracing_subscriber::layer::SubscriberExt;
+        let filter = tracing_subscriber::EnvFilter::new("sqlx::query=debug");
+        tracing::subscriber::set_global_default(
+            tracing_subscriber::registry()
+                .with(filter)
+                .with(counter.clone()),
+        )?;
+    }
     let preload = arg("--preload", 50_000);
     let measured = arg("--measure", 20_000);
     let total = arg("--total", 0);
@@ -169,9 +217,11 @@ async fn main() -> anyhow::Result<()> {
 
     let (mut parse_time, mut store_time) = Default::default();
     let docs = documents(&mut rng, preload, measured, t0, per_hour);
+    let before = counter.read();
     let t = Instant::now();
     let n = ingest(&app, &docs, &mut parse_time, &mut store_time).await?;
     let all = t.elapsed();
+    let after = counter.read();
     println!(
         "measured {n} articles with {preload} in the window: {:.0} articles/s overall \
          (parse + normalise {:.0}/s, cluster + store {:.0}/s)",
@@ -179,6 +229,14 @@ async fn main() -> anyhow::Result<()> {
         n as f64 / parse_time.as_secs_f64(),
         n as f64 / store_time.as_secs_f64(),
     );
+    if after.0 > before.0 {
+        let per_1000 = |x: u64| x as f64 * 1000.0 / n.max(1) as f64;
+        println!(
+            "store round trips per 1,000 articles: {:.0} queries, {:.0} rows sent back",
+            per_1000(after.0 - before.0),
+            per_1000(after.1 - before.1)
+        );
+    }
     println!(
         "stories: {}, articles: {}",
         app.store.story_count().await?,

@@ -175,28 +175,25 @@ pub(crate) async fn index_story(
     let seq = key.0;
     match backend {
         Backend::Sqlite => {
-            // FTS5 tables keyed by rowid = stories.seq: replace the row in each.
-            let tables: [(&str, &str, &[&str]); 3] = [
+            // FTS5 tables keyed by rowid = stories.seq: replace the row in each, in one
+            // statement (FTS5 takes REPLACE by rowid).
+            let tables: [(&str, &[&str]); 3] = [
                 (
-                    "DELETE FROM story_fts WHERE rowid = $1",
-                    "INSERT INTO story_fts (rowid, title, key_points, headlines) VALUES ($1, $2, $3, $4)",
+                    "REPLACE INTO story_fts (rowid, title, key_points, headlines) VALUES ($1, $2, $3, $4)",
                     &[title, key_points, headlines],
                 ),
                 (
-                    "DELETE FROM story_titles WHERE rowid = $1",
-                    "INSERT INTO story_titles (rowid, title) VALUES ($1, $2)",
+                    "REPLACE INTO story_titles (rowid, title) VALUES ($1, $2)",
                     &[title],
                 ),
                 (
-                    "DELETE FROM story_trigram WHERE rowid = $1",
-                    "INSERT INTO story_trigram (rowid, title) VALUES ($1, $2)",
+                    "REPLACE INTO story_trigram (rowid, title) VALUES ($1, $2)",
                     &[title],
                 ),
             ];
             let rewrite = if title_changed { 3 } else { 1 };
-            for (delete, insert, values) in tables.into_iter().take(rewrite) {
-                sqlx::query(delete).bind(seq).execute(&mut **tx).await?;
-                let mut q = sqlx::query(insert).bind(seq);
+            for (replace, values) in tables.into_iter().take(rewrite) {
+                let mut q = sqlx::query(replace).bind(seq);
                 for v in values {
                     q = q.bind(*v);
                 }

@@ -375,3 +375,44 @@ async fn the_same_input_gives_the_same_stories() {
         assert!(differ.is_empty(), "{differ:#?}");
     }
 }
+
+/// A story's search entry follows its title: when more coverage changes the title, the typo
+/// suggestions (titles only) offer the new title and no longer the old one, and the story is
+/// listed once.
+#[tokio::test]
+async fn the_search_entry_follows_a_changed_title() {
+    let (app, _dir) = common::temp_app(false).await;
+    let first = r#"{"url":"https://www.reuters.com/world/bridge-1","title":"Harbour bridge opens to traffic","published":"2024-05-01T08:00:00Z","story":"bridge"}"#;
+    app.import(first.as_bytes()).await.unwrap();
+    let more = r#"{"url":"https://www.bbc.co.uk/news/bridge-2","title":"Cracks close the harbour bridge","published":"2024-05-01T10:00:00Z","story":"bridge"}
+{"url":"https://apnews.com/article/bridge-3","title":"Harbour bridge closed by cracks","published":"2024-05-01T11:00:00Z","story":"bridge"}
+{"url":"https://www.theguardian.com/world/bridge-4","title":"Engineers close harbour bridge over cracks","published":"2024-05-01T12:00:00Z","story":"bridge"}
+"#;
+    app.import(more.as_bytes()).await.unwrap();
+    let Lookup::Found(story) = app.find_story("harbour bridge").await.unwrap() else {
+        panic!("the story must be found by its words")
+    };
+    assert!(
+        story.title.to_lowercase().contains("crack"),
+        "the title follows the coverage: {}",
+        story.title
+    );
+    let Lookup::NotFound { suggestions } = app.find_story("crakcs").await.unwrap() else {
+        panic!("a misspelt word must not match")
+    };
+    assert_eq!(
+        suggestions
+            .iter()
+            .filter(|s| s.title == story.title)
+            .count(),
+        1,
+        "the new title is suggested, once: {suggestions:?}"
+    );
+    let Lookup::NotFound { suggestions } = app.find_story("traffik").await.unwrap() else {
+        panic!("a misspelt word must not match")
+    };
+    assert!(
+        suggestions.iter().all(|s| !s.title.contains("traffic")),
+        "the old title is gone from the index: {suggestions:?}"
+    );
+}
