@@ -200,10 +200,26 @@ fn is_title_abbreviation(word: &str) -> bool {
 
 /// A month written short, which ends no sentence before a day ("the Jan. 6 attack").
 fn is_month_abbreviation(word: &str) -> bool {
-    matches!(
-        word.trim_start_matches(['(', '"', '“', '\'']),
-        "Jan" | "Feb" | "Mar" | "Apr" | "Aug" | "Sep" | "Sept" | "Oct" | "Nov" | "Dec"
-    )
+    let word = word.trim_start_matches(['(', '"', '“', '\'']);
+    month_stem(&word.to_ascii_lowercase()).is_some()
+}
+
+/// The stem of the month an abbreviation names ("sept" → "septemb"), when it names one.
+pub(crate) fn month_stem(abbreviation: &str) -> Option<&'static str> {
+    Some(match abbreviation {
+        "jan" => "januari",
+        "feb" => "februari",
+        "mar" => "march",
+        "apr" => "april",
+        "jun" => "june",
+        "jul" => "juli",
+        "aug" => "august",
+        "sep" | "sept" => "septemb",
+        "oct" => "octob",
+        "nov" => "novemb",
+        "dec" => "decemb",
+        _ => return None,
+    })
 }
 
 fn push_sentence(out: &mut Vec<String>, s: &str) {

@@ -339,7 +339,7 @@ impl Evidence {
     fn supports(&self, raw: &str, stem: &str) -> bool {
         self.supports_name(stem)
             || (is_all_caps(raw) && self.initialisms.contains(stem))
-            || month(stem).is_some_and(|m| self.words.contains(m))
+            || crate::text::month_stem(stem).is_some_and(|m| self.words.contains(m))
             || alias(stem).is_some_and(|a| self.words.contains(a))
             || (is_all_caps(raw) && state(stem).is_some_and(|s| self.words.contains(s)))
     }
@@ -687,24 +687,6 @@ fn state(code: &str) -> Option<&'static str> {
         ("wy", "wyom"),
     ];
     STATES.iter().find(|(c, _)| *c == code).map(|(_, s)| *s)
-}
-
-/// The stem of the month an abbreviation names ("sept" → "septemb"), when it names one.
-fn month(abbreviation: &str) -> Option<&'static str> {
-    Some(match abbreviation {
-        "jan" => "januari",
-        "feb" => "februari",
-        "mar" => "march",
-        "apr" => "april",
-        "jun" => "june",
-        "jul" => "juli",
-        "aug" => "august",
-        "sep" | "sept" => "septemb",
-        "oct" => "octob",
-        "nov" => "novemb",
-        "dec" => "decemb",
-        _ => return None,
-    })
 }
 
 /// The word an abbreviated title before a name stands for ("Sen." is a senator), checked
@@ -1233,7 +1215,11 @@ mod tests {
             .split_whitespace()
             .zip(months.split_whitespace())
         {
-            assert_eq!(month(a), Some(stem(&stemmer, m).as_str()), "{a}");
+            assert_eq!(
+                crate::text::month_stem(a),
+                Some(stem(&stemmer, m).as_str()),
+                "{a}"
+            );
         }
         for (a, w) in [
             ("GOP", "Republicans"),

@@ -300,14 +300,14 @@ impl StoryText {
             .filter(|c| !covered.contains(c) && seen.insert(*c))
             .map(|c| {
                 let df = self.article_df.get(&c).copied().unwrap_or(0);
+                if df < n.min(2) {
+                    return 0.0;
+                }
                 let idf = if c.1 == NONE {
                     self.idf[c.0 as usize]
                 } else {
                     (self.idf[c.0 as usize] + self.idf[c.1 as usize]) / 2.0
                 };
-                if df < n.min(2) {
-                    return 0.0;
-                }
                 f64::from(df) * idf
             })
             .sum()
