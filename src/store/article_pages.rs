@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
-use super::{placeholders, Store, StoreError, StoreTx};
+use super::{placeholders, positional, Store, StoreError, StoreTx};
 use crate::model::StoryKey;
 
 /// A page due to be read.
@@ -78,7 +78,7 @@ impl StoreTx {
     ) -> Result<(), StoreError> {
         for chunk in pages.chunks(200) {
             let rows: Vec<String> = (0..chunk.len())
-                .map(|r| format!("({}, 'queued')", placeholders(3, r * 3 + 1)))
+                .map(|r| format!("({}, 'queued')", positional(self.backend, 3, r * 3 + 1)))
                 .collect();
             let sql = format!(
                 "INSERT INTO article_pages (article_seq, host, next_attempt, state) VALUES {} \

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use super::{placeholders, time, Store, StoreError, StoreTx};
+use super::{placeholders, positional, time, Store, StoreError, StoreTx};
 use crate::model::{Article, StoryKey};
 
 pub(super) const ARTICLE_COLUMNS: &str =
@@ -75,7 +75,7 @@ impl StoreTx {
         for chunk in urls.chunks(500) {
             let sql = format!(
                 "SELECT url FROM articles WHERE url IN ({})",
-                placeholders(chunk.len(), 1)
+                positional(self.backend, chunk.len(), 1)
             );
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
             for u in chunk {
@@ -129,7 +129,7 @@ impl StoreTx {
         let mut aggregates: BTreeMap<(i64, String), Aggregate> = BTreeMap::new();
         for chunk in articles.chunks(100) {
             let rows: Vec<String> = (0..chunk.len())
-                .map(|r| format!("({})", placeholders(9, r * 9 + 1)))
+                .map(|r| format!("({})", positional(self.backend, 9, r * 9 + 1)))
                 .collect();
             let sql = format!(
                 "INSERT INTO articles (url, story_seq, placed_seq, title, summary, outlet_name, domain, published, fetched) \
@@ -167,7 +167,7 @@ impl StoreTx {
         let all: Vec<_> = aggregates.into_iter().collect();
         for chunk in all.chunks(100) {
             let rows: Vec<String> = (0..chunk.len())
-                .map(|r| format!("({})", placeholders(7, r * 7 + 1)))
+                .map(|r| format!("({})", positional(self.backend, 7, r * 7 + 1)))
                 .collect();
             let sql = format!(
                 "INSERT INTO story_outlets (story_seq, outlet_name, domain, articles, \
