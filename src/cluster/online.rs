@@ -64,7 +64,7 @@ impl Default for Params {
     fn default() -> Self {
         Params {
             window: Duration::hours(72),
-            max_span: Duration::hours(96),
+            max_span: Duration::hours(24),
             threshold_long: 0.28,
             threshold_short: 0.22,
             size_relief: 0.02,

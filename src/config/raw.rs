@@ -262,7 +262,7 @@ impl Default for ClusterConfig {
     fn default() -> Self {
         ClusterConfig {
             window_hours: 72,
-            max_span_hours: 96,
+            max_span_hours: 24,
         }
     }
 }

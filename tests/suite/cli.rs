@@ -270,7 +270,7 @@ fn an_ongoing_topic_becomes_a_sequence_of_linked_events() {
         let span = chrono::DateTime::parse_from_rfc3339(s["last_updated"].as_str().unwrap())
             .unwrap()
             - chrono::DateTime::parse_from_rfc3339(s["first_published"].as_str().unwrap()).unwrap();
-        assert!(span <= chrono::Duration::hours(96), "{s:#}");
+        assert!(span <= chrono::Duration::hours(24), "{s:#}");
     }
     // Each event links the next, and the next links back.
     let first = talks
