@@ -288,6 +288,41 @@ fn an_ongoing_topic_becomes_a_sequence_of_linked_events() {
     );
 }
 
+#[test]
+fn a_story_takes_a_day_of_coverage_and_the_next_day_starts_the_next_event() {
+    let dir = fresh_folder();
+    // One event reported in the same words over two days, by a different outlet each time.
+    let hour = 3_600_000i64;
+    let t0 = 1_700_000_000_000i64;
+    let mut lines = String::new();
+    for (k, h) in [0i64, 4, 9, 15, 20, 30, 36, 44].iter().enumerate() {
+        let line = serde_json::json!({
+            "title": "Volcano erupts near Reykjavik, forcing evacuation of Grindavik",
+            "url": format!("https://outlet{k}.example/volcano"),
+            "outlet": format!("Outlet {k}"),
+            "published": t0 + h * hour,
+        });
+        lines.push_str(&format!("{line}\n"));
+    }
+    std::fs::write(dir.path().join("volcano.jsonl"), lines).unwrap();
+    let out = storybot(dir.path(), &["import", "volcano.jsonl"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = storybot(dir.path(), &["stories", "--json"]);
+    let stories: Vec<serde_json::Value> = serde_json::from_str(&stdout(&out)).unwrap();
+    let mut events: Vec<&serde_json::Value> = stories
+        .iter()
+        .filter(|s| s["title"].as_str().unwrap().contains("Volcano"))
+        .collect();
+    events.sort_by_key(|s| s["first_published"].as_str().unwrap().to_string());
+    // The first day's five reports are one story; the next day's three are the next event.
+    let counts: Vec<i64> = events
+        .iter()
+        .map(|s| s["article_count"].as_i64().unwrap())
+        .collect();
+    assert_eq!(counts, vec![5, 3], "{events:#?}");
+    assert_eq!(events[0]["next_story"], events[1]["id"], "{events:#?}");
+}
+
 /// One import line: a headline from an outlet's domain, minutes after 2024-01-01.
 fn line(title: &str, domain: &str, minute: i64) -> String {
     let line = serde_json::json!({
